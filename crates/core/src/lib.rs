@@ -1,0 +1,1 @@
+//! Typed model of the Scaleway Instance API v1.
