@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 /// Why a cluster could not be started or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("postgresql server binaries not found: looked in $PG_BIN, /usr/lib/postgresql/*/bin and $PATH for initdb and pg_ctl")]
+    #[error(
+        "postgresql server binaries not found: looked in $PG_BIN, /usr/lib/postgresql/*/bin and $PATH for initdb and pg_ctl"
+    )]
     BinariesNotFound,
     #[error("running as root but there is no `postgres` system user to run the server as")]
     NoPostgresUser,
@@ -201,11 +203,12 @@ impl Cluster {
         if let Some((uid, gid)) = self.run_as {
             let mut dir = Some(self.data_dir.as_path());
             // The server user must be able to reach the data directory through its parents.
-            if let Some(parent) = self.data_dir.parent() {
-                if parent.starts_with(std::env::temp_dir()) && parent != std::env::temp_dir() {
-                    std::os::unix::fs::chown(parent, Some(uid), Some(gid))
-                        .map_err(io_err(format!("handing {} to postgres", parent.display())))?;
-                }
+            if let Some(parent) = self.data_dir.parent()
+                && parent.starts_with(std::env::temp_dir())
+                && parent != std::env::temp_dir()
+            {
+                std::os::unix::fs::chown(parent, Some(uid), Some(gid))
+                    .map_err(io_err(format!("handing {} to postgres", parent.display())))?;
             }
             while let Some(path) = dir.take() {
                 std::os::unix::fs::chown(path, Some(uid), Some(gid))
@@ -273,7 +276,10 @@ impl Cluster {
             });
         }
         self.wait_ready(&log)?;
-        self.watchdog = Some(Watchdog::arm(&self.data_dir, self._temp.as_ref().map(|t| t.path()))?);
+        self.watchdog = Some(Watchdog::arm(
+            &self.data_dir,
+            self._temp.as_ref().map(|t| t.path()),
+        )?);
         Ok(())
     }
 
@@ -386,10 +392,10 @@ fn tail(text: &str, max: usize) -> String {
 /// `/usr/lib/postgresql/<version>/bin`, else whatever `$PATH` finds.
 pub fn find_bin_dir() -> Result<PathBuf, ClusterError> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(dir) = std::env::var_os("PG_BIN").map(PathBuf::from) {
-        if has_tools(&dir) {
-            return Ok(dir);
-        }
+    if let Some(dir) = std::env::var_os("PG_BIN").map(PathBuf::from)
+        && has_tools(&dir)
+    {
+        return Ok(dir);
     }
     if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
         let mut versions: Vec<(u32, PathBuf)> = entries
@@ -419,7 +425,9 @@ pub fn find_bin_dir() -> Result<PathBuf, ClusterError> {
 
 fn running_as_root() -> bool {
     // The owner of /proc/self is our effective uid; this avoids unsafe libc calls.
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn postgres_user() -> Result<(u32, u32), ClusterError> {
@@ -475,7 +483,10 @@ mod tests {
         first.stop().unwrap();
         let version = fs::read_to_string(data.join("PG_VERSION")).unwrap();
         let second = Cluster::start(ClusterConfig::persistent(&data)).unwrap();
-        assert_eq!(fs::read_to_string(data.join("PG_VERSION")).unwrap(), version);
+        assert_eq!(
+            fs::read_to_string(data.join("PG_VERSION")).unwrap(),
+            version
+        );
         second.stop().unwrap();
     }
 }

@@ -100,7 +100,10 @@ mod tests {
         let b = fresh_database().await;
         assert_ne!(a, b);
         let mut conn = sqlx::PgConnection::connect(&a).await.unwrap();
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(one, 1);
     }
 }
