@@ -1,0 +1,667 @@
+//! Waiters: poll a resource until it reaches a target state, a terminal
+//! state, or disappears.
+//!
+//! Polling is adaptive: the first GET is immediate, then the interval
+//! starts at [`WaitOptions::initial_interval`] and grows by
+//! [`WaitOptions::multiplier`] up to [`WaitOptions::max_interval`]. A wait
+//! ends with
+//!
+//! * success when the target is reached ([`WaitTarget::Terminal`]: any
+//!   non-transient state; [`WaitTarget::State`]/[`WaitTarget::OneOf`]: that
+//!   state; [`WaitTarget::Gone`]: a 404, e.g. after `terminate`);
+//! * [`WaitError::UnexpectedState`] as soon as a terminal state that is not
+//!   the target is seen (after the optional [`WaitOptions::grace`], for
+//!   APIs that answer an action before the state changes), with the
+//!   states observed so far;
+//! * [`WaitError::Vanished`] on a 404 when the target was not `Gone`;
+//! * [`WaitError::Deadline`] when [`WaitOptions::timeout`] passes;
+//! * [`Error::Cancelled`] when the client's or the options' cancellation
+//!   token fires (dropping the future also stops it).
+//!
+//! Each poll is an ordinary call: rate-limited, retried and traced.
+//! Transient states come from `fleet_core` (`is_transient()`, reference
+//! section 8).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use fleet_core::{
+    Image, ImageState, Ip, IpState, PrivateNic, PrivateNicState, SecurityGroup, SecurityGroupState,
+    Server, ServerAction, ServerActionRequest, ServerState, Snapshot, SnapshotState, Task, Volume,
+    VolumeState, Zone,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// What a waiter waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitTarget<S> {
+    /// Any non-transient state.
+    Terminal,
+    /// This state.
+    State(S),
+    /// Any of these states.
+    OneOf(Vec<S>),
+    /// The resource is gone (GET answers 404).
+    Gone,
+}
+
+impl<S: PartialEq> WaitTarget<S> {
+    fn matches(&self, state: &S, transient: bool) -> bool {
+        match self {
+            WaitTarget::Terminal => !transient,
+            WaitTarget::State(target) => target == state,
+            WaitTarget::OneOf(targets) => targets.contains(state),
+            WaitTarget::Gone => false,
+        }
+    }
+}
+
+impl<S: fmt::Debug> WaitTarget<S> {
+    fn describe(&self) -> String {
+        match self {
+            WaitTarget::Terminal => "a terminal state".to_owned(),
+            WaitTarget::State(s) => format!("{s:?}"),
+            WaitTarget::OneOf(states) => format!("one of {states:?}"),
+            WaitTarget::Gone => "deletion (404)".to_owned(),
+        }
+    }
+}
+
+/// Pacing, deadline and cancellation of a wait.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// Gives up after this long.
+    pub timeout: Duration,
+    /// Interval after the first poll.
+    pub initial_interval: Duration,
+    /// Growth factor of the interval (≥ 1).
+    pub multiplier: f64,
+    /// Longest interval.
+    pub max_interval: Duration,
+    /// A terminal non-target state seen within this time of the start does
+    /// not fail the wait yet (zero: fail at once).
+    pub grace: Duration,
+    /// Stops the wait; the client's own token (if any) also does.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl Default for WaitOptions {
+    /// 5 minutes (the SDKs' default), polls after 100 ms, ×1.5, capped at
+    /// 5 s (the Go SDK's fixed interval), no grace.
+    fn default() -> Self {
+        WaitOptions {
+            timeout: Duration::from_secs(300),
+            initial_interval: Duration::from_millis(100),
+            multiplier: 1.5,
+            max_interval: Duration::from_secs(5),
+            grace: Duration::ZERO,
+            cancel: None,
+        }
+    }
+}
+
+impl WaitOptions {
+    /// Default pacing with this timeout.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        WaitOptions {
+            timeout,
+            ..WaitOptions::default()
+        }
+    }
+}
+
+/// A wait that did not reach its target.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WaitError {
+    /// A terminal state other than the target was reached.
+    #[error(
+        "{resource} {id} reached {state:?} while waiting for {target}; states seen: {history:?}"
+    )]
+    UnexpectedState {
+        /// e.g. `instance_server`.
+        resource: &'static str,
+        /// The resource id.
+        id: String,
+        /// What was awaited.
+        target: String,
+        /// The terminal state reached.
+        state: String,
+        /// Distinct consecutive states seen, oldest first.
+        history: Vec<String>,
+    },
+    /// The resource answered 404 while the target was a state.
+    #[error("{resource} {id} disappeared while waiting for {target}; states seen: {history:?}")]
+    Vanished {
+        /// e.g. `instance_server`.
+        resource: &'static str,
+        /// The resource id.
+        id: String,
+        /// What was awaited.
+        target: String,
+        /// Distinct consecutive states seen, oldest first.
+        history: Vec<String>,
+    },
+    /// The timeout passed.
+    #[error("{resource} {id} did not reach {target} within {timeout:?}; states seen: {history:?}")]
+    Deadline {
+        /// e.g. `instance_server`.
+        resource: &'static str,
+        /// The resource id.
+        id: String,
+        /// What was awaited.
+        target: String,
+        /// The timeout.
+        timeout: Duration,
+        /// Distinct consecutive states seen, oldest first.
+        history: Vec<String>,
+    },
+}
+
+impl WaitError {
+    /// The states observed before the wait ended.
+    pub fn history(&self) -> &[String] {
+        match self {
+            WaitError::UnexpectedState { history, .. }
+            | WaitError::Vanished { history, .. }
+            | WaitError::Deadline { history, .. } => history,
+        }
+    }
+
+    /// Only a deadline is worth waiting again for.
+    pub fn retryable(&self) -> bool {
+        matches!(self, WaitError::Deadline { .. })
+    }
+}
+
+impl From<WaitError> for Error {
+    fn from(error: WaitError) -> Self {
+        Error::Wait(Box::new(error))
+    }
+}
+
+/// The end of a successful wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waited<T> {
+    /// The resource as last seen; `None` when the target was
+    /// [`WaitTarget::Gone`].
+    pub resource: Option<T>,
+    /// Distinct consecutive states seen, oldest first.
+    pub history: Vec<String>,
+    /// GETs made.
+    pub polls: u32,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// How to read a resource's state.
+pub(crate) struct StateOf<T, S> {
+    pub(crate) state: fn(&T) -> S,
+    pub(crate) transient: fn(&S) -> bool,
+    pub(crate) name: fn(&S) -> String,
+}
+
+/// The polling loop shared by every waiter.
+pub(crate) async fn wait_for<T, S, F, Fut>(
+    client: &Client,
+    resource: &'static str,
+    id: &str,
+    target: &WaitTarget<S>,
+    options: &WaitOptions,
+    reader: StateOf<T, S>,
+    mut fetch: F,
+) -> Result<Waited<T>>
+where
+    S: PartialEq + fmt::Debug,
+    F: FnMut(Client) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let cancel = options.cancel.clone().unwrap_or_default();
+    let started = Instant::now();
+    let mut history: Vec<String> = Vec::new();
+    let mut polls = 0u32;
+    let mut interval = options.initial_interval;
+    loop {
+        polls += 1;
+        let polled = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(Error::Cancelled),
+            polled = tokio::time::timeout_at(started + options.timeout, fetch(client.clone())) => polled,
+        };
+        let deadline = |history: Vec<String>| -> Error {
+            WaitError::Deadline {
+                resource,
+                id: id.to_owned(),
+                target: target.describe(),
+                timeout: options.timeout,
+                history,
+            }
+            .into()
+        };
+        let Ok(polled) = polled else {
+            return Err(deadline(history));
+        };
+        match polled {
+            Ok(item) => {
+                let state = (reader.state)(&item);
+                let name = (reader.name)(&state);
+                if history.last() != Some(&name) {
+                    history.push(name.clone());
+                }
+                let transient = (reader.transient)(&state);
+                if target.matches(&state, transient) {
+                    return Ok(Waited {
+                        resource: Some(item),
+                        history,
+                        polls,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                if !transient && started.elapsed() >= options.grace {
+                    return Err(WaitError::UnexpectedState {
+                        resource,
+                        id: id.to_owned(),
+                        target: target.describe(),
+                        state: name,
+                        history,
+                    }
+                    .into());
+                }
+            }
+            Err(error) if error.is_not_found() => {
+                if matches!(target, WaitTarget::Gone) {
+                    history.push("gone".to_owned());
+                    return Ok(Waited {
+                        resource: None,
+                        history,
+                        polls,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                return Err(WaitError::Vanished {
+                    resource,
+                    id: id.to_owned(),
+                    target: target.describe(),
+                    history,
+                }
+                .into());
+            }
+            Err(error) => return Err(error),
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= options.timeout {
+            return Err(deadline(history));
+        }
+        let sleep = interval.min(options.timeout - elapsed);
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(Error::Cancelled),
+            slept = client.sleep(sleep) => slept?,
+        }
+        interval = interval
+            .mul_f64(options.multiplier.max(1.0))
+            .min(options.max_interval.max(options.initial_interval));
+    }
+}
+
+/// What a task pointed at, in the state its waiter ended in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskOutcome {
+    /// A server action: the server in a terminal state, or `None` when it
+    /// was terminated (404).
+    Server(Option<Box<Server>>),
+    /// A backup: the image it creates.
+    Image(Box<Image>),
+    /// A snapshot create or export: the snapshot.
+    Snapshot(Box<Snapshot>),
+    /// A volume.
+    Volume(Box<Volume>),
+    /// The task was already finished, or names nothing this client can
+    /// poll (tasks are deprecated "fake tasks" and have no endpoint).
+    Task(Box<Task>),
+}
+
+/// The expected end state of a server action, for
+/// [`Client::server_action_and_wait`].
+pub fn action_target(action: &ServerAction) -> WaitTarget<ServerState> {
+    match action {
+        ServerAction::Poweron | ServerAction::Reboot => WaitTarget::State(ServerState::Running),
+        ServerAction::Poweroff => WaitTarget::State(ServerState::Stopped),
+        ServerAction::StopInPlace => WaitTarget::State(ServerState::StoppedInPlace),
+        ServerAction::Terminate => WaitTarget::Gone,
+        _ => WaitTarget::Terminal,
+    }
+}
+
+impl Client {
+    /// Waits for a server (states: `starting`/`stopping` are transient).
+    pub async fn wait_server(
+        &self,
+        zone: Zone,
+        server_id: &str,
+        target: WaitTarget<ServerState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<Server>> {
+        let reader = StateOf {
+            state: |s: &Server| s.state.clone(),
+            transient: ServerState::is_transient,
+            name: |s: &ServerState| s.as_str().to_owned(),
+        };
+        let id = server_id.to_owned();
+        wait_for(
+            self,
+            "instance_server",
+            server_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_server(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Performs `action` on a server and waits for the state it leads to
+    /// (see [`action_target`]); returns the task and the wait.
+    pub async fn server_action_and_wait(
+        &self,
+        zone: Zone,
+        server_id: &str,
+        action: ServerAction,
+        options: &WaitOptions,
+    ) -> Result<(Task, Waited<Server>)> {
+        let target = action_target(&action);
+        let request = ServerActionRequest {
+            action: Some(action),
+            ..ServerActionRequest::default()
+        };
+        let task = self.server_action(zone, server_id, &request).await?;
+        let waited = self.wait_server(zone, server_id, target, options).await?;
+        Ok((task, waited))
+    }
+
+    /// Waits for a volume.
+    pub async fn wait_volume(
+        &self,
+        zone: Zone,
+        volume_id: &str,
+        target: WaitTarget<VolumeState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<Volume>> {
+        let reader = StateOf {
+            state: |v: &Volume| v.state.clone(),
+            transient: VolumeState::is_transient,
+            name: |s: &VolumeState| s.as_str().to_owned(),
+        };
+        let id = volume_id.to_owned();
+        wait_for(
+            self,
+            "instance_volume",
+            volume_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_volume(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for a snapshot.
+    pub async fn wait_snapshot(
+        &self,
+        zone: Zone,
+        snapshot_id: &str,
+        target: WaitTarget<SnapshotState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<Snapshot>> {
+        let reader = StateOf {
+            state: |s: &Snapshot| s.state.clone(),
+            transient: SnapshotState::is_transient,
+            name: |s: &SnapshotState| s.as_str().to_owned(),
+        };
+        let id = snapshot_id.to_owned();
+        wait_for(
+            self,
+            "instance_snapshot",
+            snapshot_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_snapshot(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for an image.
+    pub async fn wait_image(
+        &self,
+        zone: Zone,
+        image_id: &str,
+        target: WaitTarget<ImageState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<Image>> {
+        let reader = StateOf {
+            state: |i: &Image| i.state.clone(),
+            transient: ImageState::is_transient,
+            name: |s: &ImageState| s.as_str().to_owned(),
+        };
+        let id = image_id.to_owned();
+        wait_for(
+            self,
+            "instance_image",
+            image_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_image(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for a flexible IP (by id or address).
+    pub async fn wait_ip(
+        &self,
+        zone: Zone,
+        ip: &str,
+        target: WaitTarget<IpState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<Ip>> {
+        let reader = StateOf {
+            state: |i: &Ip| i.state.clone(),
+            transient: IpState::is_transient,
+            name: |s: &IpState| s.as_str().to_owned(),
+        };
+        let id = ip.to_owned();
+        wait_for(
+            self,
+            "instance_ip",
+            ip,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_ip(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for a private NIC of a server.
+    pub async fn wait_private_nic(
+        &self,
+        zone: Zone,
+        server_id: &str,
+        private_nic_id: &str,
+        target: WaitTarget<PrivateNicState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<PrivateNic>> {
+        let reader = StateOf {
+            state: |n: &PrivateNic| n.state.clone(),
+            transient: PrivateNicState::is_transient,
+            name: |s: &PrivateNicState| s.as_str().to_owned(),
+        };
+        let server = server_id.to_owned();
+        let nic = private_nic_id.to_owned();
+        wait_for(
+            self,
+            "instance_private_nic",
+            private_nic_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let (server, nic) = (server.clone(), nic.clone());
+                async move { client.get_private_nic(zone, &server, &nic).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for a security group (`syncing` after rule changes).
+    pub async fn wait_security_group(
+        &self,
+        zone: Zone,
+        security_group_id: &str,
+        target: WaitTarget<SecurityGroupState>,
+        options: &WaitOptions,
+    ) -> Result<Waited<SecurityGroup>> {
+        let reader = StateOf {
+            state: |g: &SecurityGroup| g.state.clone(),
+            transient: SecurityGroupState::is_transient,
+            name: |s: &SecurityGroupState| s.as_str().to_owned(),
+        };
+        let id = security_group_id.to_owned();
+        wait_for(
+            self,
+            "instance_security_group",
+            security_group_id,
+            &target,
+            options,
+            reader,
+            |client| {
+                let id = id.clone();
+                async move { client.get_security_group(zone, &id).await }
+            },
+        )
+        .await
+    }
+
+    /// Waits for what a task stands for. Tasks are deprecated and have no
+    /// endpoint, so the resource the task names is polled instead
+    /// (`href_result`, else `href_from`: `/servers/{id}` → the server to a
+    /// terminal state or 404, `/images/{id}` → the image, `snapshots/{id}`
+    /// → the snapshot, `/volumes/{id}` → the volume, each to a terminal
+    /// state). A task already `success`/`failure`, or naming nothing
+    /// pollable (e.g. an S3 URL), is returned as it is.
+    pub async fn wait_task(
+        &self,
+        zone: Zone,
+        task: &Task,
+        options: &WaitOptions,
+    ) -> Result<TaskOutcome> {
+        if task.status.is_known() && !task.status.is_transient() {
+            return Ok(TaskOutcome::Task(Box::new(task.clone())));
+        }
+        let target = [task.href_result.as_str(), task.href_from.as_str()]
+            .into_iter()
+            .find_map(parse_href);
+        match target {
+            Some(("servers", id)) => {
+                // A terminate ends in 404; any other action in a terminal state.
+                let target = if task.description.contains("terminate") {
+                    WaitTarget::Gone
+                } else {
+                    WaitTarget::Terminal
+                };
+                let waited = self.wait_server(zone, id, target, options).await?;
+                Ok(TaskOutcome::Server(waited.resource.map(Box::new)))
+            }
+            Some(("images", id)) => {
+                let waited = self
+                    .wait_image(zone, id, WaitTarget::Terminal, options)
+                    .await?;
+                waited
+                    .resource
+                    .map(|r| TaskOutcome::Image(Box::new(r)))
+                    .ok_or_else(|| Error::InvalidRequest("image vanished".to_owned()))
+            }
+            Some(("snapshots", id)) => {
+                let waited = self
+                    .wait_snapshot(zone, id, WaitTarget::Terminal, options)
+                    .await?;
+                waited
+                    .resource
+                    .map(|r| TaskOutcome::Snapshot(Box::new(r)))
+                    .ok_or_else(|| Error::InvalidRequest("snapshot vanished".to_owned()))
+            }
+            Some(("volumes", id)) => {
+                let waited = self
+                    .wait_volume(zone, id, WaitTarget::Terminal, options)
+                    .await?;
+                waited
+                    .resource
+                    .map(|r| TaskOutcome::Volume(Box::new(r)))
+                    .ok_or_else(|| Error::InvalidRequest("volume vanished".to_owned()))
+            }
+            _ => Ok(TaskOutcome::Task(Box::new(task.clone()))),
+        }
+    }
+}
+
+/// `"/servers/<id>"`, `"snapshots/<id>"`, `"/snapshots/<id>/export"` →
+/// (`collection`, `id`); `None` for URLs and anything else.
+fn parse_href(href: &str) -> Option<(&'static str, &str)> {
+    if href.contains("://") {
+        return None;
+    }
+    let mut parts = href.trim_start_matches('/').split('/');
+    let collection = parts.next()?;
+    let id = parts.next().filter(|id| !id.is_empty())?;
+    ["servers", "images", "snapshots", "volumes"]
+        .into_iter()
+        .find(|c| *c == collection)
+        .map(|c| (c, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs() {
+        assert_eq!(parse_href("/servers/abc"), Some(("servers", "abc")));
+        assert_eq!(parse_href("snapshots/abc"), Some(("snapshots", "abc")));
+        assert_eq!(
+            parse_href("/snapshots/abc/export"),
+            Some(("snapshots", "abc"))
+        );
+        assert_eq!(parse_href("https://s3.fr-par.scw.cloud/b/k"), None);
+        assert_eq!(parse_href(""), None);
+        assert_eq!(parse_href("/servers/"), None);
+    }
+
+    #[test]
+    fn targets_match() {
+        assert!(WaitTarget::Terminal.matches(&ServerState::Running, false));
+        assert!(!WaitTarget::Terminal.matches(&ServerState::Starting, true));
+        assert!(WaitTarget::State(ServerState::Stopped).matches(&ServerState::Stopped, false));
+        assert!(!WaitTarget::<ServerState>::Gone.matches(&ServerState::Stopped, false));
+        assert_eq!(action_target(&ServerAction::Terminate), WaitTarget::Gone);
+    }
+}
