@@ -1,0 +1,110 @@
+//! Pagination exactly as the real API does it: 1-based `page`, `per_page`
+//! ≤ 100 (default 50), the total only in `X-Total-Count`, a `Link` header with
+//! `next`/`last` relative to the zone root, and an empty page (200) past the end.
+
+use serde_json::Value;
+
+use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::http::{Req, Resp};
+
+/// Default page size.
+pub const DEFAULT_PER_PAGE: u64 = 50;
+/// Largest accepted page size.
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// The requested page window.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// 1-based page.
+    pub page: u64,
+    /// Items per page.
+    pub per_page: u64,
+}
+
+impl Page {
+    /// Read and validate `page` / `per_page`.
+    pub fn from_req(req: &Req) -> ApiResult<Self> {
+        let page = parse_num(req, "page")?.unwrap_or(1);
+        let per_page = parse_num(req, "per_page")?.unwrap_or(DEFAULT_PER_PAGE);
+        if page < 1 {
+            return Err(ApiError::invalid(ArgDetail::constraint(
+                "page",
+                "must be greater or equal to 1",
+            )));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(ApiError::invalid(ArgDetail::constraint(
+                "per_page",
+                "must be between 1 and 100",
+            )));
+        }
+        Ok(Self { page, per_page })
+    }
+}
+
+fn parse_num(req: &Req, key: &str) -> ApiResult<Option<u64>> {
+    match req.q(key) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid(ArgDetail::format(key, "not a valid integer"))),
+    }
+}
+
+/// Slice `items` to the requested page and build `{key: [...]}` with the
+/// `X-Total-Count` and `Link` headers. `link_path` is relative to the zone
+/// root (e.g. `/servers`).
+pub fn list_response(req: &Req, key: &str, items: Vec<Value>, link_path: &str) -> ApiResult<Resp> {
+    let page = Page::from_req(req)?;
+    let total = items.len() as u64;
+    let start = (page.page - 1).saturating_mul(page.per_page);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Resp::ok(serde_json::json!({ key: slice }))
+        .with_header("x-total-count", total.to_string())
+        .with_header("link", link_header(req, link_path, page, total)))
+}
+
+/// Same as [`list_response`] for map-shaped lists (`products/servers`):
+/// entries are `(name, value)` in order, paginated, rendered as an object.
+pub fn map_response(
+    req: &Req,
+    key: &str,
+    items: Vec<(String, Value)>,
+    link_path: &str,
+) -> ApiResult<Resp> {
+    let page = Page::from_req(req)?;
+    let total = items.len() as u64;
+    let start = (page.page - 1).saturating_mul(page.per_page);
+    let map: serde_json::Map<String, Value> = items
+        .into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Resp::ok(serde_json::json!({ key: map }))
+        .with_header("x-total-count", total.to_string())
+        .with_header("link", link_header(req, link_path, page, total)))
+}
+
+/// `</servers?page=2&per_page=50&>; rel="next",</servers?page=2&per_page=50&>; rel="last"`.
+fn link_header(req: &Req, path: &str, page: Page, total: u64) -> String {
+    let filters: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let filters = filters.join("&");
+    let last = total.div_ceil(page.per_page).max(1);
+    let link = |p: u64| format!("<{path}?page={p}&per_page={}&{filters}>", page.per_page);
+    let mut parts = Vec::new();
+    if page.page < last {
+        parts.push(format!("{}; rel=\"next\"", link(page.page + 1)));
+    }
+    parts.push(format!("{}; rel=\"last\"", link(last)));
+    parts.join(",")
+}

@@ -1,0 +1,439 @@
+//! The HTTP layer: axum router (admin endpoints + the Instance API catch-all),
+//! served by hyper so injected connection resets can drop a connection
+//! without answering. Order of a request: parse zone → faults → rate limit →
+//! auth → body → world (settle transitions, dispatch) → headers → call log.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Body as AxumBody;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use axum::routing::get;
+use bytes::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::Authenticator;
+use crate::calllog::{CallLog, CallRecord};
+use crate::catalog_data::ZONES;
+use crate::errors::{ApiError, ArgDetail};
+use crate::faults::{FaultInjector, Faults, Outcome};
+use crate::http::{Body, Req, Resp};
+use crate::ratelimit::RateLimiter;
+use crate::state::{Ctx, World, dispatch};
+use crate::util::{SplitMix, mix};
+
+/// Largest accepted request body; beyond it the request gets a 400.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    /// Every resource.
+    pub world: Mutex<World>,
+    /// Token → tenant.
+    pub auth: Authenticator,
+    /// Injected faults.
+    pub faults: FaultInjector,
+    /// Per-zone rate limit.
+    pub limiter: Option<RateLimiter>,
+    /// Call log.
+    pub calls: CallLog,
+    /// Seed for request ids.
+    pub seed: u64,
+    /// Request counter (request ids).
+    pub requests: AtomicU64,
+    /// Flips to true on shutdown (wakes hung requests).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Marker: drop the connection instead of answering.
+#[derive(Debug, Clone, Copy)]
+struct ResetConnection;
+
+/// The axum router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/emulator/v1/health",
+            get(|| async { json_response(200, &json!({"status": "ok"})) }),
+        )
+        .route(
+            "/emulator/v1/faults",
+            get(get_faults).put(put_faults).delete(delete_faults),
+        )
+        .route("/emulator/v1/calls", get(get_calls).delete(delete_calls))
+        .fallback(instance)
+        .with_state(shared)
+}
+
+fn json_response(status: u16, v: &Value) -> Response<AxumBody> {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = Response::new(AxumBody::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn get_faults(State(s): State<Arc<Shared>>) -> Response<AxumBody> {
+    json_response(
+        200,
+        &serde_json::to_value(s.faults.get()).unwrap_or(Value::Null),
+    )
+}
+
+async fn put_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response<AxumBody> {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(f) => {
+            s.faults.set(f.clone());
+            json_response(200, &serde_json::to_value(f).unwrap_or(Value::Null))
+        }
+        Err(e) => error_response(
+            &ApiError::invalid(ArgDetail::format("body", format!("invalid faults: {e}"))),
+            "",
+            None,
+        ),
+    }
+}
+
+async fn delete_faults(State(s): State<Arc<Shared>>) -> Response<AxumBody> {
+    s.faults.set(Faults::default());
+    Response::builder()
+        .status(204)
+        .body(AxumBody::empty())
+        .unwrap_or_default()
+}
+
+async fn get_calls(State(s): State<Arc<Shared>>) -> Response<AxumBody> {
+    let calls: Vec<Value> = s
+        .calls
+        .snapshot()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "at": crate::util::rfc3339(c.at),
+                "method": c.method, "path": c.path, "zone": c.zone, "status": c.status, "caller": c.caller,
+            })
+        })
+        .collect();
+    json_response(200, &json!({ "calls": calls }))
+}
+
+async fn delete_calls(State(s): State<Arc<Shared>>) -> Response<AxumBody> {
+    s.calls.clear();
+    Response::builder()
+        .status(204)
+        .body(AxumBody::empty())
+        .unwrap_or_default()
+}
+
+fn error_response(e: &ApiError, request_id: &str, retry_after: Option<u64>) -> Response<AxumBody> {
+    let mut r = json_response(e.status(), &e.body());
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(s) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    r
+}
+
+/// Percent-decode a query component (`+` is a space).
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+async fn instance(State(shared): State<Arc<Shared>>, req: Request) -> Response<AxumBody> {
+    let at = SystemTime::now();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let caller = header_str(req.headers(), "x-fleet-caller");
+    let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+    let request_id = SplitMix::new(mix(shared.seed ^ 0xa5a5) ^ n)
+        .uuid()
+        .to_string();
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let zone = match segs.as_slice() {
+        ["instance", "v1" | "v2alpha1", "zones", z, ..] => Some((*z).to_owned()),
+        _ => None,
+    };
+    let resp = handle(&shared, req, &method, &path, zone.as_deref(), &request_id).await;
+    let status = if resp.extensions().get::<ResetConnection>().is_some() {
+        0
+    } else {
+        resp.status().as_u16()
+    };
+    shared.calls.push(CallRecord {
+        at,
+        method,
+        path,
+        zone,
+        status,
+        caller,
+    });
+    resp
+}
+
+async fn handle(
+    shared: &Shared,
+    req: Request,
+    method: &str,
+    path: &str,
+    zone: Option<&str>,
+    request_id: &str,
+) -> Response<AxumBody> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (version, zone, rest) = match (segs.as_slice(), zone) {
+        (["instance", v @ ("v1" | "v2alpha1"), "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
+        _ => return error_response(&ApiError::UnknownRoute, request_id, None),
+    };
+    if !ZONES.contains(&zone) {
+        let e = ApiError::invalid(ArgDetail::constraint(
+            "zone",
+            format!(
+                "unknown zone {zone:?}; expected one of {}",
+                ZONES.join(", ")
+            ),
+        ));
+        return error_response(&e, request_id, None);
+    }
+    // Faults first: they model the network and the gateway in front of the API.
+    let (latency, outcome) = shared.faults.decide(Some(zone));
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match outcome {
+        Outcome::Pass => {}
+        Outcome::Reset => {
+            let mut r = Response::new(AxumBody::empty());
+            r.extensions_mut().insert(ResetConnection);
+            return r;
+        }
+        Outcome::Hang(d) => {
+            let mut rx = shared.shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = rx.wait_for(|v| *v) => {}
+            }
+            return error_response(&ApiError::Internal { status: 504 }, request_id, None);
+        }
+        Outcome::TooManyRequests(retry) => {
+            let e = ApiError::TooManyRequests {
+                quota: 0,
+                reset_seconds: retry.unwrap_or(1),
+            };
+            return error_response(&e, request_id, retry);
+        }
+        Outcome::ServerError(status) => {
+            return error_response(&ApiError::Internal { status }, request_id, None);
+        }
+    }
+    if let Some(l) = &shared.limiter
+        && let Err(wait) = l.check(zone, Instant::now())
+    {
+        let e = ApiError::TooManyRequests {
+            quota: u64::from(l.limit().burst),
+            reset_seconds: wait,
+        };
+        return error_response(&e, request_id, Some(wait));
+    }
+    let token = header_str(req.headers(), "x-auth-token");
+    let tenant = match shared.auth.authenticate(token.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return error_response(&e, request_id, None),
+    };
+    let host = header_str(req.headers(), "host").unwrap_or_else(|| "localhost".into());
+    let query = parse_query(req.uri().query());
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = ApiError::invalid(ArgDetail::constraint(
+                "body",
+                format!("request body exceeds {MAX_BODY_BYTES} bytes or could not be read"),
+            ));
+            return error_response(&e, request_id, None);
+        }
+    };
+    let mut segs: Vec<String> = rest.iter().map(|s| decode_path(s)).collect();
+    // Trailing slashes are accepted as the real API does (`…/servers/`).
+    while segs.last().is_some_and(String::is_empty) {
+        segs.pop();
+    }
+    let api_req = Req {
+        method: method.to_owned(),
+        version: version.to_owned(),
+        segs,
+        query,
+        body,
+    };
+    let ctx = Ctx {
+        tenant,
+        zone: zone.to_owned(),
+        now: SystemTime::now(),
+        instant: Instant::now(),
+    };
+    let result = {
+        let mut w = shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        w.settle(ctx.instant, ctx.now);
+        dispatch(&mut w, &ctx, &api_req)
+    };
+    match result {
+        Ok(r) => render(
+            r,
+            request_id,
+            &format!("http://{host}/instance/v1/zones/{zone}"),
+        ),
+        Err(e) => error_response(&e, request_id, None),
+    }
+}
+
+fn decode_path(s: &str) -> String {
+    if s.contains('%') {
+        decode(&s.replace('+', "%2B"))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn render(r: Resp, request_id: &str, zone_root: &str) -> Response<AxumBody> {
+    let (ct, body): (&str, Vec<u8>) = match r.body {
+        Body::Json(v) => (
+            "application/json",
+            serde_json::to_vec(&v).unwrap_or_default(),
+        ),
+        Body::Text(t) => ("text/plain", t),
+        Body::Empty(ct) => (ct, Vec::new()),
+    };
+    let mut resp = Response::new(AxumBody::from(body));
+    *resp.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(
+        header::SERVER,
+        HeaderValue::from_static("Scaleway API Gateway (emulator)"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+    for (name, value) in r.headers {
+        let value = if name == "location" {
+            format!("{zone_root}{value}")
+        } else {
+            value
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
+/// Accept connections until `shutdown` flips; each connection is served by
+/// hyper and dropped at shutdown.
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait_for(|v| *v) => break,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            // Transient accept errors (e.g. too many open files): back off briefly.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut router = router.clone();
+                    async move {
+                        let resp =
+                            match tower_service::Service::call(&mut router, req.map(AxumBody::new))
+                                .await
+                            {
+                                Ok(r) => r,
+                                Err(e) => match e {},
+                            };
+                        if resp.extensions().get::<ResetConnection>().is_some() {
+                            return Err(ResetError);
+                        }
+                        Ok::<_, ResetError>(resp)
+                    }
+                });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.wait_for(|v| *v) => {}
+            }
+        });
+    }
+}
+
+/// Error returned to hyper to abort a connection (injected reset).
+#[derive(Debug)]
+struct ResetError;
+
+impl std::fmt::Display for ResetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for ResetError {}
+
+/// Bind helper.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

@@ -1,0 +1,317 @@
+//! Flexible IPs: routed IPv4 (address) and IPv6 (prefix), attach/detach via
+//! PATCH `server`, reverse DNS, lookup by id or by address.
+
+use std::net::IpAddr;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Ctx, Owner, World, summary, visible};
+use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::http::{Req, Resp};
+use crate::pagination::list_response;
+use crate::util::parse_uuid;
+
+/// A flexible IP.
+#[derive(Debug, Clone)]
+pub struct Ip {
+    /// Id.
+    pub id: Uuid,
+    /// Ownership.
+    pub owner: Owner,
+    /// IPv4 address (routed_ipv4).
+    pub address: Option<String>,
+    /// IPv6 prefix (routed_ipv6).
+    pub prefix: Option<String>,
+    /// Reverse DNS.
+    pub reverse: Option<String>,
+    /// Attached server.
+    pub server: Option<Uuid>,
+    /// `routed_ipv4` or `routed_ipv6`.
+    pub kind: String,
+    /// `detached`, `attached`, `pending`.
+    pub state: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// IPAM id.
+    pub ipam_id: Uuid,
+    /// Creation order.
+    pub seq: u64,
+}
+
+/// IP JSON, key order as recorded.
+pub fn render(w: &World, ip: &Ip) -> Value {
+    let server = ip
+        .server
+        .and_then(|id| w.servers.get(&id))
+        .map(|s| summary(s.id, &s.name))
+        .unwrap_or(Value::Null);
+    json!({
+        "id": ip.id.to_string(),
+        "address": ip.address,
+        "prefix": ip.prefix,
+        "reverse": ip.reverse,
+        "server": server,
+        "organization": ip.owner.organization,
+        "project": ip.owner.project,
+        "zone": ip.owner.zone,
+        "type": ip.kind,
+        "state": ip.state,
+        "tags": ip.tags,
+        "ipam_id": ip.ipam_id.to_string(),
+    })
+}
+
+/// The `server.public_ips[]` form of a flexible IP.
+pub fn render_server_ip(ip: &Ip) -> Value {
+    let (address, gateway, netmask, family, mode) = match &ip.prefix {
+        Some(p) => (
+            format!("{}1", p.trim_end_matches("/64")),
+            "fe80::dc00:ff:fe12:3456".to_owned(),
+            "64",
+            "inet6",
+            "slaac",
+        ),
+        None => (
+            ip.address.clone().unwrap_or_default(),
+            "62.210.0.1".to_owned(),
+            "32",
+            "inet",
+            "dhcp",
+        ),
+    };
+    json!({
+        "id": ip.id.to_string(),
+        "address": address,
+        "dynamic": false,
+        "gateway": gateway,
+        "netmask": netmask,
+        "family": family,
+        "provisioning_mode": mode,
+        "tags": ip.tags,
+        "state": "attached",
+        "ipam_id": ip.ipam_id.to_string(),
+    })
+}
+
+fn ip_json(w: &World, id: Uuid) -> ApiResult<Value> {
+    w.ips
+        .get(&id)
+        .map(|ip| json!({"ip": render(w, ip)}))
+        .ok_or_else(|| ApiError::not_found("instance_ip", id.to_string()))
+}
+
+/// Resolve `/ips/{ip}` by id or address.
+fn find(w: &World, ctx: &Ctx, seg: &str) -> ApiResult<Uuid> {
+    if let Some(id) = parse_uuid(seg) {
+        return w
+            .ips
+            .get(&id)
+            .filter(|ip| visible(ctx, &ip.owner))
+            .map(|ip| ip.id)
+            .ok_or_else(|| ApiError::not_found("instance_ip", id.to_string()));
+    }
+    let Ok(addr) = seg.parse::<IpAddr>() else {
+        return Err(ApiError::invalid(ArgDetail::format(
+            "ip",
+            "not a valid IP id or address",
+        )));
+    };
+    let text = addr.to_string();
+    w.ips
+        .values()
+        .find(|ip| {
+            visible(ctx, &ip.owner)
+                && (ip.address.as_deref() == Some(&text)
+                    || ip
+                        .prefix
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with(text.trim_end_matches(':'))))
+        })
+        .map(|ip| ip.id)
+        .ok_or_else(|| {
+            let bits = if addr.is_ipv4() { 32 } else { 128 };
+            ApiError::not_found("instance_ip", format!("{text}/{bits}"))
+        })
+}
+
+/// Routes under `ips`.
+pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
+    match (m, segs) {
+        ("GET", []) => {
+            let kind = req.q("type");
+            let name = req.q("name");
+            let mut v: Vec<&Ip> = w
+                .ips
+                .values()
+                .filter(|ip| visible(ctx, &ip.owner))
+                .filter(|ip| super::list_filter(&strip_name(req), &ip.owner, "", &ip.tags))
+                .filter(|ip| kind.is_none_or(|k| ip.kind == k))
+                .filter(|ip| {
+                    name.is_none_or(|n| {
+                        ip.address
+                            .as_deref()
+                            .or(ip.prefix.as_deref())
+                            .is_some_and(|a| a.contains(n))
+                    })
+                })
+                .collect();
+            v.sort_by_key(|ip| std::cmp::Reverse(ip.seq));
+            let items = v.into_iter().map(|ip| render(w, ip)).collect();
+            list_response(req, "ips", items, "/ips")
+        }
+        ("POST", []) => create(w, ctx, req),
+        ("POST", [ip, "release-to-ipam"]) => {
+            let id = find(w, ctx, ip)?;
+            detach(w, id);
+            w.ips.remove(&id);
+            Ok(Resp::no_content())
+        }
+        (_, [ip]) => {
+            let id = find(w, ctx, ip)?;
+            match m {
+                "GET" => ip_json(w, id).map(Resp::ok),
+                "PATCH" => update(w, ctx, req, id),
+                "DELETE" => {
+                    detach(w, id);
+                    w.ips.remove(&id);
+                    Ok(Resp::no_content())
+                }
+                _ => Err(ApiError::MethodNotAllowed),
+            }
+        }
+        _ => Err(ApiError::UnknownRoute),
+    }
+}
+
+/// The request without `name` (IP `name` filters the address instead).
+fn strip_name(req: &Req) -> Req {
+    Req {
+        method: req.method.clone(),
+        version: req.version.clone(),
+        segs: Vec::new(),
+        query: req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "name")
+            .cloned()
+            .collect(),
+        body: bytes::Bytes::new(),
+    }
+}
+
+fn detach(w: &mut World, id: Uuid) {
+    let Some(server) = w.ips.get(&id).and_then(|ip| ip.server) else {
+        return;
+    };
+    if let Some(s) = w.servers.get_mut(&server) {
+        s.public_ips.retain(|x| *x != id);
+    }
+    if let Some(ip) = w.ips.get_mut(&id) {
+        ip.server = None;
+        ip.state = "detached".into();
+    }
+}
+
+fn attach(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid) -> ApiResult<()> {
+    super::servers::get(w, ctx, server)?;
+    detach(w, id);
+    if let Some(s) = w.servers.get_mut(&server) {
+        s.public_ips.push(id);
+        // A flexible IP replaces the dynamic one.
+        s.dynamic_ip = None;
+    }
+    if let Some(ip) = w.ips.get_mut(&id) {
+        ip.server = Some(server);
+        ip.state = "attached".into();
+    }
+    Ok(())
+}
+
+fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let body = req.json()?;
+    let owner = w.owner_for_create(ctx, &body)?;
+    let count = w.ips.values().filter(|ip| visible(ctx, &ip.owner)).count();
+    w.check_quota(ctx, "instance_ips", count, w.quotas.ips)?;
+    let kind = body
+        .enum_str("type", &["unknown_iptype", "routed_ipv4", "routed_ipv6"])?
+        .filter(|k| k != "unknown_iptype")
+        .unwrap_or_else(|| "routed_ipv4".into());
+    let server = body.uuid("server")?;
+    if let Some(s) = server {
+        super::servers::get(w, ctx, s)?;
+    }
+    let id = w.new_id();
+    let ipam_id = w.new_id();
+    let seq = w.next_seq();
+    let n = w.next_counter();
+    let (address, prefix) = if kind == "routed_ipv6" {
+        (None, Some(format!("2001:bc8:1640:{:x}::/64", 0x1000 + n)))
+    } else {
+        (
+            Some(format!("51.158.{}.{}", (n / 250) % 250 + 1, n % 250 + 1)),
+            None,
+        )
+    };
+    let ip = Ip {
+        id,
+        owner,
+        address,
+        prefix,
+        reverse: None,
+        server: None,
+        kind,
+        state: "detached".into(),
+        tags: super::tags_of(&body)?.unwrap_or_default(),
+        ipam_id,
+        seq,
+    };
+    w.ips.insert(id, ip);
+    if let Some(s) = server {
+        attach(w, ctx, id, s)?;
+    }
+    let out = ip_json(w, id)?;
+    Ok(Resp::created(out, Some(format!("/ips/{id}"))))
+}
+
+fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+    let body = req.json()?;
+    body.enum_str("type", &["unknown_iptype", "routed_ipv4", "routed_ipv6"])?;
+    let tags = super::tags_of(&body)?;
+    let reverse = if body.is_null("reverse") {
+        Some(None)
+    } else {
+        body.str("reverse")?
+            .map(|r| Some(r).filter(|r| !r.is_empty()))
+    };
+    if let Some(Some(r)) = &reverse {
+        let ok = r.len() <= 253
+            && r.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !ok {
+            return Err(ApiError::invalid(ArgDetail::constraint(
+                "reverse",
+                format!("{r:?} is not a valid domain name"),
+            )));
+        }
+    }
+    if body.is_null("server") {
+        detach(w, id);
+    } else if let Some(s) = body.str_ne("server")? {
+        let sid = parse_uuid(&s)
+            .ok_or_else(|| ApiError::invalid(ArgDetail::format("server", "not a valid UUID")))?;
+        attach(w, ctx, id, sid)?;
+    }
+    if let Some(ip) = w.ips.get_mut(&id) {
+        if let Some(t) = tags {
+            ip.tags = t;
+        }
+        if let Some(r) = reverse {
+            ip.reverse = r;
+        }
+    }
+    ip_json(w, id).map(Resp::ok)
+}

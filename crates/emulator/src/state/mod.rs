@@ -1,0 +1,428 @@
+//! The in-memory world: every resource of every tenant, the lazily applied
+//! state transitions, and the dispatch of a request to its handler.
+//!
+//! Transitions are events in a time-ordered queue, applied at the start of
+//! every request (under the world lock) for every event whose time has come.
+//! No timers run in the background, so an idle emulator costs nothing and a
+//! transition is visible exactly when its time has passed.
+
+pub mod images;
+pub mod ips;
+pub mod placement_groups;
+pub mod private_nics;
+pub mod products;
+pub mod security_groups;
+pub mod servers;
+pub mod snapshots;
+pub mod volumes;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Tenant;
+use crate::catalog_data::Catalog;
+use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::http::{Obj, Req, Resp};
+use crate::util::{SplitMix, parse_uuid};
+
+pub use images::Image;
+pub use ips::Ip;
+pub use placement_groups::PlacementGroup;
+pub use private_nics::PrivateNic;
+pub use security_groups::SecurityGroup;
+pub use servers::Server;
+pub use snapshots::Snapshot;
+pub use volumes::Volume;
+
+/// Per-tenant, per-zone resource quotas; a create beyond one answers 403
+/// `quotas_exceeded` with the quota and the current count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Quotas {
+    /// Servers.
+    pub servers: u64,
+    /// Local volumes.
+    pub volumes: u64,
+    /// Snapshots.
+    pub snapshots: u64,
+    /// Images.
+    pub images: u64,
+    /// Flexible IPs.
+    pub ips: u64,
+    /// Security groups.
+    pub security_groups: u64,
+    /// Placement groups.
+    pub placement_groups: u64,
+    /// Private NICs.
+    pub private_nics: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            servers: 500,
+            volumes: 1000,
+            snapshots: 1000,
+            images: 500,
+            ips: 500,
+            security_groups: 500,
+            placement_groups: 100,
+            private_nics: 1000,
+        }
+    }
+}
+
+/// Who asks, where, and when.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Authenticated tenant.
+    pub tenant: Tenant,
+    /// Zone of the path.
+    pub zone: String,
+    /// Wall-clock time of the request (for timestamps).
+    pub now: SystemTime,
+    /// Monotonic time of the request (for transitions).
+    pub instant: Instant,
+}
+
+/// Common ownership fields of every resource.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Zone.
+    pub zone: String,
+    /// Project id.
+    pub project: String,
+    /// Organization id.
+    pub organization: String,
+}
+
+/// A scheduled state change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Event {
+    /// A server step; ignored when `generation` is stale.
+    Server {
+        /// Server id.
+        id: Uuid,
+        /// Generation at scheduling time.
+        generation: u64,
+        /// What happens.
+        step: servers::Step,
+    },
+    /// Volume back to `available`.
+    VolumeAvailable(Uuid),
+    /// Snapshot back to `available`.
+    SnapshotAvailable(Uuid),
+    /// Image to `available`.
+    ImageAvailable(Uuid),
+    /// Private NIC to `available`.
+    NicAvailable(Uuid),
+    /// Security group back to `available`.
+    SecurityGroupAvailable(Uuid),
+    /// Filesystem attachment settles (attached or removed).
+    Filesystem {
+        /// Server id.
+        server: Uuid,
+        /// Filesystem id.
+        filesystem: String,
+    },
+}
+
+/// Every resource of every tenant.
+#[derive(Debug)]
+pub struct World {
+    /// Static catalogue.
+    pub catalog: Arc<Catalog>,
+    /// How long a transient state lasts.
+    pub transition: Duration,
+    /// Quotas applied to every tenant.
+    pub quotas: Quotas,
+    rng: SplitMix,
+    seq: u64,
+    events: BinaryHeap<Reverse<(Instant, u64, Event)>>,
+    /// Servers.
+    pub servers: HashMap<Uuid, Server>,
+    /// Volumes (local ones and the hidden SBS ones).
+    pub volumes: HashMap<Uuid, Volume>,
+    /// Snapshots.
+    pub snapshots: HashMap<Uuid, Snapshot>,
+    /// Tenant images.
+    pub images: HashMap<Uuid, Image>,
+    /// Flexible IPs.
+    pub ips: HashMap<Uuid, Ip>,
+    /// Security groups.
+    pub security_groups: HashMap<Uuid, SecurityGroup>,
+    /// Placement groups.
+    pub placement_groups: HashMap<Uuid, PlacementGroup>,
+    /// Private NICs.
+    pub private_nics: HashMap<Uuid, PrivateNic>,
+    /// Pending block-migration plans by validation key.
+    pub migration_plans: HashMap<String, Vec<Uuid>>,
+    counter: u32,
+}
+
+impl World {
+    /// An empty world.
+    pub fn new(catalog: Arc<Catalog>, transition: Duration, seed: u64, quotas: Quotas) -> Self {
+        Self {
+            catalog,
+            transition,
+            quotas,
+            rng: SplitMix::new(seed),
+            seq: 0,
+            events: BinaryHeap::new(),
+            servers: HashMap::new(),
+            volumes: HashMap::new(),
+            snapshots: HashMap::new(),
+            images: HashMap::new(),
+            ips: HashMap::new(),
+            security_groups: HashMap::new(),
+            placement_groups: HashMap::new(),
+            private_nics: HashMap::new(),
+            migration_plans: HashMap::new(),
+            counter: 0,
+        }
+    }
+
+    /// A fresh id.
+    pub fn new_id(&mut self) -> Uuid {
+        self.rng.uuid()
+    }
+
+    /// Random bits.
+    pub fn random(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    /// A monotonically increasing sequence number (creation order).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A small counter for addresses.
+    pub fn next_counter(&mut self) -> u32 {
+        self.counter = self.counter.wrapping_add(1);
+        self.counter
+    }
+
+    /// Schedule `ev` after `after` from `now`.
+    pub fn schedule(&mut self, now: Instant, after: Duration, ev: Event) {
+        let seq = self.next_seq();
+        self.events.push(Reverse((now + after, seq, ev)));
+    }
+
+    /// Apply every event due at `now`.
+    pub fn settle(&mut self, now: Instant, wall: SystemTime) {
+        while let Some(Reverse((at, _, _))) = self.events.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, _, ev))) = self.events.pop() else {
+                break;
+            };
+            self.apply(ev, now, wall);
+        }
+    }
+
+    fn apply(&mut self, ev: Event, now: Instant, wall: SystemTime) {
+        match ev {
+            Event::Server {
+                id,
+                generation,
+                step,
+            } => servers::apply_step(self, id, generation, step, now, wall),
+            Event::VolumeAvailable(id) => {
+                if let Some(v) = self.volumes.get_mut(&id)
+                    && v.state != "available"
+                {
+                    v.state = "available".into();
+                    v.modified = wall;
+                }
+            }
+            Event::SnapshotAvailable(id) => {
+                if let Some(s) = self.snapshots.get_mut(&id) {
+                    s.state = "available".into();
+                    s.modified = wall;
+                }
+            }
+            Event::ImageAvailable(id) => {
+                if let Some(i) = self.images.get_mut(&id) {
+                    i.state = "available".into();
+                    i.modified = wall;
+                }
+            }
+            Event::NicAvailable(id) => {
+                if let Some(n) = self.private_nics.get_mut(&id) {
+                    n.state = "available".into();
+                    n.modified = wall;
+                }
+            }
+            Event::SecurityGroupAvailable(id) => {
+                if let Some(g) = self.security_groups.get_mut(&id) {
+                    g.state = "available".into();
+                }
+            }
+            Event::Filesystem { server, filesystem } => {
+                if let Some(s) = self.servers.get_mut(&server) {
+                    s.filesystems.retain(|(_, st)| st != "detaching");
+                    for (fs, st) in &mut s.filesystems {
+                        if *fs == filesystem && st == "attaching" {
+                            *st = "available".into();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resolve the project of a create: `project`, else `organization`'s
+    /// default project, else the tenant's default; refuse foreign projects.
+    pub fn owner_for_create(&self, ctx: &Ctx, body: &Obj) -> ApiResult<Owner> {
+        let project = body.str_ne("project")?;
+        let organization = body.str_ne("organization")?;
+        let project = match (project, organization) {
+            (Some(p), _) => {
+                if parse_uuid(&p).is_none() {
+                    return Err(ApiError::invalid(ArgDetail::format(
+                        "project",
+                        "not a valid UUID",
+                    )));
+                }
+                p
+            }
+            (None, Some(o)) => {
+                if o != ctx.tenant.organization {
+                    return Err(ApiError::PermissionsDenied {
+                        resource: "instance_organization",
+                        action: "write",
+                    });
+                }
+                ctx.tenant.default_project.clone()
+            }
+            (None, None) => ctx.tenant.default_project.clone(),
+        };
+        if !ctx.tenant.owns(&project) {
+            return Err(ApiError::PermissionsDenied {
+                resource: "instance_project",
+                action: "write",
+            });
+        }
+        Ok(Owner {
+            zone: ctx.zone.clone(),
+            project,
+            organization: ctx.tenant.organization.clone(),
+        })
+    }
+
+    /// Refuse a create beyond the tenant's quota in this zone.
+    pub fn check_quota(
+        &self,
+        ctx: &Ctx,
+        resource: &'static str,
+        current: usize,
+        quota: u64,
+    ) -> ApiResult<()> {
+        let current = current as u64;
+        if current >= quota {
+            return Err(ApiError::QuotasExceeded {
+                resource,
+                quota,
+                current,
+            });
+        }
+        let _ = ctx;
+        Ok(())
+    }
+}
+
+/// Whether a resource is visible to the request's tenant in its zone.
+pub fn visible(ctx: &Ctx, o: &Owner) -> bool {
+    o.zone == ctx.zone && ctx.tenant.owns(&o.project)
+}
+
+/// Parse an id path segment; a malformed id is a 400 on that argument.
+pub fn path_id(seg: &str, arg: &str) -> ApiResult<Uuid> {
+    parse_uuid(seg).ok_or_else(|| ApiError::invalid(ArgDetail::format(arg, "not a valid UUID")))
+}
+
+/// Common list filters: project, organization, name substring, tags (all).
+pub fn list_filter(req: &Req, o: &Owner, name: &str, tags: &[String]) -> bool {
+    if let Some(p) = req.q("project")
+        && o.project != p
+    {
+        return false;
+    }
+    if let Some(org) = req.q("organization")
+        && o.organization != org
+    {
+        return false;
+    }
+    if let Some(n) = req.q("name")
+        && !name.contains(n)
+    {
+        return false;
+    }
+    let want = req.q_list("tags");
+    want.iter().all(|t| tags.contains(t))
+}
+
+/// Route a request (segments after the zone) to its handler.
+pub fn dispatch(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    let m = req.method.as_str();
+    if req.version == "v2alpha1" {
+        return match segs.first().copied() {
+            Some("placement-groups") => placement_groups::route_v2(w, ctx, req, m, &segs[1..]),
+            _ => Err(ApiError::UnknownRoute),
+        };
+    }
+    match segs.first().copied() {
+        Some("products") => products::route(w, ctx, req, m, &segs[1..]),
+        Some("dashboard") => products::route_dashboard(w, ctx, req, m, &segs[1..]),
+        Some("block-migration") => volumes::route_migration(w, ctx, req, m, &segs[1..]),
+        Some("servers") => servers::route(w, ctx, req, m, &segs[1..]),
+        Some("volumes") => volumes::route(w, ctx, req, m, &segs[1..]),
+        Some("snapshots") => snapshots::route(w, ctx, req, m, &segs[1..]),
+        Some("images") => images::route(w, ctx, req, m, &segs[1..]),
+        Some("ips") => ips::route(w, ctx, req, m, &segs[1..]),
+        Some("security_groups") => security_groups::route(w, ctx, req, m, &segs[1..]),
+        Some("placement_groups") => placement_groups::route(w, ctx, req, m, &segs[1..]),
+        _ => Err(ApiError::UnknownRoute),
+    }
+}
+
+/// `{"id", "name"}` summary.
+pub fn summary(id: Uuid, name: &str) -> serde_json::Value {
+    serde_json::json!({"id": id.to_string(), "name": name})
+}
+
+/// A deprecated-but-returned task object.
+pub fn task(
+    ctx: &Ctx,
+    id: Uuid,
+    description: &str,
+    href_from: &str,
+    href_result: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_string(),
+        "description": description,
+        "status": "pending",
+        "href_from": href_from,
+        "href_result": href_result,
+        "started_at": crate::util::rfc3339(ctx.now),
+        "terminated_at": null,
+        "progress": 0,
+        "zone": ctx.zone,
+    })
+}
+
+/// Validate `tags` in a body.
+pub fn tags_of(body: &Obj) -> ApiResult<Option<Vec<String>>> {
+    body.str_list("tags")
+}

@@ -1,0 +1,271 @@
+//! Placement groups and their member servers (get/set/update).
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Ctx, Owner, World, path_id, visible};
+use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::http::{Req, Resp};
+use crate::pagination::list_response;
+use crate::util::parse_uuid;
+
+/// Servers a `max_availability` group can spread (the API's documented limit).
+const MAX_AVAILABILITY_SERVERS: usize = 20;
+
+/// A placement group.
+#[derive(Debug, Clone)]
+pub struct PlacementGroup {
+    /// Id.
+    pub id: Uuid,
+    /// Ownership.
+    pub owner: Owner,
+    /// Name.
+    pub name: String,
+    /// `optional` or `enforced`.
+    pub policy_mode: String,
+    /// `max_availability` or `low_latency`.
+    pub policy_type: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Creation order.
+    pub seq: u64,
+    /// Creation time (shown by the v2alpha1 surface only).
+    pub created: std::time::SystemTime,
+}
+
+/// Placement group JSON, key order as recorded.
+pub fn render(g: &PlacementGroup) -> Value {
+    json!({
+        "id": g.id.to_string(),
+        "name": g.name,
+        "organization": g.owner.organization,
+        "project": g.owner.project,
+        "policy_mode": g.policy_mode,
+        "policy_type": g.policy_type,
+        "policy_respected": true,
+        "tags": g.tags,
+        "zone": g.owner.zone,
+    })
+}
+
+/// Look a group up for the caller.
+pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a PlacementGroup> {
+    w.placement_groups
+        .get(&id)
+        .filter(|g| visible(ctx, &g.owner))
+        .ok_or_else(|| ApiError::not_found("instance_placement_group", id.to_string()))
+}
+
+const MODES: [&str; 2] = ["optional", "enforced"];
+const TYPES: [&str; 2] = ["max_availability", "low_latency"];
+
+/// Routes under `placement_groups`.
+pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
+    match (m, segs) {
+        ("GET", []) => {
+            let mut v: Vec<&PlacementGroup> = w
+                .placement_groups
+                .values()
+                .filter(|g| visible(ctx, &g.owner))
+                .filter(|g| super::list_filter(req, &g.owner, &g.name, &g.tags))
+                .collect();
+            v.sort_by_key(|g| std::cmp::Reverse(g.seq));
+            list_response(
+                req,
+                "placement_groups",
+                v.into_iter().map(render).collect(),
+                "/placement_groups",
+            )
+        }
+        ("POST", []) => {
+            let body = req.json()?;
+            let owner = w.owner_for_create(ctx, &body)?;
+            let count = w
+                .placement_groups
+                .values()
+                .filter(|g| visible(ctx, &g.owner))
+                .count();
+            w.check_quota(
+                ctx,
+                "instance_placement_groups",
+                count,
+                w.quotas.placement_groups,
+            )?;
+            let id = w.new_id();
+            let seq = w.next_seq();
+            let g = PlacementGroup {
+                id,
+                owner,
+                name: body.str_ne("name")?.unwrap_or_else(|| "pg-emulated".into()),
+                policy_mode: body
+                    .enum_str("policy_mode", &MODES)?
+                    .unwrap_or_else(|| "optional".into()),
+                policy_type: body
+                    .enum_str("policy_type", &TYPES)?
+                    .unwrap_or_else(|| "max_availability".into()),
+                tags: super::tags_of(&body)?.unwrap_or_default(),
+                seq,
+                created: ctx.now,
+            };
+            let out = json!({"placement_group": render(&g)});
+            w.placement_groups.insert(id, g);
+            Ok(Resp::created(out, Some(format!("/placement_groups/{id}"))))
+        }
+        (_, [id, rest @ ..]) => {
+            let id = path_id(id, "placement_group_id")?;
+            match (m, rest) {
+                ("GET", []) => Ok(Resp::ok(
+                    json!({"placement_group": render(get(w, ctx, id)?)}),
+                )),
+                ("PATCH", []) | ("PUT", []) => {
+                    let body = req.json()?;
+                    let mut g = get(w, ctx, id)?.clone();
+                    if m == "PUT" && body.str_ne("name")?.is_none() {
+                        return Err(ApiError::invalid(ArgDetail::required("name")));
+                    }
+                    if let Some(n) = body.str_ne("name")? {
+                        g.name = n;
+                    }
+                    if let Some(p) = body.enum_str("policy_mode", &MODES)? {
+                        g.policy_mode = p;
+                    }
+                    if let Some(p) = body.enum_str("policy_type", &TYPES)? {
+                        g.policy_type = p;
+                    }
+                    if let Some(t) = super::tags_of(&body)? {
+                        g.tags = t;
+                    }
+                    let out = json!({"placement_group": render(&g)});
+                    w.placement_groups.insert(id, g);
+                    Ok(Resp::ok(out))
+                }
+                ("DELETE", []) => {
+                    get(w, ctx, id)?;
+                    // Observed: deleting a group with members succeeds and
+                    // leaves the servers without a group.
+                    for s in w.servers.values_mut() {
+                        if s.placement_group == Some(id) {
+                            s.placement_group = None;
+                        }
+                    }
+                    w.placement_groups.remove(&id);
+                    Ok(Resp::no_content())
+                }
+                ("GET", ["servers"]) => {
+                    get(w, ctx, id)?;
+                    list_response(
+                        req,
+                        "servers",
+                        members(w, id),
+                        &format!("/placement_groups/{id}/servers"),
+                    )
+                }
+                ("PUT", ["servers"]) | ("PATCH", ["servers"]) => set_servers(w, ctx, req, id),
+                _ => Err(ApiError::UnknownRoute),
+            }
+        }
+        _ => Err(ApiError::UnknownRoute),
+    }
+}
+
+fn members(w: &World, id: Uuid) -> Vec<Value> {
+    let mut v: Vec<&super::Server> = w
+        .servers
+        .values()
+        .filter(|s| s.placement_group == Some(id))
+        .collect();
+    v.sort_by_key(|s| s.seq);
+    v.into_iter()
+        .map(|s| json!({"id": s.id.to_string(), "name": s.name, "policy_respected": true}))
+        .collect()
+}
+
+fn set_servers(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+    let body = req.json()?;
+    let g = get(w, ctx, id)?.clone();
+    let list = body
+        .str_list("servers")?
+        .ok_or_else(|| ApiError::invalid(ArgDetail::required("servers")))?;
+    let mut ids = Vec::new();
+    for s in list {
+        let sid = parse_uuid(&s)
+            .ok_or_else(|| ApiError::invalid(ArgDetail::format("servers", "not a valid UUID")))?;
+        super::servers::get(w, ctx, sid)?;
+        if !ids.contains(&sid) {
+            ids.push(sid);
+        }
+    }
+    if g.policy_type == "max_availability" && ids.len() > MAX_AVAILABILITY_SERVERS {
+        return Err(ApiError::invalid(ArgDetail::constraint(
+            "servers",
+            format!(
+                "a max_availability placement group holds at most {MAX_AVAILABILITY_SERVERS} servers"
+            ),
+        )));
+    }
+    for s in w.servers.values_mut() {
+        if ids.contains(&s.id) {
+            s.placement_group = Some(id);
+            s.modified = ctx.now;
+        } else if s.placement_group == Some(id) {
+            s.placement_group = None;
+            s.modified = ctx.now;
+        }
+    }
+    Ok(Resp::ok(json!({"servers": members(w, id)})))
+}
+
+/// The newer `instance/v2alpha1` placement-group surface (create, get,
+/// update, delete), used by current Terraform; it shares the v1 groups.
+pub fn route_v2(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
+    let render_v2 = |g: &PlacementGroup| {
+        json!({
+            "project_id": g.owner.project, "name": g.name, "id": g.id.to_string(), "policy_type": g.policy_type,
+            "tags": g.tags, "created_at": crate::util::rfc3339(g.created), "updated_at": crate::util::rfc3339(g.created),
+            "zone": g.owner.zone,
+        })
+    };
+    match (m, segs) {
+        ("POST", []) => {
+            let mut body = req.json()?;
+            if let Some(p) = body.0.remove("project_id") {
+                body.0.insert("project".into(), p);
+            }
+            let owner = w.owner_for_create(ctx, &body)?;
+            let id = w.new_id();
+            let seq = w.next_seq();
+            let g = PlacementGroup {
+                id,
+                owner,
+                name: body.str_ne("name")?.unwrap_or_else(|| "pg-emulated".into()),
+                policy_mode: "optional".into(),
+                policy_type: body
+                    .enum_str("policy_type", &TYPES)?
+                    .unwrap_or_else(|| "max_availability".into()),
+                tags: super::tags_of(&body)?.unwrap_or_default(),
+                seq,
+                created: ctx.now,
+            };
+            let out = render_v2(&g);
+            w.placement_groups.insert(id, g);
+            Ok(Resp::ok(out))
+        }
+        ("GET", [id]) => Ok(Resp::ok(render_v2(get(
+            w,
+            ctx,
+            path_id(id, "placement_group_id")?,
+        )?))),
+        ("DELETE", [id]) => {
+            let id = path_id(id, "placement_group_id")?;
+            get(w, ctx, id)?;
+            for s in w.servers.values_mut() {
+                if s.placement_group == Some(id) {
+                    s.placement_group = None;
+                }
+            }
+            w.placement_groups.remove(&id);
+            Ok(Resp::no_content())
+        }
+        _ => Err(ApiError::UnknownRoute),
+    }
+}
