@@ -8,15 +8,12 @@ set -euo pipefail
 
 find_bin_dir() {
   if [[ -n "${PG_BIN:-}" && -x "$PG_BIN/initdb" ]]; then echo "$PG_BIN"; return; fi
-  local best=""
-  for dir in /usr/lib/postgresql/*/bin; do
-    [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]] && best="$dir"
+  local dir best=""
+  # Highest version first (numeric, not lexical, order).
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -nr); do
+    if [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then best="$dir"; break; fi
   done
-  if [[ -n "$best" ]]; then
-    # Pick the highest version, not the last in lexical order.
-    best=$(ls -d /usr/lib/postgresql/*/bin | sort -t/ -k4 -n | tail -n 1)
-    echo "$best"; return
-  fi
+  if [[ -n "$best" ]]; then echo "$best"; return; fi
   if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
     dirname "$(readlink -f "$(command -v initdb)")"; return
   fi

@@ -8,12 +8,6 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// The ten current zones (Go `API.Zones()`).
-pub const ZONES: [&str; 10] = [
-    "fr-par-1", "fr-par-2", "fr-par-3", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2",
-    "pl-waw-3", "it-mil-1",
-];
-
 /// Zone whose recorded offer stands in for unrecorded zones.
 const REFERENCE_ZONE: &str = "fr-par-1";
 

@@ -21,7 +21,6 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::calllog::{CallLog, CallRecord};
-use crate::catalog_data::ZONES;
 use crate::errors::{ApiError, ArgDetail};
 use crate::faults::{FaultInjector, Faults, Outcome};
 use crate::http::{Body, Req, Resp};
@@ -234,14 +233,8 @@ async fn handle(
         (["instance", v @ ("v1" | "v2alpha1"), "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
         _ => return error_response(&ApiError::UnknownRoute, request_id, None),
     };
-    if !ZONES.contains(&zone) {
-        let e = ApiError::invalid(ArgDetail::constraint(
-            "zone",
-            format!(
-                "unknown zone {zone:?}; expected one of {}",
-                ZONES.join(", ")
-            ),
-        ));
+    if let Err(unknown) = zone.parse::<fleet_core::Zone>() {
+        let e = ApiError::invalid(ArgDetail::constraint("zone", unknown.to_string()));
         return error_response(&e, request_id, None);
     }
     // Faults first: they model the network and the gateway in front of the API.
