@@ -74,6 +74,7 @@ pub mod runner;
 pub mod schedule;
 pub mod service;
 pub mod stats;
+pub mod zone_lease;
 pub mod zones;
 
 pub use claim::{ClaimRequest, ClaimedJob, JobControl, Lease, claim};
@@ -93,6 +94,10 @@ pub use schedule::{
 };
 pub use service::{Rescued, SchedulerConfig, SchedulerService, prune_finished, rescue_expired};
 pub use stats::{QueueStat, queue_stats};
+pub use zone_lease::{
+    WorkerMember, ZoneLease, heartbeat_worker, leave_workers, live_workers, release_zone,
+    renew_zone, try_acquire_zone, zone_owner, zone_owners,
+};
 pub use zones::{ZonePause, list_zone_pauses, pause_zone, resume_zone};
 
 /// The migrations of `migrations/` (shared by the workspace), embedded at build time.

@@ -1,0 +1,344 @@
+//! What a long-running operation asks for: one variant per kind, stored as the job's `args`.
+//!
+//! Result JSON per kind (`job.result`): create_server, attach/detach volume and file system →
+//! a server object; server actions → [`ServerActionOutput`]; delete_server →
+//! [`DeleteServerOutput`]; create_snapshot → a snapshot; export_snapshot →
+//! [`ExportSnapshotOutput`]; create_image → an image; create_volume → a volume;
+//! create_private_nic → a private NIC; block migration → the migration plan it applied.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fleet_core::{
+    AttachServerVolumeRequest, CreateImageRequest, CreatePrivateNicRequest, CreateServerRequest,
+    CreateSnapshotRequest, CreateVolumeRequest, DetachServerVolumeRequest, ExportSnapshotRequest,
+    Image, Server, ServerActionRequest, Snapshot, Task,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A resource family a job acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    Server,
+    Volume,
+    Snapshot,
+    Image,
+    PrivateNic,
+}
+
+impl ResourceKind {
+    /// Singular name used in serialization keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Server => "server",
+            ResourceKind::Volume => "volume",
+            ResourceKind::Snapshot => "snapshot",
+            ResourceKind::Image => "image",
+            ResourceKind::PrivateNic => "private_nic",
+        }
+    }
+
+    /// Collection name in resource names (`zones/{zone}/servers/{id}`).
+    pub fn collection(self) -> &'static str {
+        match self {
+            ResourceKind::Server => "servers",
+            ResourceKind::Volume => "volumes",
+            ResourceKind::Snapshot => "snapshots",
+            ResourceKind::Image => "images",
+            ResourceKind::PrivateNic => "private_nics",
+        }
+    }
+}
+
+/// A long-running operation. Serialized (internally tagged by `type`) as the job's `args`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobSpec {
+    CreateServer(CreateServerJob),
+    ServerAction(ServerActionJob),
+    DeleteServer(DeleteServerJob),
+    AttachVolume(AttachVolumeJob),
+    DetachVolume(DetachVolumeJob),
+    AttachFileSystem(FileSystemJob),
+    DetachFileSystem(FileSystemJob),
+    CreateSnapshot(CreateSnapshotJob),
+    ExportSnapshot(ExportSnapshotJob),
+    CreateImage(CreateImageJob),
+    CreateVolume(CreateVolumeJob),
+    CreatePrivateNic(CreatePrivateNicJob),
+    BlockMigration(BlockMigrationJob),
+}
+
+/// `POST servers`, then optionally user data and power-on until `running`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateServerJob {
+    /// The upstream create body (the job adds its [`crate::job_tag`] to `tags`).
+    pub request: CreateServerRequest,
+    /// User data set after create and before power-on, key → raw bytes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_data: BTreeMap<String, Vec<u8>>,
+    /// Power on and wait for `running`.
+    pub start: bool,
+}
+
+/// `POST servers/{id}/action` and wait until the action's target state.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerActionJob {
+    pub server_id: String,
+    /// The upstream body; `action` is always set.
+    pub request: ServerActionRequest,
+}
+
+/// `DELETE servers/{id}`, optionally powering off first and deleting what it leaves behind.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteServerJob {
+    pub server_id: String,
+    /// Power off (and wait for `stopped`) first: Scaleway refuses to delete a running server.
+    pub stop_first: bool,
+    /// Delete the volumes the server leaves behind.
+    pub delete_volumes: bool,
+    /// Delete its flexible IPs.
+    pub delete_ips: bool,
+}
+
+/// `POST servers/{id}/attach-volume`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachVolumeJob {
+    pub server_id: String,
+    pub request: AttachServerVolumeRequest,
+    /// When the volume type needs a stopped server (local volumes), power off first and back
+    /// on after, instead of failing.
+    pub stop_if_needed: bool,
+}
+
+/// `POST servers/{id}/detach-volume`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetachVolumeJob {
+    pub server_id: String,
+    pub request: DetachServerVolumeRequest,
+    /// As for [`AttachVolumeJob::stop_if_needed`].
+    pub stop_if_needed: bool,
+}
+
+/// `POST servers/{id}/attach-filesystem` or `detach-filesystem`, waiting for the attachment.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileSystemJob {
+    pub server_id: String,
+    pub filesystem_id: String,
+}
+
+/// `POST snapshots` (from a volume or an import) and wait for `available`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateSnapshotJob {
+    pub request: CreateSnapshotRequest,
+}
+
+/// `POST snapshots/{id}/export` and wait until the snapshot leaves `exporting`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportSnapshotJob {
+    pub snapshot_id: String,
+    pub request: ExportSnapshotRequest,
+}
+
+/// `POST images` and wait for `available`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateImageJob {
+    pub request: CreateImageRequest,
+}
+
+/// `POST volumes` (empty or from a snapshot) and wait for `available`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateVolumeJob {
+    pub request: CreateVolumeRequest,
+}
+
+/// `POST servers/{id}/private_nics` and wait for `available`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreatePrivateNicJob {
+    pub server_id: String,
+    pub request: CreatePrivateNicRequest,
+}
+
+/// Block migration of a volume or a snapshot to SBS: plan (unless a validation key is given),
+/// apply, wait until migrated.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlockMigrationJob {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    /// From a plan the caller made; planned by the job when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_key: Option<String>,
+}
+
+/// Error decoding a job's `args`.
+#[derive(Debug, thiserror::Error)]
+#[error("job args do not decode as a fleet job: {0}")]
+pub struct InvalidJobArgs(#[from] serde_json::Error);
+
+impl JobSpec {
+    /// The job's `kind` label, e.g. `create_server`, `server_action.poweron`.
+    pub fn kind(&self) -> String {
+        match self {
+            JobSpec::CreateServer(_) => "create_server".into(),
+            JobSpec::ServerAction(job) => match &job.request.action {
+                Some(action) => format!("server_action.{}", action.as_str()),
+                None => "server_action".into(),
+            },
+            JobSpec::DeleteServer(_) => "delete_server".into(),
+            JobSpec::AttachVolume(_) => "attach_server_volume".into(),
+            JobSpec::DetachVolume(_) => "detach_server_volume".into(),
+            JobSpec::AttachFileSystem(_) => "attach_server_file_system".into(),
+            JobSpec::DetachFileSystem(_) => "detach_server_file_system".into(),
+            JobSpec::CreateSnapshot(_) => "create_snapshot".into(),
+            JobSpec::ExportSnapshot(_) => "export_snapshot".into(),
+            JobSpec::CreateImage(_) => "create_image".into(),
+            JobSpec::CreateVolume(_) => "create_volume".into(),
+            JobSpec::CreatePrivateNic(_) => "create_private_nic".into(),
+            JobSpec::BlockMigration(_) => "apply_block_migration".into(),
+        }
+    }
+
+    /// The existing resource the job acts on, if any (creates have none until they ran).
+    /// Jobs on the same resource are serialized through [`crate::resource_key`].
+    pub fn target(&self) -> Option<(ResourceKind, &str)> {
+        match self {
+            JobSpec::ServerAction(ServerActionJob { server_id, .. })
+            | JobSpec::DeleteServer(DeleteServerJob { server_id, .. })
+            | JobSpec::AttachVolume(AttachVolumeJob { server_id, .. })
+            | JobSpec::DetachVolume(DetachVolumeJob { server_id, .. })
+            | JobSpec::AttachFileSystem(FileSystemJob { server_id, .. })
+            | JobSpec::DetachFileSystem(FileSystemJob { server_id, .. })
+            | JobSpec::CreatePrivateNic(CreatePrivateNicJob { server_id, .. }) => {
+                Some((ResourceKind::Server, server_id))
+            }
+            JobSpec::ExportSnapshot(job) => Some((ResourceKind::Snapshot, &job.snapshot_id)),
+            JobSpec::BlockMigration(job) => match (&job.volume_id, &job.snapshot_id) {
+                (Some(id), _) => Some((ResourceKind::Volume, id)),
+                (None, Some(id)) => Some((ResourceKind::Snapshot, id)),
+                (None, None) => None,
+            },
+            JobSpec::CreateServer(_)
+            | JobSpec::CreateSnapshot(_)
+            | JobSpec::CreateImage(_)
+            | JobSpec::CreateVolume(_) => None,
+        }
+    }
+
+    /// How long the whole operation may take before it fails with `deadline_exceeded`.
+    /// Generous upper bounds of what Scaleway takes, so a stuck resource is reported rather
+    /// than polled forever.
+    pub fn deadline(&self) -> Duration {
+        const MIN: u64 = 60;
+        let minutes = match self {
+            JobSpec::CreateServer(_) => 30,
+            JobSpec::ServerAction(job) => match job.request.action.as_ref().map(|a| a.as_str()) {
+                Some("backup") => 6 * 60,
+                _ => 30,
+            },
+            JobSpec::DeleteServer(_) => 30,
+            JobSpec::AttachVolume(_) | JobSpec::DetachVolume(_) => 30,
+            JobSpec::AttachFileSystem(_) | JobSpec::DetachFileSystem(_) => 15,
+            JobSpec::CreateSnapshot(_) | JobSpec::CreateImage(_) => 6 * 60,
+            JobSpec::ExportSnapshot(_) => 12 * 60,
+            JobSpec::CreateVolume(_) => 60,
+            JobSpec::CreatePrivateNic(_) => 15,
+            JobSpec::BlockMigration(_) => 6 * 60,
+        };
+        Duration::from_secs(minutes * MIN)
+    }
+
+    /// Serializes the spec as the job's `args`.
+    pub fn to_args(&self) -> Value {
+        // A JobSpec holds only strings, numbers, maps and byte vectors: it always serializes.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Decodes a job's `args`.
+    pub fn from_args(args: &Value) -> Result<Self, InvalidJobArgs> {
+        Ok(serde_json::from_value(args.clone())?)
+    }
+}
+
+/// Result of a server action (`fleet.v1.ServerActionResult`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerActionOutput {
+    pub action: String,
+    /// The server in its final state (absent after terminate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<Server>,
+    /// The image a backup created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+}
+
+/// Result of a server delete (`fleet.v1.DeleteServerResult`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteServerOutput {
+    pub server_id: String,
+    pub deleted_volumes: Vec<String>,
+    pub deleted_ips: Vec<String>,
+}
+
+/// Result of a snapshot export (`fleet.v1.ExportSnapshotResult`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportSnapshotOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+    pub object_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_core::ServerAction;
+
+    use super::*;
+
+    #[test]
+    fn args_round_trip_with_type_tag() {
+        let spec = JobSpec::ServerAction(ServerActionJob {
+            server_id: "s1".into(),
+            request: ServerActionRequest::new(ServerAction::Poweron),
+        });
+        let args = spec.to_args();
+        assert_eq!(args["type"], "server_action");
+        assert_eq!(args["request"]["action"], "poweron");
+        assert_eq!(JobSpec::from_args(&args).unwrap(), spec);
+        assert_eq!(spec.kind(), "server_action.poweron");
+        assert_eq!(spec.target(), Some((ResourceKind::Server, "s1")));
+    }
+
+    #[test]
+    fn unknown_type_is_an_error() {
+        let err = JobSpec::from_args(&serde_json::json!({"type": "mine_bitcoin"})).unwrap_err();
+        assert!(err.to_string().contains("mine_bitcoin"), "{err}");
+    }
+
+    #[test]
+    fn creates_have_no_target_until_they_ran() {
+        let spec = JobSpec::CreateServer(CreateServerJob::default());
+        assert_eq!(spec.target(), None);
+        assert_eq!(spec.kind(), "create_server");
+    }
+}

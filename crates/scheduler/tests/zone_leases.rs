@@ -1,0 +1,114 @@
+//! Zone leases: exclusive ownership, renewal, expiry takeover with a new epoch, release, and
+//! the worker membership.
+mod common;
+
+use std::time::Duration;
+
+use common::db;
+use fleet_scheduler::*;
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn one_owner_at_a_time_and_epoch_grows_on_takeover() {
+    let pool = db().await;
+    let a = try_acquire_zone(&pool, "fr-par-1", "a", "10.0.0.1:7000", LONG)
+        .await
+        .unwrap()
+        .expect("free zone is taken");
+    assert_eq!((a.owner.as_str(), a.epoch), ("a", 1));
+    assert!(
+        try_acquire_zone(&pool, "fr-par-1", "b", "10.0.0.2:7000", LONG)
+            .await
+            .unwrap()
+            .is_none(),
+        "a held lease cannot be taken"
+    );
+    // Re-acquiring by the holder renews in the same epoch.
+    let again = try_acquire_zone(&pool, "fr-par-1", "a", "10.0.0.1:7000", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.epoch, 1);
+
+    // Release hands over at once; the taker gets the next epoch.
+    assert!(release_zone(&pool, &a).await.unwrap());
+    assert!(zone_owner(&pool, "fr-par-1").await.unwrap().is_none());
+    let b = try_acquire_zone(&pool, "fr-par-1", "b", "10.0.0.2:7000", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.owner.as_str(), b.epoch), ("b", 2));
+    // The old holder can neither renew nor release any more.
+    assert!(renew_zone(&pool, &a, LONG).await.unwrap().is_none());
+    assert!(!release_zone(&pool, &a).await.unwrap());
+    let owners = zone_owners(&pool).await.unwrap();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0].address, "10.0.0.2:7000");
+}
+
+#[tokio::test]
+async fn expired_lease_is_taken_over_and_cannot_be_renewed() {
+    let pool = db().await;
+    let short = Duration::from_millis(50);
+    let a = try_acquire_zone(&pool, "nl-ams-1", "a", "", short)
+        .await
+        .unwrap()
+        .unwrap();
+    // Wait on the condition (the lease has expired in the database's clock), not a fixed sleep.
+    while zone_owner(&pool, "nl-ams-1").await.unwrap().is_some() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(renew_zone(&pool, &a, LONG).await.unwrap().is_none());
+    let b = try_acquire_zone(&pool, "nl-ams-1", "b", "", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.epoch, a.epoch + 1);
+    let renewed = renew_zone(&pool, &b, LONG).await.unwrap().unwrap();
+    assert_eq!(renewed.epoch, b.epoch);
+}
+
+#[tokio::test]
+async fn concurrent_acquirers_yield_exactly_one_owner() {
+    let pool = db().await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            try_acquire_zone(&pool, "pl-waw-1", &format!("w{i}"), "", LONG)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+#[tokio::test]
+async fn membership_lists_live_workers_only() {
+    let pool = db().await;
+    let zones = vec!["fr-par-1".to_owned(), "fr-par-2".to_owned()];
+    heartbeat_worker(&pool, "w1", "a:1", &zones, LONG)
+        .await
+        .unwrap();
+    let members = heartbeat_worker(&pool, "w2", "a:2", &zones, LONG)
+        .await
+        .unwrap();
+    let ids: Vec<_> = members.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["w1", "w2"]);
+    assert_eq!(members[0].zones, zones);
+    leave_workers(&pool, "w1").await.unwrap();
+    let ids: Vec<_> = live_workers(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, ["w2"]);
+}
