@@ -1,0 +1,152 @@
+//! Subscriber and exporter set-up.
+
+use std::env;
+
+use anyhow::Context as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, global};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the trace and span ids of the current span.
+    Json,
+}
+
+/// Telemetry settings of one process.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// `service.name` unless `OTEL_SERVICE_NAME` is set.
+    pub service_name: String,
+    pub log_format: LogFormat,
+    /// Filter used when `RUST_LOG` is unset.
+    pub default_filter: String,
+    /// Export traces and metrics over OTLP (derived from the `OTEL_*` variables).
+    pub otlp: bool,
+}
+
+impl TelemetryConfig {
+    /// Reads `FLEET_LOG_FORMAT` (`text` or `json`) and the `OTEL_*` variables.
+    pub fn from_env(service_name: &str) -> Self {
+        let log_format = match env::var("FLEET_LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        };
+        let disabled = env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        let endpoint = [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ]
+        .iter()
+        .any(|name| env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+        Self {
+            service_name: env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service_name.to_owned()),
+            log_format,
+            default_filter: "info".to_owned(),
+            otlp: endpoint && !disabled,
+        }
+    }
+}
+
+/// The installed providers; [`Telemetry::shutdown`] flushes them. Dropping without shutdown
+/// loses at most the last batch.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops the exporters (call after the servers drained).
+    pub fn shutdown(self) {
+        if let Some(tracer) = self.tracer
+            && let Err(err) = tracer.shutdown()
+        {
+            tracing::warn!(error = %err, "trace exporter shutdown failed");
+        }
+        if let Some(meter) = self.meter
+            && let Err(err) = meter.shutdown()
+        {
+            tracing::warn!(error = %err, "metric exporter shutdown failed");
+        }
+    }
+}
+
+fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Installs the subscriber and, when configured, the OTLP exporters. Call once per process,
+/// inside a Tokio runtime (the OTLP exporter needs one).
+pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
+    if !config.otlp {
+        return install(config, None, None);
+    }
+    let resource = resource(&config.service_name);
+    let spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+        .context("building the otlp span exporter")?;
+    let tracer = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_batch_exporter(spans)
+        .build();
+    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .build()
+        .context("building the otlp metric exporter")?;
+    let meter = SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_periodic_exporter(metrics)
+        .build();
+    install(config, Some(tracer), Some(meter))
+}
+
+/// Installs the subscriber with the given providers (tests pass in-memory exporters).
+pub fn install(
+    config: &TelemetryConfig,
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+) -> anyhow::Result<Telemetry> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    if let Some(meter) = &meter {
+        global::set_meter_provider(meter.clone());
+    }
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&config.default_filter));
+    let logs = match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let otel = tracer.as_ref().map(|provider| {
+        global::set_tracer_provider(provider.clone());
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("fleet"))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(logs)
+        .with(otel)
+        .try_init()
+        .context("a global tracing subscriber is already installed")?;
+    Ok(Telemetry { tracer, meter })
+}
