@@ -202,6 +202,21 @@ impl InvalidArgumentDetail {
             help_message,
         )
     }
+
+    /// An argument of the wrong syntax or JSON type (bad UUID, a string
+    /// where a number is expected, …).
+    pub fn format(argument_name: impl Into<String>, help_message: impl Into<String>) -> Self {
+        Self::new(argument_name, InvalidArgumentReason::Format, help_message)
+    }
+
+    /// An argument the endpoint does not know, worded as the API words it.
+    pub fn unknown(argument_name: impl Into<String>) -> Self {
+        Self::new(
+            argument_name,
+            InvalidArgumentReason::Unknown,
+            "extra keys not allowed",
+        )
+    }
 }
 
 /// `invalid_arguments` (400).
@@ -1262,6 +1277,62 @@ mod tests {
         // A known type with fields of the wrong shape is kept whole too.
         let odd = parse(json!({"type": "not_found", "message": "x", "resource": 7}));
         assert_eq!(odd.kind(), ErrorKind::Other);
+    }
+
+    #[test]
+    fn detail_constructors_set_their_reason() {
+        let f = InvalidArgumentDetail::format("volume_id", "not a valid UUID");
+        assert_eq!(
+            (f.argument_name.as_str(), &f.reason, f.help_message.as_str()),
+            (
+                "volume_id",
+                &InvalidArgumentReason::Format,
+                "not a valid UUID"
+            )
+        );
+        let u = InvalidArgumentDetail::unknown("colour");
+        assert_eq!(u.reason, InvalidArgumentReason::Unknown);
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            json!({"argument_name": "colour", "reason": "unknown", "help_message": "extra keys not allowed"})
+        );
+    }
+
+    #[test]
+    fn status_table() {
+        let cases = [
+            (ApiError::invalid_arguments([]), 400),
+            (ApiError::invalid_request("x"), 400),
+            (
+                ApiError::denied_authentication(
+                    AuthenticationMethod::ApiKey,
+                    AuthenticationReason::NotFound,
+                ),
+                401,
+            ),
+            (ApiError::quotas_exceeded([]), 403),
+            (ApiError::permissions_denied([]), 403),
+            (ApiError::not_found("r", "i"), 404),
+            (ApiError::unknown_resource("x"), 404),
+            (ApiError::transient_state("r", "i", "s"), 409),
+            (ApiError::conflict("x"), 409),
+            (ApiError::locked("r", "i"), 409),
+            (
+                ApiError::resource_expired(
+                    "r",
+                    "i",
+                    Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
+                ),
+                410,
+            ),
+            (ApiError::precondition_failed("x"), 412),
+            (ApiError::out_of_stock("r"), 503),
+            (ApiError::Other(UnknownError::default()), 500),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status(), status, "{err:?}");
+            assert_eq!(err.kind().status(), status);
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::errors::ApiError;
+use fleet_core::{AuthenticationMethod, AuthenticationReason};
+
+use crate::errors::Error;
 use crate::util::parse_uuid;
 
 /// Who is calling: the organization and the projects it may touch.
@@ -126,25 +128,26 @@ impl Authenticator {
     }
 
     /// Authenticate a request's `X-Auth-Token`.
-    pub fn authenticate(&self, token: Option<&str>) -> Result<Tenant, ApiError> {
+    pub fn authenticate(&self, token: Option<&str>) -> Result<Tenant, Error> {
         let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
-            return Err(ApiError::DeniedAuthentication {
-                method: "unknown_method",
-                reason: "invalid_argument",
-            });
+            return Err(Error::denied_authentication(
+                AuthenticationMethod::UnknownMethod,
+                AuthenticationReason::InvalidArgument,
+            ));
         };
         match &self.fixed {
-            Some(map) => map
-                .get(token)
-                .cloned()
-                .ok_or(ApiError::DeniedAuthentication {
-                    method: "api_key",
-                    reason: "not_found",
-                }),
+            Some(map) => map.get(token).cloned().ok_or_else(|| {
+                Error::denied_authentication(
+                    AuthenticationMethod::ApiKey,
+                    AuthenticationReason::NotFound,
+                )
+            }),
             None => {
-                let id = parse_uuid(token).ok_or(ApiError::DeniedAuthentication {
-                    method: "api_key",
-                    reason: "invalid_argument",
+                let id = parse_uuid(token).ok_or_else(|| {
+                    Error::denied_authentication(
+                        AuthenticationMethod::ApiKey,
+                        AuthenticationReason::InvalidArgument,
+                    )
                 })?;
                 let id = id.to_string();
                 Ok(Tenant {

@@ -3,10 +3,12 @@
 //! value into a precise `invalid_arguments` detail instead of a panic.
 
 use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::util::parse_uuid;
 
 /// An Instance API request, already split after `/instance/v1/zones/{zone}/`.
@@ -40,7 +42,7 @@ impl Req {
             None => Ok(None),
             Some("true") | Some("1") => Ok(Some(true)),
             Some("false") | Some("0") => Ok(Some(false)),
-            Some(_) => Err(ApiError::invalid(ArgDetail::format(
+            Some(_) => Err(Error::invalid(ArgDetail::format(
                 key,
                 "not a valid boolean",
             ))),
@@ -60,6 +62,11 @@ impl Req {
             .unwrap_or_default()
     }
 
+    /// The body decoded into a fleet-core request type.
+    pub fn decode<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        decode(self.json()?.0)
+    }
+
     /// The body as a JSON object; an empty body is `{}` (Python sends `{}`,
     /// Go sends nothing for body-less POSTs).
     pub fn json(&self) -> ApiResult<Obj> {
@@ -68,11 +75,11 @@ impl Req {
         }
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(m)) => Ok(Obj(m)),
-            Ok(_) => Err(ApiError::invalid(ArgDetail::format(
+            Ok(_) => Err(Error::invalid(ArgDetail::format(
                 "body",
                 "the request body must be a JSON object",
             ))),
-            Err(e) => Err(ApiError::invalid(ArgDetail::format(
+            Err(e) => Err(Error::invalid(ArgDetail::format(
                 "body",
                 format!("invalid JSON: {e}"),
             ))),
@@ -150,7 +157,7 @@ impl Obj {
             None => Ok(None),
             Some(s) => parse_uuid(&s)
                 .map(Some)
-                .ok_or_else(|| ApiError::invalid(ArgDetail::format(key, "not a valid UUID"))),
+                .ok_or_else(|| Error::invalid(ArgDetail::format(key, "not a valid UUID"))),
         }
     }
     /// Optional nested object.
@@ -166,7 +173,7 @@ impl Obj {
         match self.str_ne(key)? {
             None => Ok(None),
             Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
-            Some(s) => Err(ApiError::invalid(ArgDetail::constraint(
+            Some(s) => Err(Error::invalid(ArgDetail::constraint(
                 key,
                 format!("{s:?} is not one of {}", allowed.join(", ")),
             ))),
@@ -174,8 +181,102 @@ impl Obj {
     }
 }
 
-fn type_err(key: &str, want: &str) -> ApiError {
-    ApiError::invalid(ArgDetail::format(key, format!("expected a {want}")))
+/// Decode a JSON object into a fleet-core request type. A value of the
+/// wrong shape is a 400 naming the innermost offending argument (e.g.
+/// `volumes.0.size`), found by decoding the keys one at a time: every core
+/// request field is optional, so a lone key only fails on its own fault.
+pub fn decode<T: DeserializeOwned>(body: Map<String, Value>) -> ApiResult<T> {
+    let doc = Value::Object(body);
+    match serde_json::from_value::<T>(doc.clone()) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let fits = |v: Value| serde_json::from_value::<T>(v).is_ok();
+            let path = locate(&fits, &|v| v, &doc, String::new());
+            let name = if path.is_empty() { "body" } else { &path };
+            Err(Error::invalid(ArgDetail::format(name, e.to_string())))
+        }
+    }
+}
+
+fn locate(
+    fits: &dyn Fn(Value) -> bool,
+    wrap: &dyn Fn(Value) -> Value,
+    v: &Value,
+    path: String,
+) -> String {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let one = |inner: Value| {
+                    let mut o = Map::new();
+                    o.insert(k.clone(), inner);
+                    wrap(Value::Object(o))
+                };
+                if !fits(one(x.clone())) {
+                    return locate(fits, &one, x, join(k));
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let one = |inner: Value| wrap(Value::Array(vec![inner]));
+                if !fits(one(x.clone())) {
+                    return locate(fits, &one, x, join(&i.to_string()));
+                }
+            }
+        }
+        _ => {}
+    }
+    path
+}
+
+/// An optional string argument where `""` means absent (the Go SDK's
+/// omitempty zero value).
+pub fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+/// An optional UUID argument (`""` is absent).
+pub fn uuid_arg(v: Option<&str>, name: &str) -> ApiResult<Option<Uuid>> {
+    match v.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse_uuid(s)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(ArgDetail::format(name, "not a valid UUID"))),
+    }
+}
+
+/// A core enum argument restricted to the values the emulator serves;
+/// core keeps unknown strings (`Other`), the API refuses them. `""` is
+/// absent.
+pub fn one_of<E: std::fmt::Display>(
+    name: &str,
+    v: Option<E>,
+    allowed: &[&str],
+) -> ApiResult<Option<E>> {
+    let Some(e) = v else { return Ok(None) };
+    let s = e.to_string();
+    if s.is_empty() {
+        Ok(None)
+    } else if allowed.contains(&s.as_str()) {
+        Ok(Some(e))
+    } else {
+        Err(Error::invalid(ArgDetail::constraint(
+            name,
+            format!("{s:?} is not one of {}", allowed.join(", ")),
+        )))
+    }
+}
+
+fn type_err(key: &str, want: &str) -> Error {
+    Error::invalid(ArgDetail::format(key, format!("expected a {want}")))
 }
 
 /// A response body.
@@ -202,26 +303,26 @@ pub struct Resp {
 
 impl Resp {
     /// 200 JSON.
-    pub fn ok(v: Value) -> Self {
-        Self {
-            status: 200,
-            body: Body::Json(v),
-            headers: Vec::new(),
-        }
+    pub fn ok(body: impl Serialize) -> Self {
+        Self::json(200, &body)
     }
     /// 201 JSON with an optional `Location` (path relative to the zone root).
-    pub fn created(v: Value, location: Option<String>) -> Self {
-        Self {
-            status: 201,
-            body: Body::Json(v),
-            headers: location.map(|l| ("location", l)).into_iter().collect(),
-        }
+    pub fn created(body: impl Serialize, location: Option<String>) -> Self {
+        let mut r = Self::json(201, &body);
+        r.headers.extend(location.map(|l| ("location", l)));
+        r
     }
     /// 202 JSON.
-    pub fn accepted(v: Value) -> Self {
+    pub fn accepted(body: impl Serialize) -> Self {
+        Self::json(202, &body)
+    }
+    /// JSON of a core response type. Those serialize infallibly (plain
+    /// structs, string-keyed maps), so the `null` fallback is unreachable
+    /// in practice and only keeps handlers free of panics.
+    fn json(status: u16, body: &impl Serialize) -> Self {
         Self {
-            status: 202,
-            body: Body::Json(v),
+            status,
+            body: Body::Json(serde_json::to_value(body).unwrap_or(Value::Null)),
             headers: Vec::new(),
         }
     }

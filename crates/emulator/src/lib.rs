@@ -213,6 +213,27 @@ impl RunningEmulator {
     pub fn clear_faults(&self) {
         self.shared.faults.set(Faults::default());
     }
+    /// Lock or unlock a resource by id: while locked, every change to it
+    /// answers 409 `locked`, and a locked server shows the `locked` state.
+    pub fn set_locked(&self, id: uuid::Uuid, locked: bool) {
+        let mut w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        if locked {
+            w.locked.insert(id);
+        } else {
+            w.locked.remove(&id);
+        }
+    }
+    /// Mark a commercial type out of stock in a zone (or back in stock):
+    /// creating or powering on such a server answers 503 `out_of_stock`.
+    pub fn set_out_of_stock(&self, zone: &str, commercial_type: &str, out: bool) {
+        let mut w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (zone.to_owned(), commercial_type.to_owned());
+        if out {
+            w.out_of_stock.insert(key);
+        } else {
+            w.out_of_stock.remove(&key);
+        }
+    }
     /// The current faults.
     pub fn faults(&self) -> Faults {
         self.shared.faults.get()

@@ -2,9 +2,9 @@
 //! ≤ 100 (default 50), the total only in `X-Total-Count`, a `Link` header with
 //! `next`/`last` relative to the zone root, and an empty page (200) past the end.
 
-use serde_json::Value;
+use serde::Serialize;
 
-use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp};
 
 /// Default page size.
@@ -27,13 +27,13 @@ impl Page {
         let page = parse_num(req, "page")?.unwrap_or(1);
         let per_page = parse_num(req, "per_page")?.unwrap_or(DEFAULT_PER_PAGE);
         if page < 1 {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "page",
                 "must be greater or equal to 1",
             )));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "per_page",
                 "must be between 1 and 100",
             )));
@@ -48,44 +48,28 @@ fn parse_num(req: &Req, key: &str) -> ApiResult<Option<u64>> {
         Some(v) => v
             .parse::<u64>()
             .map(Some)
-            .map_err(|_| ApiError::invalid(ArgDetail::format(key, "not a valid integer"))),
+            .map_err(|_| Error::invalid(ArgDetail::format(key, "not a valid integer"))),
     }
 }
 
-/// Slice `items` to the requested page and build `{key: [...]}` with the
-/// `X-Total-Count` and `Link` headers. `link_path` is relative to the zone
-/// root (e.g. `/servers`).
-pub fn list_response(req: &Req, key: &str, items: Vec<Value>, link_path: &str) -> ApiResult<Resp> {
-    let page = Page::from_req(req)?;
-    let total = items.len() as u64;
-    let start = (page.page - 1).saturating_mul(page.per_page);
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
-        .collect();
-    Ok(Resp::ok(serde_json::json!({ key: slice }))
-        .with_header("x-total-count", total.to_string())
-        .with_header("link", link_header(req, link_path, page, total)))
-}
-
-/// Same as [`list_response`] for map-shaped lists (`products/servers`):
-/// entries are `(name, value)` in order, paginated, rendered as an object.
-pub fn map_response(
+/// Slice `items` to the requested page, wrap the page in its core
+/// envelope, and add the `X-Total-Count` and `Link` headers. `link_path`
+/// is relative to the zone root (e.g. `/servers`).
+pub fn list_response<T, E: Serialize>(
     req: &Req,
-    key: &str,
-    items: Vec<(String, Value)>,
+    items: Vec<T>,
     link_path: &str,
+    envelope: impl FnOnce(Vec<T>) -> E,
 ) -> ApiResult<Resp> {
     let page = Page::from_req(req)?;
     let total = items.len() as u64;
     let start = (page.page - 1).saturating_mul(page.per_page);
-    let map: serde_json::Map<String, Value> = items
+    let slice: Vec<T> = items
         .into_iter()
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
         .collect();
-    Ok(Resp::ok(serde_json::json!({ key: map }))
+    Ok(Resp::ok(envelope(slice))
         .with_header("x-total-count", total.to_string())
         .with_header("link", link_header(req, link_path, page, total)))
 }

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::calllog::{CallLog, CallRecord};
-use crate::errors::{ApiError, ArgDetail};
+use crate::errors::{ArgDetail, Error};
 use crate::faults::{FaultInjector, Faults, Outcome};
 use crate::http::{Body, Req, Resp};
 use crate::ratelimit::RateLimiter;
@@ -97,9 +97,8 @@ async fn put_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response<AxumB
             json_response(200, &serde_json::to_value(f).unwrap_or(Value::Null))
         }
         Err(e) => error_response(
-            &ApiError::invalid(ArgDetail::format("body", format!("invalid faults: {e}"))),
+            &Error::invalid(ArgDetail::format("body", format!("invalid faults: {e}"))),
             "",
-            None,
         ),
     }
 }
@@ -135,16 +134,8 @@ async fn delete_calls(State(s): State<Arc<Shared>>) -> Response<AxumBody> {
         .unwrap_or_default()
 }
 
-fn error_response(e: &ApiError, request_id: &str, retry_after: Option<u64>) -> Response<AxumBody> {
-    let mut r = json_response(e.status(), &e.body());
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        r.headers_mut().insert("x-request-id", v);
-    }
-    if let Some(s) = retry_after {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(s));
-    }
-    r
+fn error_response(e: &Error, request_id: &str) -> Response<AxumBody> {
+    e.to_response(request_id)
 }
 
 /// Percent-decode a query component (`+` is a space).
@@ -231,11 +222,11 @@ async fn handle(
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (version, zone, rest) = match (segs.as_slice(), zone) {
         (["instance", v @ ("v1" | "v2alpha1"), "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
-        _ => return error_response(&ApiError::UnknownRoute, request_id, None),
+        _ => return error_response(&Error::unknown_route(), request_id),
     };
     if let Err(unknown) = zone.parse::<fleet_core::Zone>() {
-        let e = ApiError::invalid(ArgDetail::constraint("zone", unknown.to_string()));
-        return error_response(&e, request_id, None);
+        let e = Error::invalid(ArgDetail::constraint("zone", unknown.to_string()));
+        return error_response(&e, request_id);
     }
     // Faults first: they model the network and the gateway in front of the API.
     let (latency, outcome) = shared.faults.decide(Some(zone));
@@ -255,43 +246,37 @@ async fn handle(
                 _ = tokio::time::sleep(d) => {}
                 _ = rx.wait_for(|v| *v) => {}
             }
-            return error_response(&ApiError::Internal { status: 504 }, request_id, None);
+            return error_response(&Error::internal(504), request_id);
         }
         Outcome::TooManyRequests(retry) => {
-            let e = ApiError::TooManyRequests {
-                quota: 0,
-                reset_seconds: retry.unwrap_or(1),
-            };
-            return error_response(&e, request_id, retry);
+            let e = Error::too_many_requests(0, retry.unwrap_or(1), retry);
+            return error_response(&e, request_id);
         }
         Outcome::ServerError(status) => {
-            return error_response(&ApiError::Internal { status }, request_id, None);
+            return error_response(&Error::internal(status), request_id);
         }
     }
     if let Some(l) = &shared.limiter
         && let Err(wait) = l.check(zone, Instant::now())
     {
-        let e = ApiError::TooManyRequests {
-            quota: u64::from(l.limit().burst),
-            reset_seconds: wait,
-        };
-        return error_response(&e, request_id, Some(wait));
+        let e = Error::too_many_requests(u64::from(l.limit().burst), wait, Some(wait));
+        return error_response(&e, request_id);
     }
     let token = header_str(req.headers(), "x-auth-token");
     let tenant = match shared.auth.authenticate(token.as_deref()) {
         Ok(t) => t,
-        Err(e) => return error_response(&e, request_id, None),
+        Err(e) => return error_response(&e, request_id),
     };
     let host = header_str(req.headers(), "host").unwrap_or_else(|| "localhost".into());
     let query = parse_query(req.uri().query());
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let e = ApiError::invalid(ArgDetail::constraint(
+            let e = Error::invalid(ArgDetail::constraint(
                 "body",
                 format!("request body exceeds {MAX_BODY_BYTES} bytes or could not be read"),
             ));
-            return error_response(&e, request_id, None);
+            return error_response(&e, request_id);
         }
     };
     let mut segs: Vec<String> = rest.iter().map(|s| decode_path(s)).collect();
@@ -323,7 +308,7 @@ async fn handle(
             request_id,
             &format!("http://{host}/instance/v1/zones/{zone}"),
         ),
-        Err(e) => error_response(&e, request_id, None),
+        Err(e) => error_response(&e, request_id),
     }
 }
 

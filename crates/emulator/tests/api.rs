@@ -538,3 +538,94 @@ async fn quickstart_with_curl() {
     assert_eq!(del.as_deref(), Some("204"));
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn locked_out_of_stock_and_syncing() {
+    let e = emu().await;
+    let addr = e.local_addr();
+    let id = create_server(addr, A, "locked").await;
+    let uuid = uuid::Uuid::parse_str(&id).unwrap_or_default();
+    e.set_locked(uuid, true);
+    let r = call(addr, A, "GET", &format!("{Z}/servers/{id}"), None).await;
+    assert_eq!(r.json()["server"]["state"], "locked");
+    assert_eq!(r.json()["server"]["allowed_actions"], json!([]));
+    let r = call(addr, A, "DELETE", &format!("{Z}/servers/{id}"), None).await;
+    assert_eq!((r.status, r.json()["type"].clone()), (409, json!("locked")));
+    assert_eq!(r.json()["resource_id"], json!(id));
+    e.set_locked(uuid, false);
+
+    e.set_out_of_stock("fr-par-1", "DEV1-S", true);
+    let r = call(
+        addr,
+        A,
+        "POST",
+        &format!("{Z}/servers"),
+        Some(json!({"commercial_type": "DEV1-S", "image": "ubuntu_noble"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["type"].clone()),
+        (503, json!("out_of_stock"))
+    );
+    let r = call(
+        addr,
+        A,
+        "POST",
+        &format!("{Z}/servers/{id}/action"),
+        Some(json!({"action": "poweron"})),
+    )
+    .await;
+    assert_eq!(r.status, 503);
+    let r = call(
+        addr,
+        A,
+        "GET",
+        &format!("{Z}/products/servers/availability?per_page=100"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["servers"]["DEV1-S"]["availability"], "shortage");
+    e.set_out_of_stock("fr-par-1", "DEV1-S", false);
+
+    let r = call(
+        addr,
+        A,
+        "POST",
+        &format!("{Z}/security_groups"),
+        Some(json!({"name": "g"})),
+    )
+    .await;
+    let sg = r.json()["security_group"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let rule = json!({"protocol": "TCP", "direction": "inbound", "action": "accept", "ip_range": "0.0.0.0/0", "dest_port_from": 22});
+    let r = call(
+        addr,
+        A,
+        "POST",
+        &format!("{Z}/security_groups/{sg}/rules"),
+        Some(rule),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let r = call(addr, A, "GET", &format!("{Z}/security_groups/{sg}"), None).await;
+    assert_eq!(r.json()["security_group"]["state"], "syncing");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let r = call(addr, A, "GET", &format!("{Z}/security_groups/{sg}"), None).await;
+    assert_eq!(r.json()["security_group"]["state"], "available");
+
+    // Typed bodies still name the offending argument.
+    let r = call(
+        addr,
+        A,
+        "POST",
+        &format!("{Z}/servers"),
+        Some(json!({"commercial_type": "DEV1-S", "image": "ubuntu_noble", "volumes": {"0": {"size": "big"}}})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["details"][0]["argument_name"], "volumes.0.size");
+    assert_eq!(r.json()["details"][0]["reason"], "format");
+    e.shutdown().await;
+}

@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use fleet_core::{
+    CreateImageRequest, ImageResponse, ListImagesResponse, UpdateImageRequest, VolumeSummary,
+};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Obj, Req, Resp};
+use super::{Ctx, Owner, World, path_id, ts, visible, zone};
+use crate::errors::{ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
-use crate::util::rfc3339;
 
 /// A tenant image.
 #[derive(Debug, Clone)]
@@ -44,57 +46,76 @@ pub struct Image {
     pub seq: u64,
 }
 
-fn snapshot_summary(w: &World, id: Uuid) -> Value {
-    match w.snapshots.get(&id) {
-        Some(s) if s.volume_type == "sbs_snapshot" => {
-            json!({"volume_type": "sbs_snapshot", "id": id.to_string(), "size": 0, "name": ""})
-        }
-        Some(s) => {
-            json!({"id": id.to_string(), "name": s.name, "volume_type": s.volume_type, "size": s.size})
-        }
-        None => json!({"id": id.to_string(), "name": "", "volume_type": "l_ssd", "size": 0}),
+fn snapshot_summary(w: &World, id: Uuid) -> VolumeSummary {
+    let (name, size, volume_type) = match w.snapshots.get(&id) {
+        Some(s) if s.volume_type == "sbs_snapshot" => (String::new(), 0, "sbs_snapshot"),
+        Some(s) => (s.name.clone(), s.size, s.volume_type.as_str()),
+        None => (String::new(), 0, "l_ssd"),
+    };
+    VolumeSummary {
+        id: id.to_string(),
+        name,
+        size,
+        volume_type: volume_type.into(),
+        extra: Map::new(),
     }
 }
 
-/// Image JSON, key order as recorded.
-pub fn render(w: &World, i: &Image) -> Value {
-    let extra: serde_json::Map<String, Value> = i
-        .extra
-        .iter()
-        .map(|(k, s)| (k.clone(), snapshot_summary(w, *s)))
-        .collect();
-    json!({
-        "id": i.id.to_string(),
-        "name": i.name,
-        "organization": i.owner.organization,
-        "project": i.owner.project,
-        "root_volume": snapshot_summary(w, i.root),
-        "extra_volumes": extra,
-        "public": i.public,
-        "arch": i.arch,
-        "creation_date": rfc3339(i.created),
-        "modification_date": rfc3339(i.modified),
-        "default_bootscript": null,
-        "from_server": i.from_server,
-        "state": i.state,
-        "tags": i.tags,
-        "zone": i.owner.zone,
-    })
+/// A tenant image as the API shows it.
+pub fn render(w: &World, i: &Image) -> fleet_core::Image {
+    fleet_core::Image {
+        id: i.id.to_string(),
+        name: i.name.clone(),
+        organization: i.owner.organization.clone(),
+        project: i.owner.project.clone(),
+        root_volume: Some(snapshot_summary(w, i.root)),
+        extra_volumes: i
+            .extra
+            .iter()
+            .map(|(k, s)| (k.clone(), snapshot_summary(w, *s)))
+            .collect(),
+        public: i.public,
+        arch: i.arch.as_str().into(),
+        creation_date: Some(ts(i.created)),
+        modification_date: Some(ts(i.modified)),
+        default_bootscript: None,
+        from_server: i.from_server.clone(),
+        state: i.state.as_str().into(),
+        tags: i.tags.clone(),
+        zone: zone(&i.owner.zone),
+        extra: Map::new(),
+    }
 }
 
-/// The JSON of an image the caller can use: its own, or a public one.
-pub fn lookup_value(w: &World, ctx: &Ctx, id: Uuid) -> Option<Value> {
+/// A public image of the catalogue. Its data are recorded API bodies,
+/// which core reads whole (the conformance test proves it), so `None`
+/// only means a corrupt catalogue entry, treated as absent.
+pub fn from_catalog(v: &Value) -> Option<fleet_core::Image> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// An image the caller can use: its own, or a public one.
+pub fn lookup(w: &World, ctx: &Ctx, id: Uuid) -> Option<fleet_core::Image> {
     if let Some(i) = w.images.get(&id).filter(|i| visible(ctx, &i.owner)) {
         return Some(render(w, i));
     }
-    w.catalog.public_image(&ctx.zone, &id.to_string()).cloned()
+    w.catalog
+        .public_image(&ctx.zone, &id.to_string())
+        .and_then(from_catalog)
+}
+
+fn wrap(image: fleet_core::Image) -> ImageResponse {
+    ImageResponse {
+        image,
+        extra: Map::new(),
+    }
 }
 
 fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Image> {
     w.images
         .get(&id)
         .filter(|i| visible(ctx, &i.owner))
-        .ok_or_else(|| ApiError::not_found("instance_image", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_image", id.to_string()))
 }
 
 /// Routes under `images`.
@@ -105,25 +126,22 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
         (_, [id]) => {
             let id = path_id(id, "image_id")?;
             match m {
-                "GET" => lookup_value(w, ctx, id)
-                    .map(|v| Resp::ok(json!({"image": v})))
-                    .ok_or_else(|| ApiError::not_found("instance_image", id.to_string())),
+                "GET" => lookup(w, ctx, id)
+                    .map(|i| Resp::ok(wrap(i)))
+                    .ok_or_else(|| Error::not_found("instance_image", id.to_string())),
                 "PATCH" | "PUT" => update(w, ctx, req, id),
                 "DELETE" => {
                     if w.catalog.public_image(&ctx.zone, &id.to_string()).is_some() {
-                        return Err(ApiError::PermissionsDenied {
-                            resource: "instance_image",
-                            action: "delete",
-                        });
+                        return Err(Error::permissions_denied("instance_image", "delete"));
                     }
                     get(w, ctx, id)?;
                     w.images.remove(&id);
                     Ok(Resp::no_content())
                 }
-                _ => Err(ApiError::MethodNotAllowed),
+                _ => Err(Error::method_not_allowed()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
@@ -138,7 +156,7 @@ fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         .filter(|i| arch.is_none_or(|a| i.arch == a))
         .collect();
     own.sort_by_key(|i| std::cmp::Reverse(i.seq));
-    let mut items: Vec<Value> = Vec::new();
+    let mut items: Vec<fleet_core::Image> = Vec::new();
     if public != Some(true) {
         items.extend(own.into_iter().map(|i| render(w, i)));
     }
@@ -157,109 +175,110 @@ fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                 })
                 .filter(|i| arch.is_none_or(|a| i.get("arch").and_then(Value::as_str) == Some(a)))
                 .filter(|_| req.q_list("tags").is_empty())
-                .cloned(),
+                .filter_map(from_catalog),
         );
     }
-    list_response(req, "images", items, "/images")
+    list_response(req, items, "/images", |images| ListImagesResponse {
+        images,
+        extra: Map::new(),
+    })
 }
 
-fn snapshot_ref(w: &World, ctx: &Ctx, arg: &str, v: &Value) -> ApiResult<Uuid> {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => {
-            return Err(ApiError::invalid(ArgDetail::format(
-                arg,
-                "expected a snapshot id",
-            )));
-        }
-    };
-    let id = crate::util::parse_uuid(&s)
-        .ok_or_else(|| ApiError::invalid(ArgDetail::format(arg, "not a valid UUID")))?;
+fn snapshot_ref(w: &World, ctx: &Ctx, arg: &str, id: &str) -> ApiResult<Uuid> {
+    let id = crate::util::parse_uuid(id)
+        .ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))?;
     Ok(super::snapshots::get(w, ctx, id)?.id)
 }
 
-fn extras(w: &World, ctx: &Ctx, body: &Obj) -> ApiResult<Option<BTreeMap<String, Uuid>>> {
-    let Some(o) = body.obj("extra_volumes")? else {
+fn extras<'a>(
+    w: &World,
+    ctx: &Ctx,
+    ids: Option<impl Iterator<Item = (&'a String, &'a str)>>,
+) -> ApiResult<Option<BTreeMap<String, Uuid>>> {
+    let Some(ids) = ids else {
         return Ok(None);
     };
     let mut m = BTreeMap::new();
-    for (k, v) in &o.0 {
-        m.insert(
-            k.clone(),
-            snapshot_ref(w, ctx, &format!("extra_volumes.{k}"), v)?,
-        );
+    for (k, id) in ids {
+        let arg = format!("extra_volumes.{k}.id");
+        m.insert(k.clone(), snapshot_ref(w, ctx, &arg, id)?);
     }
     Ok(Some(m))
 }
 
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let owner = w.owner_for_create(ctx, &body)?;
+    let body: CreateImageRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w.images.values().filter(|i| visible(ctx, &i.owner)).count();
     w.check_quota(ctx, "instance_images", count, w.quotas.images)?;
-    let root = match body.get("root_volume") {
-        Some(v) => snapshot_ref(w, ctx, "root_volume", v)?,
-        None => return Err(ApiError::invalid(ArgDetail::required("root_volume"))),
+    let root = match non_empty(body.root_volume) {
+        Some(r) => snapshot_ref(w, ctx, "root_volume", &r)?,
+        None => return Err(Error::invalid(ArgDetail::required("root_volume"))),
     };
-    let arch = body
-        .enum_str("arch", &["x86_64", "arm", "arm64"])?
-        .unwrap_or_else(|| "x86_64".into());
-    let extra = extras(w, ctx, &body)?.unwrap_or_default();
+    let arch = one_of("arch", body.arch, &["x86_64", "arm", "arm64"])?
+        .map_or_else(|| "x86_64".to_owned(), |a| a.to_string());
+    let extra = extras(
+        w,
+        ctx,
+        body.extra_volumes.as_ref().map(|m| {
+            m.iter()
+                .map(|(k, v)| (k, v.id.as_deref().unwrap_or_default()))
+        }),
+    )?
+    .unwrap_or_default();
     let id = w.new_id();
     let seq = w.next_seq();
     let img = Image {
         id,
         owner,
-        name: body
-            .str_ne("name")?
-            .unwrap_or_else(|| "img-emulated".into()),
+        name: non_empty(body.name).unwrap_or_else(|| "img-emulated".into()),
         arch,
         root,
         extra,
-        public: body.bool("public")?.unwrap_or(false),
+        public: body.public.unwrap_or(false),
         from_server: String::new(),
         state: "available".into(),
-        tags: super::tags_of(&body)?.unwrap_or_default(),
+        tags: body.tags.unwrap_or_default(),
         created: ctx.now,
         modified: ctx.now,
         seq,
     };
-    let out = json!({"image": render(w, &img)});
+    let out = wrap(render(w, &img));
     w.images.insert(id, img);
     Ok(Resp::created(out, Some(format!("/images/{id}"))))
 }
 
 fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    // PUT sends the whole object; only its writable fields (the PATCH
+    // ones) matter.
+    let body: UpdateImageRequest = req.decode()?;
     if w.catalog.public_image(&ctx.zone, &id.to_string()).is_some() {
-        return Err(ApiError::PermissionsDenied {
-            resource: "instance_image",
-            action: "write",
-        });
+        return Err(Error::permissions_denied("instance_image", "write"));
     }
     let mut i = get(w, ctx, id)?.clone();
-    if let Some(n) = body.str_ne("name")? {
+    if let Some(n) = non_empty(body.name) {
         i.name = n;
     }
-    if let Some(a) = body.enum_str("arch", &["x86_64", "arm", "arm64"])? {
-        i.arch = a;
+    if let Some(a) = one_of("arch", body.arch, &["x86_64", "arm", "arm64"])? {
+        i.arch = a.to_string();
     }
-    if let Some(t) = super::tags_of(&body)? {
+    if let Some(t) = body.tags {
         i.tags = t;
     }
-    if let Some(p) = body.bool("public")? {
+    if let Some(p) = body.public {
         i.public = p;
     }
-    if let Some(e) = extras(w, ctx, &body)? {
+    if let Some(e) = extras(
+        w,
+        ctx,
+        body.extra_volumes
+            .as_ref()
+            .map(|m| m.iter().map(|(k, v)| (k, v.id.as_str()))),
+    )? {
         i.extra = e;
     }
     i.modified = ctx.now;
-    let out = json!({"image": render(w, &i)});
+    let out = wrap(render(w, &i));
     w.images.insert(id, i);
     Ok(Resp::ok(out))
 }

@@ -3,12 +3,16 @@
 
 use std::net::IpAddr;
 
-use serde_json::{Value, json};
+use fleet_core::{
+    CreateIpRequest, IpResponse, ListIpsResponse, ServerIp, ServerIpIpFamily,
+    ServerIpProvisioningMode, ServerIpState, UpdateIpRequest,
+};
+use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, summary, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Req, Resp};
+use super::{Ctx, Owner, World, summary, visible, zone};
+use crate::errors::{ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, one_of, uuid_arg};
 use crate::pagination::list_response;
 use crate::util::parse_uuid;
 
@@ -39,66 +43,69 @@ pub struct Ip {
     pub seq: u64,
 }
 
-/// IP JSON, key order as recorded.
-pub fn render(w: &World, ip: &Ip) -> Value {
-    let server = ip
-        .server
-        .and_then(|id| w.servers.get(&id))
-        .map(|s| summary(s.id, &s.name))
-        .unwrap_or(Value::Null);
-    json!({
-        "id": ip.id.to_string(),
-        "address": ip.address,
-        "prefix": ip.prefix,
-        "reverse": ip.reverse,
-        "server": server,
-        "organization": ip.owner.organization,
-        "project": ip.owner.project,
-        "zone": ip.owner.zone,
-        "type": ip.kind,
-        "state": ip.state,
-        "tags": ip.tags,
-        "ipam_id": ip.ipam_id.to_string(),
-    })
+/// A flexible IP as the API shows it.
+pub fn render(w: &World, ip: &Ip) -> fleet_core::Ip {
+    fleet_core::Ip {
+        id: ip.id.to_string(),
+        address: ip.address.clone(),
+        prefix: ip.prefix.clone(),
+        reverse: ip.reverse.clone(),
+        server: ip
+            .server
+            .and_then(|id| w.servers.get(&id))
+            .map(|s| summary(s.id, &s.name)),
+        organization: ip.owner.organization.clone(),
+        project: ip.owner.project.clone(),
+        zone: zone(&ip.owner.zone),
+        ip_type: ip.kind.as_str().into(),
+        state: ip.state.as_str().into(),
+        tags: ip.tags.clone(),
+        ipam_id: ip.ipam_id.to_string(),
+        extra: Map::new(),
+    }
 }
 
 /// The `server.public_ips[]` form of a flexible IP.
-pub fn render_server_ip(ip: &Ip) -> Value {
+pub fn render_server_ip(ip: &Ip) -> ServerIp {
     let (address, gateway, netmask, family, mode) = match &ip.prefix {
         Some(p) => (
             format!("{}1", p.trim_end_matches("/64")),
-            "fe80::dc00:ff:fe12:3456".to_owned(),
+            "fe80::dc00:ff:fe12:3456",
             "64",
-            "inet6",
-            "slaac",
+            ServerIpIpFamily::Inet6,
+            ServerIpProvisioningMode::Slaac,
         ),
         None => (
             ip.address.clone().unwrap_or_default(),
-            "62.210.0.1".to_owned(),
+            "62.210.0.1",
             "32",
-            "inet",
-            "dhcp",
+            ServerIpIpFamily::Inet,
+            ServerIpProvisioningMode::Dhcp,
         ),
     };
-    json!({
-        "id": ip.id.to_string(),
-        "address": address,
-        "dynamic": false,
-        "gateway": gateway,
-        "netmask": netmask,
-        "family": family,
-        "provisioning_mode": mode,
-        "tags": ip.tags,
-        "state": "attached",
-        "ipam_id": ip.ipam_id.to_string(),
-    })
+    ServerIp {
+        id: ip.id.to_string(),
+        address,
+        dynamic: false,
+        gateway: Some(gateway.to_owned()),
+        netmask: netmask.to_owned(),
+        family,
+        provisioning_mode: mode,
+        tags: ip.tags.clone(),
+        state: ServerIpState::Attached,
+        ipam_id: Some(ip.ipam_id.to_string()),
+        extra: Map::new(),
+    }
 }
 
-fn ip_json(w: &World, id: Uuid) -> ApiResult<Value> {
+fn ip_response(w: &World, id: Uuid) -> ApiResult<IpResponse> {
     w.ips
         .get(&id)
-        .map(|ip| json!({"ip": render(w, ip)}))
-        .ok_or_else(|| ApiError::not_found("instance_ip", id.to_string()))
+        .map(|ip| IpResponse {
+            ip: render(w, ip),
+            extra: Map::new(),
+        })
+        .ok_or_else(|| Error::not_found("instance_ip", id.to_string()))
 }
 
 /// Resolve `/ips/{ip}` by id or address.
@@ -109,10 +116,10 @@ fn find(w: &World, ctx: &Ctx, seg: &str) -> ApiResult<Uuid> {
             .get(&id)
             .filter(|ip| visible(ctx, &ip.owner))
             .map(|ip| ip.id)
-            .ok_or_else(|| ApiError::not_found("instance_ip", id.to_string()));
+            .ok_or_else(|| Error::not_found("instance_ip", id.to_string()));
     }
     let Ok(addr) = seg.parse::<IpAddr>() else {
-        return Err(ApiError::invalid(ArgDetail::format(
+        return Err(Error::invalid(ArgDetail::format(
             "ip",
             "not a valid IP id or address",
         )));
@@ -131,7 +138,7 @@ fn find(w: &World, ctx: &Ctx, seg: &str) -> ApiResult<Uuid> {
         .map(|ip| ip.id)
         .ok_or_else(|| {
             let bits = if addr.is_ipv4() { 32 } else { 128 };
-            ApiError::not_found("instance_ip", format!("{text}/{bits}"))
+            Error::not_found("instance_ip", format!("{text}/{bits}"))
         })
 }
 
@@ -158,7 +165,10 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 .collect();
             v.sort_by_key(|ip| std::cmp::Reverse(ip.seq));
             let items = v.into_iter().map(|ip| render(w, ip)).collect();
-            list_response(req, "ips", items, "/ips")
+            list_response(req, items, "/ips", |ips| ListIpsResponse {
+                ips,
+                extra: Map::new(),
+            })
         }
         ("POST", []) => create(w, ctx, req),
         ("POST", [ip, "release-to-ipam"]) => {
@@ -170,17 +180,17 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
         (_, [ip]) => {
             let id = find(w, ctx, ip)?;
             match m {
-                "GET" => ip_json(w, id).map(Resp::ok),
+                "GET" => ip_response(w, id).map(Resp::ok),
                 "PATCH" => update(w, ctx, req, id),
                 "DELETE" => {
                     detach(w, id);
                     w.ips.remove(&id);
                     Ok(Resp::no_content())
                 }
-                _ => Err(ApiError::MethodNotAllowed),
+                _ => Err(Error::method_not_allowed()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
@@ -229,15 +239,19 @@ fn attach(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid) -> ApiResult<()> {
 }
 
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let owner = w.owner_for_create(ctx, &body)?;
+    let body: CreateIpRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w.ips.values().filter(|ip| visible(ctx, &ip.owner)).count();
     w.check_quota(ctx, "instance_ips", count, w.quotas.ips)?;
-    let kind = body
-        .enum_str("type", &["unknown_iptype", "routed_ipv4", "routed_ipv6"])?
-        .filter(|k| k != "unknown_iptype")
-        .unwrap_or_else(|| "routed_ipv4".into());
-    let server = body.uuid("server")?;
+    let kind = one_of(
+        "type",
+        body.ip_type,
+        &["unknown_iptype", "routed_ipv4", "routed_ipv6"],
+    )?
+    .map(|k| k.to_string())
+    .filter(|k| k != "unknown_iptype")
+    .unwrap_or_else(|| "routed_ipv4".into());
+    let server = uuid_arg(body.server.as_deref(), "server")?;
     if let Some(s) = server {
         super::servers::get(w, ctx, s)?;
     }
@@ -262,7 +276,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         server: None,
         kind,
         state: "detached".into(),
-        tags: super::tags_of(&body)?.unwrap_or_default(),
+        tags: body.tags.unwrap_or_default(),
         ipam_id,
         seq,
     };
@@ -270,20 +284,23 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     if let Some(s) = server {
         attach(w, ctx, id, s)?;
     }
-    let out = ip_json(w, id)?;
+    let out = ip_response(w, id)?;
     Ok(Resp::created(out, Some(format!("/ips/{id}"))))
 }
 
 fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
-    body.enum_str("type", &["unknown_iptype", "routed_ipv4", "routed_ipv6"])?;
-    let tags = super::tags_of(&body)?;
-    let reverse = if body.is_null("reverse") {
-        Some(None)
-    } else {
-        body.str("reverse")?
-            .map(|r| Some(r).filter(|r| !r.is_empty()))
-    };
+    let body: UpdateIpRequest = req.decode()?;
+    one_of(
+        "type",
+        body.ip_type,
+        &["unknown_iptype", "routed_ipv4", "routed_ipv6"],
+    )?;
+    let tags = body.tags;
+    // `null` and `""` both reset the reverse.
+    let reverse = body
+        .reverse
+        .into_patch()
+        .map(|r| r.filter(|r| !r.is_empty()));
     if let Some(Some(r)) = &reverse {
         let ok = r.len() <= 253
             && r.split('.').all(|l| {
@@ -292,18 +309,20 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !ok {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "reverse",
                 format!("{r:?} is not a valid domain name"),
             )));
         }
     }
-    if body.is_null("server") {
-        detach(w, id);
-    } else if let Some(s) = body.str_ne("server")? {
-        let sid = parse_uuid(&s)
-            .ok_or_else(|| ApiError::invalid(ArgDetail::format("server", "not a valid UUID")))?;
-        attach(w, ctx, id, sid)?;
+    match body.server.as_patch() {
+        Some(None) => detach(w, id),
+        Some(Some(s)) => {
+            if let Some(sid) = uuid_arg(Some(s), "server")? {
+                attach(w, ctx, id, sid)?;
+            }
+        }
+        None => {}
     }
     if let Some(ip) = w.ips.get_mut(&id) {
         if let Some(t) = tags {
@@ -313,5 +332,5 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
             ip.reverse = r;
         }
     }
-    ip_json(w, id).map(Resp::ok)
+    ip_response(w, id).map(Resp::ok)
 }

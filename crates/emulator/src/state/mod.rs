@@ -17,16 +17,18 @@ pub mod snapshots;
 pub mod volumes;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use fleet_core::{ServerSummary, Task, TaskStatus, Timestamp, Zone};
 use serde::{Deserialize, Serialize};
+use serde_json::Map;
 use uuid::Uuid;
 
 use crate::auth::Tenant;
 use crate::catalog_data::Catalog;
-use crate::errors::{ApiError, ApiResult, ArgDetail};
+use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Obj, Req, Resp};
 use crate::util::{SplitMix, parse_uuid};
 
@@ -162,6 +164,13 @@ pub struct World {
     pub private_nics: HashMap<Uuid, PrivateNic>,
     /// Pending block-migration plans by validation key.
     pub migration_plans: HashMap<String, Vec<Uuid>>,
+    /// Locked resources (any kind, by id): they answer 409 `locked` to
+    /// every change, and locked servers show the `locked` state.
+    pub locked: HashSet<Uuid>,
+    /// (zone, commercial type) pairs with no capacity left: creating or
+    /// starting such a server answers 503 `out_of_stock`, and the type
+    /// shows `shortage` in `products/servers/availability`.
+    pub out_of_stock: HashSet<(String, String)>,
     counter: u32,
 }
 
@@ -184,6 +193,8 @@ impl World {
             placement_groups: HashMap::new(),
             private_nics: HashMap::new(),
             migration_plans: HashMap::new(),
+            locked: HashSet::new(),
+            out_of_stock: HashSet::new(),
             counter: 0,
         }
     }
@@ -282,13 +293,18 @@ impl World {
 
     /// Resolve the project of a create: `project`, else `organization`'s
     /// default project, else the tenant's default; refuse foreign projects.
-    pub fn owner_for_create(&self, ctx: &Ctx, body: &Obj) -> ApiResult<Owner> {
-        let project = body.str_ne("project")?;
-        let organization = body.str_ne("organization")?;
+    pub fn owner_for_create(
+        &self,
+        ctx: &Ctx,
+        project: Option<&str>,
+        organization: Option<&str>,
+    ) -> ApiResult<Owner> {
+        let project = project.filter(|p| !p.is_empty()).map(str::to_owned);
+        let organization = organization.filter(|o| !o.is_empty());
         let project = match (project, organization) {
             (Some(p), _) => {
                 if parse_uuid(&p).is_none() {
-                    return Err(ApiError::invalid(ArgDetail::format(
+                    return Err(Error::invalid(ArgDetail::format(
                         "project",
                         "not a valid UUID",
                     )));
@@ -297,20 +313,14 @@ impl World {
             }
             (None, Some(o)) => {
                 if o != ctx.tenant.organization {
-                    return Err(ApiError::PermissionsDenied {
-                        resource: "instance_organization",
-                        action: "write",
-                    });
+                    return Err(Error::permissions_denied("instance_organization", "write"));
                 }
                 ctx.tenant.default_project.clone()
             }
             (None, None) => ctx.tenant.default_project.clone(),
         };
         if !ctx.tenant.owns(&project) {
-            return Err(ApiError::PermissionsDenied {
-                resource: "instance_project",
-                action: "write",
-            });
+            return Err(Error::permissions_denied("instance_project", "write"));
         }
         Ok(Owner {
             zone: ctx.zone.clone(),
@@ -329,11 +339,7 @@ impl World {
     ) -> ApiResult<()> {
         let current = current as u64;
         if current >= quota {
-            return Err(ApiError::QuotasExceeded {
-                resource,
-                quota,
-                current,
-            });
+            return Err(Error::quotas_exceeded(resource, quota, current));
         }
         let _ = ctx;
         Ok(())
@@ -347,7 +353,7 @@ pub fn visible(ctx: &Ctx, o: &Owner) -> bool {
 
 /// Parse an id path segment; a malformed id is a 400 on that argument.
 pub fn path_id(seg: &str, arg: &str) -> ApiResult<Uuid> {
-    parse_uuid(seg).ok_or_else(|| ApiError::invalid(ArgDetail::format(arg, "not a valid UUID")))
+    parse_uuid(seg).ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))
 }
 
 /// Common list filters: project, organization, name substring, tags (all).
@@ -371,14 +377,36 @@ pub fn list_filter(req: &Req, o: &Owner, name: &str, tags: &[String]) -> bool {
     want.iter().all(|t| tags.contains(t))
 }
 
+/// Refuse any change to a locked resource named in the path.
+fn check_locked(w: &World, segs: &[&str], m: &str) -> ApiResult<()> {
+    if m == "GET" || w.locked.is_empty() {
+        return Ok(());
+    }
+    let kind = match segs.first().copied() {
+        Some("servers") => "instance_server",
+        Some("volumes") => "instance_volume",
+        Some("snapshots") => "instance_snapshot",
+        Some("images") => "instance_image",
+        Some("ips") => "instance_ip",
+        Some("security_groups") => "instance_security_group",
+        Some("placement_groups" | "placement-groups") => "instance_placement_group",
+        _ => return Ok(()),
+    };
+    match segs.get(1).and_then(|s| parse_uuid(s)) {
+        Some(id) if w.locked.contains(&id) => Err(Error::locked(kind, id.to_string())),
+        _ => Ok(()),
+    }
+}
+
 /// Route a request (segments after the zone) to its handler.
 pub fn dispatch(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
     let m = req.method.as_str();
+    check_locked(w, &segs, m)?;
     if req.version == "v2alpha1" {
         return match segs.first().copied() {
             Some("placement-groups") => placement_groups::route_v2(w, ctx, req, m, &segs[1..]),
-            _ => Err(ApiError::UnknownRoute),
+            _ => Err(Error::unknown_route()),
         };
     }
     match segs.first().copied() {
@@ -392,34 +420,44 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         Some("ips") => ips::route(w, ctx, req, m, &segs[1..]),
         Some("security_groups") => security_groups::route(w, ctx, req, m, &segs[1..]),
         Some("placement_groups") => placement_groups::route(w, ctx, req, m, &segs[1..]),
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
-/// `{"id", "name"}` summary.
-pub fn summary(id: Uuid, name: &str) -> serde_json::Value {
-    serde_json::json!({"id": id.to_string(), "name": name})
+/// A wall-clock time in the API's timestamp format.
+pub fn ts(t: SystemTime) -> Timestamp {
+    Timestamp::new(time::OffsetDateTime::from(t))
+}
+
+/// The zone of a resource. Zones are validated by the router before any
+/// resource exists, so the fallback is never taken.
+pub fn zone(z: &str) -> Zone {
+    z.parse().unwrap_or_default()
+}
+
+/// `{"id", "name"}` reference to a server.
+pub fn summary(id: Uuid, name: &str) -> ServerSummary {
+    ServerSummary {
+        id: id.to_string(),
+        name: name.to_owned(),
+        extra: Map::new(),
+    }
 }
 
 /// A deprecated-but-returned task object.
-pub fn task(
-    ctx: &Ctx,
-    id: Uuid,
-    description: &str,
-    href_from: &str,
-    href_result: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "id": id.to_string(),
-        "description": description,
-        "status": "pending",
-        "href_from": href_from,
-        "href_result": href_result,
-        "started_at": crate::util::rfc3339(ctx.now),
-        "terminated_at": null,
-        "progress": 0,
-        "zone": ctx.zone,
-    })
+pub fn task(ctx: &Ctx, id: Uuid, description: &str, href_from: &str, href_result: &str) -> Task {
+    Task {
+        id: id.to_string(),
+        description: description.to_owned(),
+        status: TaskStatus::Pending,
+        href_from: href_from.to_owned(),
+        href_result: href_result.to_owned(),
+        started_at: Some(ts(ctx.now)),
+        terminated_at: None,
+        progress: 0,
+        zone: zone(&ctx.zone),
+        extra: Map::new(),
+    }
 }
 
 /// Validate `tags` in a body.

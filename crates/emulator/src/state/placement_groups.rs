@@ -1,11 +1,16 @@
 //! Placement groups and their member servers (get/set/update).
 
-use serde_json::{Value, json};
+use fleet_core::{
+    CreatePlacementGroupRequest, ListPlacementGroupsResponse, PlacementGroupResponse,
+    PlacementGroupServer, PlacementGroupServersResponse, SetPlacementGroupServersRequest,
+    UpdatePlacementGroupRequest,
+};
+use serde_json::{Map, json};
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Req, Resp};
+use super::{Ctx, Owner, World, path_id, visible, zone};
+use crate::errors::{ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
 use crate::util::parse_uuid;
 
@@ -33,19 +38,27 @@ pub struct PlacementGroup {
     pub created: std::time::SystemTime,
 }
 
-/// Placement group JSON, key order as recorded.
-pub fn render(g: &PlacementGroup) -> Value {
-    json!({
-        "id": g.id.to_string(),
-        "name": g.name,
-        "organization": g.owner.organization,
-        "project": g.owner.project,
-        "policy_mode": g.policy_mode,
-        "policy_type": g.policy_type,
-        "policy_respected": true,
-        "tags": g.tags,
-        "zone": g.owner.zone,
-    })
+/// A placement group as the API shows it.
+pub fn render(g: &PlacementGroup) -> fleet_core::PlacementGroup {
+    fleet_core::PlacementGroup {
+        id: g.id.to_string(),
+        name: g.name.clone(),
+        organization: g.owner.organization.clone(),
+        project: g.owner.project.clone(),
+        policy_mode: g.policy_mode.as_str().into(),
+        policy_type: g.policy_type.as_str().into(),
+        policy_respected: true,
+        tags: g.tags.clone(),
+        zone: zone(&g.owner.zone),
+        extra: Map::new(),
+    }
+}
+
+fn wrap(placement_group: fleet_core::PlacementGroup) -> PlacementGroupResponse {
+    PlacementGroupResponse {
+        placement_group,
+        extra: Map::new(),
+    }
 }
 
 /// Look a group up for the caller.
@@ -53,7 +66,7 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a PlacementGrou
     w.placement_groups
         .get(&id)
         .filter(|g| visible(ctx, &g.owner))
-        .ok_or_else(|| ApiError::not_found("instance_placement_group", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_placement_group", id.to_string()))
 }
 
 const MODES: [&str; 2] = ["optional", "enforced"];
@@ -72,14 +85,18 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
             v.sort_by_key(|g| std::cmp::Reverse(g.seq));
             list_response(
                 req,
-                "placement_groups",
                 v.into_iter().map(render).collect(),
                 "/placement_groups",
+                |placement_groups| ListPlacementGroupsResponse {
+                    placement_groups,
+                    extra: Map::new(),
+                },
             )
         }
         ("POST", []) => {
-            let body = req.json()?;
-            let owner = w.owner_for_create(ctx, &body)?;
+            let body: CreatePlacementGroupRequest = req.decode()?;
+            let owner =
+                w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
             let count = w
                 .placement_groups
                 .values()
@@ -96,46 +113,44 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
             let g = PlacementGroup {
                 id,
                 owner,
-                name: body.str_ne("name")?.unwrap_or_else(|| "pg-emulated".into()),
-                policy_mode: body
-                    .enum_str("policy_mode", &MODES)?
-                    .unwrap_or_else(|| "optional".into()),
-                policy_type: body
-                    .enum_str("policy_type", &TYPES)?
-                    .unwrap_or_else(|| "max_availability".into()),
-                tags: super::tags_of(&body)?.unwrap_or_default(),
+                name: non_empty(body.name).unwrap_or_else(|| "pg-emulated".into()),
+                policy_mode: one_of("policy_mode", body.policy_mode, &MODES)?
+                    .map_or_else(|| "optional".into(), |p| p.to_string()),
+                policy_type: one_of("policy_type", body.policy_type, &TYPES)?
+                    .map_or_else(|| "max_availability".into(), |p| p.to_string()),
+                tags: body.tags.unwrap_or_default(),
                 seq,
                 created: ctx.now,
             };
-            let out = json!({"placement_group": render(&g)});
+            let out = wrap(render(&g));
             w.placement_groups.insert(id, g);
             Ok(Resp::created(out, Some(format!("/placement_groups/{id}"))))
         }
         (_, [id, rest @ ..]) => {
             let id = path_id(id, "placement_group_id")?;
             match (m, rest) {
-                ("GET", []) => Ok(Resp::ok(
-                    json!({"placement_group": render(get(w, ctx, id)?)}),
-                )),
+                ("GET", []) => Ok(Resp::ok(wrap(render(get(w, ctx, id)?)))),
                 ("PATCH", []) | ("PUT", []) => {
-                    let body = req.json()?;
+                    // PUT sends every field; its writable ones are the PATCH ones.
+                    let body: UpdatePlacementGroupRequest = req.decode()?;
                     let mut g = get(w, ctx, id)?.clone();
-                    if m == "PUT" && body.str_ne("name")?.is_none() {
-                        return Err(ApiError::invalid(ArgDetail::required("name")));
+                    let name = non_empty(body.name);
+                    if m == "PUT" && name.is_none() {
+                        return Err(Error::invalid(ArgDetail::required("name")));
                     }
-                    if let Some(n) = body.str_ne("name")? {
+                    if let Some(n) = name {
                         g.name = n;
                     }
-                    if let Some(p) = body.enum_str("policy_mode", &MODES)? {
-                        g.policy_mode = p;
+                    if let Some(p) = one_of("policy_mode", body.policy_mode, &MODES)? {
+                        g.policy_mode = p.to_string();
                     }
-                    if let Some(p) = body.enum_str("policy_type", &TYPES)? {
-                        g.policy_type = p;
+                    if let Some(p) = one_of("policy_type", body.policy_type, &TYPES)? {
+                        g.policy_type = p.to_string();
                     }
-                    if let Some(t) = super::tags_of(&body)? {
+                    if let Some(t) = body.tags {
                         g.tags = t;
                     }
-                    let out = json!({"placement_group": render(&g)});
+                    let out = wrap(render(&g));
                     w.placement_groups.insert(id, g);
                     Ok(Resp::ok(out))
                 }
@@ -155,20 +170,23 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                     get(w, ctx, id)?;
                     list_response(
                         req,
-                        "servers",
                         members(w, id),
                         &format!("/placement_groups/{id}/servers"),
+                        |servers| PlacementGroupServersResponse {
+                            servers,
+                            extra: Map::new(),
+                        },
                     )
                 }
                 ("PUT", ["servers"]) | ("PATCH", ["servers"]) => set_servers(w, ctx, req, id),
-                _ => Err(ApiError::UnknownRoute),
+                _ => Err(Error::unknown_route()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
-fn members(w: &World, id: Uuid) -> Vec<Value> {
+fn members(w: &World, id: Uuid) -> Vec<PlacementGroupServer> {
     let mut v: Vec<&super::Server> = w
         .servers
         .values()
@@ -176,27 +194,34 @@ fn members(w: &World, id: Uuid) -> Vec<Value> {
         .collect();
     v.sort_by_key(|s| s.seq);
     v.into_iter()
-        .map(|s| json!({"id": s.id.to_string(), "name": s.name, "policy_respected": true}))
+        .map(|s| PlacementGroupServer {
+            id: s.id.to_string(),
+            name: s.name.clone(),
+            policy_respected: true,
+            extra: Map::new(),
+        })
         .collect()
 }
 
 fn set_servers(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    let raw = req.json()?;
+    if !raw.has("servers") {
+        return Err(Error::invalid(ArgDetail::required("servers")));
+    }
+    let body: SetPlacementGroupServersRequest = crate::http::decode(raw.0)?;
     let g = get(w, ctx, id)?.clone();
-    let list = body
-        .str_list("servers")?
-        .ok_or_else(|| ApiError::invalid(ArgDetail::required("servers")))?;
+    let list = body.servers;
     let mut ids = Vec::new();
     for s in list {
         let sid = parse_uuid(&s)
-            .ok_or_else(|| ApiError::invalid(ArgDetail::format("servers", "not a valid UUID")))?;
+            .ok_or_else(|| Error::invalid(ArgDetail::format("servers", "not a valid UUID")))?;
         super::servers::get(w, ctx, sid)?;
         if !ids.contains(&sid) {
             ids.push(sid);
         }
     }
     if g.policy_type == "max_availability" && ids.len() > MAX_AVAILABILITY_SERVERS {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "servers",
             format!(
                 "a max_availability placement group holds at most {MAX_AVAILABILITY_SERVERS} servers"
@@ -212,7 +237,10 @@ fn set_servers(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp>
             s.modified = ctx.now;
         }
     }
-    Ok(Resp::ok(json!({"servers": members(w, id)})))
+    Ok(Resp::ok(PlacementGroupServersResponse {
+        servers: members(w, id),
+        extra: Map::new(),
+    }))
 }
 
 /// The newer `instance/v2alpha1` placement-group surface (create, get,
@@ -231,7 +259,11 @@ pub fn route_v2(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> 
             if let Some(p) = body.0.remove("project_id") {
                 body.0.insert("project".into(), p);
             }
-            let owner = w.owner_for_create(ctx, &body)?;
+            let owner = w.owner_for_create(
+                ctx,
+                body.str_ne("project")?.as_deref(),
+                body.str_ne("organization")?.as_deref(),
+            )?;
             let id = w.new_id();
             let seq = w.next_seq();
             let g = PlacementGroup {
@@ -266,6 +298,6 @@ pub fn route_v2(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> 
             w.placement_groups.remove(&id);
             Ok(Resp::no_content())
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }

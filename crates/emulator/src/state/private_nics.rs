@@ -2,14 +2,18 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use fleet_core::{
+    CreatePrivateNicRequest, ListPrivateNicsResponse, Maybe, PrivateNicResponse,
+    UpdatePrivateNicRequest,
+};
+use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Event, World, path_id, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Req, Resp};
+use super::{Ctx, Event, World, path_id, ts, visible, zone};
+use crate::errors::{ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, uuid_arg};
 use crate::pagination::list_response;
-use crate::util::{parse_uuid, rfc3339};
+use crate::util::parse_uuid;
 
 /// Most private NICs on one server (the types' `capabilities.private_network`).
 const MAX_PER_SERVER: usize = 8;
@@ -41,20 +45,28 @@ pub struct PrivateNic {
     pub seq: u64,
 }
 
-/// NIC JSON, key order as recorded.
-pub fn render(n: &PrivateNic) -> Value {
-    json!({
-        "id": n.id.to_string(),
-        "private_network_id": n.private_network_id,
-        "server_id": n.server.to_string(),
-        "mac_address": n.mac_address,
-        "state": n.state,
-        "creation_date": rfc3339(n.created),
-        "modification_date": rfc3339(n.modified),
-        "zone": n.zone,
-        "tags": n.tags,
-        "ipam_ip_ids": n.ipam_ip_ids,
-    })
+/// A private NIC as the API shows it.
+pub fn render(n: &PrivateNic) -> fleet_core::PrivateNic {
+    fleet_core::PrivateNic {
+        id: n.id.to_string(),
+        private_network_id: n.private_network_id.clone(),
+        server_id: n.server.to_string(),
+        mac_address: n.mac_address.clone(),
+        state: n.state.as_str().into(),
+        creation_date: Some(ts(n.created)),
+        modification_date: Maybe::Value(ts(n.modified)),
+        zone: zone(&n.zone),
+        tags: n.tags.clone(),
+        ipam_ip_ids: n.ipam_ip_ids.clone(),
+        extra: Map::new(),
+    }
+}
+
+fn wrap(private_nic: fleet_core::PrivateNic) -> PrivateNicResponse {
+    PrivateNicResponse {
+        private_nic,
+        extra: Map::new(),
+    }
 }
 
 /// Routes under `servers/{id}/private_nics`.
@@ -78,16 +90,18 @@ pub fn route(
             v.sort_by_key(|n| n.seq);
             list_response(
                 req,
-                "private_nics",
                 v.into_iter().map(render).collect(),
                 &format!("/servers/{server}/private_nics"),
+                |private_nics| ListPrivateNicsResponse {
+                    private_nics,
+                    extra: Map::new(),
+                },
             )
         }
         ("POST", []) => {
-            let body = req.json()?;
-            let pn = body
-                .uuid("private_network_id")?
-                .ok_or_else(|| ApiError::invalid(ArgDetail::required("private_network_id")))?
+            let body: CreatePrivateNicRequest = req.decode()?;
+            let pn = uuid_arg(body.private_network_id.as_deref(), "private_network_id")?
+                .ok_or_else(|| Error::invalid(ArgDetail::required("private_network_id")))?
                 .to_string();
             let on_server: Vec<&PrivateNic> = w
                 .private_nics
@@ -95,13 +109,13 @@ pub fn route(
                 .filter(|n| n.server == server)
                 .collect();
             if on_server.iter().any(|n| n.private_network_id == pn) {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "private_network_id",
                     "the server already has a NIC in this private network",
                 )));
             }
             if on_server.len() >= MAX_PER_SERVER {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "private_network_id",
                     "too many private NICs on this server",
                 )));
@@ -116,10 +130,10 @@ pub fn route(
                 })
                 .count();
             w.check_quota(ctx, "instance_private_nics", count, w.quotas.private_nics)?;
-            let mut ipam: Vec<String> = body.str_list("ipam_ip_ids")?.unwrap_or_default();
+            let mut ipam: Vec<String> = body.ipam_ip_ids.clone().unwrap_or_default();
             for s in &ipam {
                 if parse_uuid(s).is_none() {
-                    return Err(ApiError::invalid(ArgDetail::format(
+                    return Err(Error::invalid(ArgDetail::format(
                         "ipam_ip_ids",
                         "not a valid UUID",
                     )));
@@ -143,13 +157,13 @@ pub fn route(
                     n & 0xff
                 ),
                 state: "syncing".into(),
-                tags: super::tags_of(&body)?.unwrap_or_default(),
+                tags: body.tags.unwrap_or_default(),
                 ipam_ip_ids: ipam,
                 created: ctx.now,
                 modified: ctx.now,
                 seq,
             };
-            let out = json!({"private_nic": render(&nic)});
+            let out = wrap(render(&nic));
             w.private_nics.insert(id, nic);
             let t = w.transition;
             w.schedule(ctx.instant, t, Event::NicAvailable(id));
@@ -161,13 +175,13 @@ pub fn route(
                 .private_nics
                 .get(&nid)
                 .filter(|n| n.server == server)
-                .ok_or_else(|| ApiError::not_found("instance_private_nic", nid.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_private_nic", nid.to_string()))?;
             match m {
-                "GET" => Ok(Resp::ok(json!({"private_nic": render(nic)}))),
+                "GET" => Ok(Resp::ok(wrap(render(nic)))),
                 "PATCH" => {
-                    let body = req.json()?;
+                    let body: UpdatePrivateNicRequest = req.decode()?;
                     let mut nic = nic.clone();
-                    if let Some(t) = super::tags_of(&body)? {
+                    if let Some(t) = body.tags {
                         nic.tags = t;
                     }
                     nic.modified = ctx.now;
@@ -179,9 +193,9 @@ pub fn route(
                     w.private_nics.remove(&nid);
                     Ok(Resp::no_content())
                 }
-                _ => Err(ApiError::MethodNotAllowed),
+                _ => Err(Error::method_not_allowed()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }

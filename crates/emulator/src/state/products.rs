@@ -3,35 +3,72 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use fleet_core::{
+    Dashboard, GetDashboardResponse, GetServerTypesAvailabilityResponse, ListServersTypesResponse,
+    ListVolumesTypesResponse, ServerType, ServerTypeAvailability, VolumeType,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use super::{Ctx, World, visible};
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::{ApiResult, Error};
 use crate::http::{Req, Resp};
-use crate::pagination::map_response;
+use crate::pagination::list_response;
 
-/// Routes under `products`.
+/// Catalogue entries read as core types. The data are recorded API bodies,
+/// which core reads whole, so a failure means a corrupt catalogue: 500.
+fn typed<T: DeserializeOwned>(entries: Vec<(String, Value)>) -> ApiResult<Vec<(String, T)>> {
+    entries
+        .into_iter()
+        .map(|(k, v)| serde_json::from_value(v).map(|t| (k, t)))
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::internal(500))
+}
+
+/// Routes under `products`. Map-shaped lists are paginated in catalogue
+/// order (the API's), then keyed by name.
 pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
     match (m, segs) {
-        ("GET", ["servers"]) => map_response(
+        ("GET", ["servers"]) => list_response(
             req,
-            "servers",
-            w.catalog.server_types(&ctx.zone).to_vec(),
+            typed::<ServerType>(w.catalog.server_types(&ctx.zone).to_vec())?,
             "/products/servers",
+            |page| ListServersTypesResponse {
+                servers: page.into_iter().collect(),
+                extra: Map::new(),
+            },
         ),
-        ("GET", ["servers", "availability"]) => map_response(
+        ("GET", ["servers", "availability"]) => list_response(
             req,
-            "servers",
-            w.catalog.availability(&ctx.zone),
+            typed::<ServerTypeAvailability>(
+                w.catalog
+                    .availability(&ctx.zone)
+                    .into_iter()
+                    .map(|(name, v)| {
+                        if w.out_of_stock.contains(&(ctx.zone.clone(), name.clone())) {
+                            (name, serde_json::json!({"availability": "shortage"}))
+                        } else {
+                            (name, v)
+                        }
+                    })
+                    .collect(),
+            )?,
             "/products/servers/availability",
+            |page| GetServerTypesAvailabilityResponse {
+                servers: page.into_iter().collect(),
+                extra: Map::new(),
+            },
         ),
-        ("GET", ["volumes"]) => map_response(
+        ("GET", ["volumes"]) => list_response(
             req,
-            "volumes",
-            w.catalog.volume_types().to_vec(),
+            typed::<VolumeType>(w.catalog.volume_types().to_vec())?,
             "/products/volumes",
+            |page| ListVolumesTypesResponse {
+                volumes: page.into_iter().collect(),
+                extra: Map::new(),
+            },
         ),
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
@@ -44,7 +81,7 @@ pub fn route_dashboard(
     segs: &[&str],
 ) -> ApiResult<Resp> {
     if m != "GET" || !segs.is_empty() {
-        return Err(ApiError::UnknownRoute);
+        return Err(Error::unknown_route());
     }
     let keep = |o: &super::Owner| {
         visible(ctx, o)
@@ -74,22 +111,40 @@ pub fn route_dashboard(
         .values()
         .filter(|n| w.servers.get(&n.server).is_some_and(|s| keep(&s.owner)))
         .count();
-    Ok(Resp::ok(json!({"dashboard": {
-        "volumes_count": vols.len(),
-        "running_servers_count": servers.iter().filter(|s| s.state == "running").count(),
-        "servers_by_types": by_type,
-        "images_count": w.images.values().filter(|i| keep(&i.owner)).count(),
-        "snapshots_count": w.snapshots.values().filter(|s| s.volume_type != "sbs_snapshot" && keep(&s.owner)).count(),
-        "servers_count": servers.len(),
-        "ips_count": ips.len(),
-        "security_groups_count": w.security_groups.values().filter(|g| keep(&g.owner)).count(),
-        "ips_unused": ips.iter().filter(|i| i.server.is_none()).count(),
-        "volumes_l_ssd_count": count("l_ssd"),
-        "volumes_l_ssd_total_size": size("l_ssd"),
-        "private_nics_count": nics,
-        "placement_groups_count": w.placement_groups.values().filter(|g| keep(&g.owner)).count(),
-        "volumes_scratch_count": count("scratch"),
-        "volumes_b_ssd_count": count("b_ssd"),
-        "volumes_b_ssd_total_size": size("b_ssd"),
-    }})))
+    let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+    let dashboard = Dashboard {
+        volumes_count: n(vols.len()),
+        running_servers_count: n(servers.iter().filter(|s| s.state == "running").count()),
+        servers_by_types: by_type,
+        images_count: n(w.images.values().filter(|i| keep(&i.owner)).count()),
+        snapshots_count: n(w
+            .snapshots
+            .values()
+            .filter(|s| s.volume_type != "sbs_snapshot" && keep(&s.owner))
+            .count()),
+        servers_count: n(servers.len()),
+        ips_count: n(ips.len()),
+        security_groups_count: n(w
+            .security_groups
+            .values()
+            .filter(|g| keep(&g.owner))
+            .count()),
+        ips_unused: n(ips.iter().filter(|i| i.server.is_none()).count()),
+        volumes_l_ssd_count: n(count("l_ssd")),
+        volumes_l_ssd_total_size: size("l_ssd"),
+        private_nics_count: n(nics),
+        placement_groups_count: n(w
+            .placement_groups
+            .values()
+            .filter(|g| keep(&g.owner))
+            .count()),
+        volumes_scratch_count: n(count("scratch")),
+        volumes_b_ssd_count: Some(n(count("b_ssd"))),
+        volumes_b_ssd_total_size: Some(size("b_ssd")),
+        extra: Map::new(),
+    };
+    Ok(Resp::ok(GetDashboardResponse {
+        dashboard,
+        extra: Map::new(),
+    }))
 }

@@ -6,14 +6,22 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use fleet_core::PreconditionFailedKind;
+use fleet_core::{
+    CreateSecurityGroupRequest, CreateSecurityGroupRuleRequest, ListSecurityGroupRulesResponse,
+    ListSecurityGroupsResponse, Maybe, SecurityGroupPolicy, SecurityGroupResponse,
+    SecurityGroupRule, SecurityGroupRuleAction, SecurityGroupRuleDirection,
+    SecurityGroupRuleProtocol, SecurityGroupRuleResponse, SetSecurityGroupRulesRequest,
+    SetSecurityGroupRulesRequestRule, UpdateSecurityGroupRequest, UpdateSecurityGroupRuleRequest,
+};
+use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, summary, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Obj, Req, Resp};
+use super::{Ctx, Event, Owner, World, path_id, summary, ts, visible, zone};
+use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
-use crate::util::{parse_uuid, rfc3339};
+use crate::util::parse_uuid;
 
 /// A user rule; its position is its index + 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +80,8 @@ pub struct SecurityGroup {
 }
 
 /// The 6 default rules (fixed ids `11111111-2222-4333-8444-00000000000N`).
-pub fn default_rules(zone: &str) -> Vec<Value> {
-    let mut v = Vec::new();
-    for (i, (range, port)) in [
+pub fn default_rules(zone_name: &str) -> Vec<SecurityGroupRule> {
+    [
         ("0.0.0.0/0", 25),
         ("0.0.0.0/0", 465),
         ("0.0.0.0/0", 587),
@@ -83,80 +90,98 @@ pub fn default_rules(zone: &str) -> Vec<Value> {
         ("::/0", 587),
     ]
     .into_iter()
-    .enumerate()
-    {
-        v.push(json!({
-            "id": format!("11111111-2222-4333-8444-{:012}", i + 1),
-            "protocol": "TCP", "direction": "outbound", "ip_range": range, "dest_ip_range": null,
-            "dest_port_from": port, "dest_port_to": null, "position": i + 1, "editable": false,
-            "action": "drop", "zone": zone,
-        }));
-    }
-    v
+    .zip(1u32..)
+    .map(|((range, port), position)| SecurityGroupRule {
+        id: format!("11111111-2222-4333-8444-{position:012}"),
+        protocol: SecurityGroupRuleProtocol::Tcp,
+        direction: SecurityGroupRuleDirection::Outbound,
+        ip_range: range.to_owned(),
+        dest_ip_range: Maybe::Null,
+        dest_port_from: Some(port),
+        dest_port_to: None,
+        position,
+        editable: false,
+        action: SecurityGroupRuleAction::Drop,
+        zone: zone(zone_name),
+        extra: Map::new(),
+    })
+    .collect()
 }
 
 fn is_default_rule(id: &str) -> bool {
     id.starts_with("11111111-2222-4333-8444-00000000000")
 }
 
-fn render_rule(r: &Rule, position: usize, zone: &str) -> Value {
-    json!({
-        "id": r.id.to_string(),
-        "protocol": r.protocol,
-        "direction": r.direction,
-        "ip_range": r.ip_range,
-        "dest_ip_range": null,
-        "dest_port_from": r.dest_port_from,
-        "dest_port_to": r.dest_port_to,
-        "position": position,
-        "editable": true,
-        "action": r.action,
-        "zone": zone,
-    })
+fn render_rule(r: &Rule, position: usize, zone_name: &str) -> SecurityGroupRule {
+    SecurityGroupRule {
+        id: r.id.to_string(),
+        protocol: r.protocol.as_str().into(),
+        direction: r.direction.as_str().into(),
+        ip_range: r.ip_range.clone(),
+        dest_ip_range: Maybe::Null,
+        dest_port_from: r.dest_port_from,
+        dest_port_to: r.dest_port_to,
+        position: u32::try_from(position).unwrap_or(u32::MAX),
+        editable: true,
+        action: r.action.as_str().into(),
+        zone: zone(zone_name),
+        extra: Map::new(),
+    }
 }
 
-fn all_rules(g: &SecurityGroup) -> Vec<Value> {
-    let mut v = if g.enable_default_security {
+fn all_rules(g: &SecurityGroup) -> ListSecurityGroupRulesResponse {
+    let mut rules = if g.enable_default_security {
         default_rules(&g.owner.zone)
     } else {
         Vec::new()
     };
-    v.extend(
+    rules.extend(
         g.rules
             .iter()
             .enumerate()
             .map(|(i, r)| render_rule(r, i + 1, &g.owner.zone)),
     );
-    v
+    ListSecurityGroupRulesResponse {
+        rules,
+        extra: Map::new(),
+    }
 }
 
-/// Security group JSON, key order as recorded.
-pub fn render(w: &World, g: &SecurityGroup) -> Value {
+/// A security group as the API shows it.
+pub fn render(w: &World, g: &SecurityGroup) -> fleet_core::SecurityGroup {
     let mut servers: Vec<&super::Server> = w
         .servers
         .values()
         .filter(|s| s.security_group == g.id)
         .collect();
     servers.sort_by_key(|s| s.seq);
-    json!({
-        "id": g.id.to_string(),
-        "creation_date": rfc3339(g.created),
-        "modification_date": rfc3339(g.modified),
-        "name": g.name,
-        "description": g.description,
-        "organization": g.owner.organization,
-        "project": g.owner.project,
-        "servers": servers.iter().map(|s| summary(s.id, &s.name)).collect::<Vec<_>>(),
-        "stateful": g.stateful,
-        "inbound_default_policy": g.inbound,
-        "outbound_default_policy": g.outbound,
-        "organization_default": g.organization_default,
-        "project_default": g.project_default,
-        "enable_default_security": g.enable_default_security,
-        "state": g.state,
-        "tags": g.tags,
-        "zone": g.owner.zone,
-    })
+    fleet_core::SecurityGroup {
+        id: g.id.to_string(),
+        creation_date: Some(ts(g.created)),
+        modification_date: Some(ts(g.modified)),
+        name: g.name.clone(),
+        description: g.description.clone(),
+        organization: g.owner.organization.clone(),
+        project: g.owner.project.clone(),
+        servers: servers.iter().map(|s| summary(s.id, &s.name)).collect(),
+        stateful: g.stateful,
+        inbound_default_policy: g.inbound.as_str().into(),
+        outbound_default_policy: g.outbound.as_str().into(),
+        organization_default: Some(g.organization_default),
+        project_default: g.project_default,
+        enable_default_security: g.enable_default_security,
+        state: g.state.as_str().into(),
+        tags: g.tags.clone(),
+        zone: zone(&g.owner.zone),
+        extra: Map::new(),
+    }
+}
+
+fn wrap(security_group: fleet_core::SecurityGroup) -> SecurityGroupResponse {
+    SecurityGroupResponse {
+        security_group,
+        extra: Map::new(),
+    }
 }
 
 /// Look a group up for the caller.
@@ -164,7 +189,7 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a SecurityGroup
     w.security_groups
         .get(&id)
         .filter(|g| visible(ctx, &g.owner))
-        .ok_or_else(|| ApiError::not_found("instance_security_group", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_security_group", id.to_string()))
 }
 
 /// The project's default group in the zone, created on first need.
@@ -214,50 +239,62 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 .collect();
             v.sort_by_key(|g| std::cmp::Reverse(g.seq));
             let items = v.into_iter().map(|g| render(w, g)).collect();
-            list_response(req, "security_groups", items, "/security_groups")
+            list_response(req, items, "/security_groups", |security_groups| {
+                ListSecurityGroupsResponse {
+                    security_groups,
+                    extra: Map::new(),
+                }
+            })
         }
         ("POST", []) => create(w, ctx, req),
         ("GET", ["default", "rules"]) => list_response(
             req,
-            "rules",
             default_rules(&ctx.zone),
             "/security_groups/default/rules",
+            |rules| ListSecurityGroupRulesResponse {
+                rules,
+                extra: Map::new(),
+            },
         ),
         (_, [id, rest @ ..]) => {
             let id = path_id(id, "security_group_id")?;
             match (m, rest) {
-                ("GET", []) => Ok(Resp::ok(
-                    json!({"security_group": render(w, get(w, ctx, id)?)}),
-                )),
+                ("GET", []) => Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?)))),
                 ("PATCH", []) | ("PUT", []) => update(w, ctx, req, id),
                 ("DELETE", []) => {
                     get(w, ctx, id)?;
                     if w.servers.values().any(|s| s.security_group == id) {
-                        return Err(ApiError::PreconditionFailed {
-                            message: "Group is in use. You cannot delete it.".into(),
-                            precondition: "resource_still_in_use",
-                        });
+                        return Err(Error::from(ApiError::precondition_failed_with(
+                            PreconditionFailedKind::ResourceStillInUse,
+                            "Group is in use. You cannot delete it.",
+                        )));
                     }
                     w.security_groups.remove(&id);
                     Ok(Resp::no_content())
                 }
                 // Not paginated in practice: no X-Total-Count/Link (as observed).
-                ("GET", ["rules"]) => Ok(Resp::ok(json!({"rules": all_rules(get(w, ctx, id)?)}))),
+                ("GET", ["rules"]) => Ok(Resp::ok(all_rules(get(w, ctx, id)?))),
                 ("POST", ["rules"]) => create_rule(w, ctx, req, id),
                 ("PUT", ["rules"]) => set_rules(w, ctx, req, id),
                 (_, ["rules", rid]) => rule(w, ctx, req, m, id, rid),
-                _ => Err(ApiError::UnknownRoute),
+                _ => Err(Error::unknown_route()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
 const POLICIES: [&str; 3] = ["unknown_policy", "accept", "drop"];
 
+fn policy(name: &str, v: Option<SecurityGroupPolicy>) -> ApiResult<Option<String>> {
+    Ok(one_of(name, v, &POLICIES)?
+        .map(|p| p.to_string())
+        .filter(|p| p != "unknown_policy"))
+}
+
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let owner = w.owner_for_create(ctx, &body)?;
+    let body: CreateSecurityGroupRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
         .security_groups
         .values()
@@ -269,16 +306,12 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         count,
         w.quotas.security_groups,
     )?;
-    let policy = |k: &str| -> ApiResult<String> {
-        Ok(body
-            .enum_str(k, &POLICIES)?
-            .filter(|p| p != "unknown_policy")
-            .unwrap_or_else(|| "accept".into()))
-    };
     let project_default = body
-        .bool("project_default")?
-        .or(body.bool("organization_default")?)
+        .project_default
+        .or(body.organization_default)
         .unwrap_or(false);
+    let inbound = policy("inbound_default_policy", body.inbound_default_policy)?;
+    let outbound = policy("outbound_default_policy", body.outbound_default_policy)?;
     if project_default {
         for g in w.security_groups.values_mut() {
             if g.owner.zone == owner.zone && g.owner.project == owner.project {
@@ -291,61 +324,56 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let seq = w.next_seq();
     let g = SecurityGroup {
         id,
-        name: body.str_ne("name")?.unwrap_or_else(|| "sg-emulated".into()),
-        description: body.str_ne("description")?,
-        stateful: body.bool("stateful")?.unwrap_or(true),
-        inbound: policy("inbound_default_policy")?,
-        outbound: policy("outbound_default_policy")?,
+        name: non_empty(body.name).unwrap_or_else(|| "sg-emulated".into()),
+        description: non_empty(body.description),
+        stateful: body.stateful.unwrap_or(true),
+        inbound: inbound.unwrap_or_else(|| "accept".into()),
+        outbound: outbound.unwrap_or_else(|| "accept".into()),
         organization_default: project_default && owner.project == owner.organization,
         project_default,
-        enable_default_security: body.bool("enable_default_security")?.unwrap_or(true),
+        enable_default_security: body.enable_default_security.unwrap_or(true),
         state: "available".into(),
-        tags: super::tags_of(&body)?.unwrap_or_default(),
+        tags: body.tags.unwrap_or_default(),
         rules: Vec::new(),
         created: ctx.now,
         modified: ctx.now,
         seq,
         owner,
     };
-    let out = json!({"security_group": render(w, &g)});
+    let out = wrap(render(w, &g));
     w.security_groups.insert(id, g);
     Ok(Resp::created(out, Some(format!("/security_groups/{id}"))))
 }
 
 fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    // PUT sends the whole object; only its writable fields (the PATCH
+    // ones) matter.
+    let raw = req.json()?;
+    let clears_description = raw.is_null("description");
+    let body: UpdateSecurityGroupRequest = crate::http::decode(raw.0)?;
     let mut g = get(w, ctx, id)?.clone();
-    if let Some(n) = body.str_ne("name")? {
+    if let Some(n) = non_empty(body.name) {
         g.name = n;
     }
-    if body.has("description") {
-        g.description = body.str_ne("description")?;
+    if clears_description || body.description.is_some() {
+        g.description = non_empty(body.description);
     }
-    if let Some(b) = body.bool("stateful")? {
+    if let Some(b) = body.stateful {
         g.stateful = b;
     }
-    if let Some(b) = body.bool("enable_default_security")? {
+    if let Some(b) = body.enable_default_security {
         g.enable_default_security = b;
     }
-    if let Some(p) = body
-        .enum_str("inbound_default_policy", &POLICIES)?
-        .filter(|p| p != "unknown_policy")
-    {
+    if let Some(p) = policy("inbound_default_policy", body.inbound_default_policy)? {
         g.inbound = p;
     }
-    if let Some(p) = body
-        .enum_str("outbound_default_policy", &POLICIES)?
-        .filter(|p| p != "unknown_policy")
-    {
+    if let Some(p) = policy("outbound_default_policy", body.outbound_default_policy)? {
         g.outbound = p;
     }
-    if let Some(t) = super::tags_of(&body)? {
+    if let Some(t) = body.tags {
         g.tags = t;
     }
-    if let Some(pd) = body
-        .bool("project_default")?
-        .or(body.bool("organization_default")?)
-    {
+    if let Some(pd) = body.project_default.or(body.organization_default) {
         if pd {
             for o in w.security_groups.values_mut() {
                 if o.owner.zone == g.owner.zone && o.owner.project == g.owner.project {
@@ -358,7 +386,7 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         g.organization_default = pd && g.owner.project == g.owner.organization;
     }
     g.modified = ctx.now;
-    let out = json!({"security_group": render(w, &g)});
+    let out = wrap(render(w, &g));
     w.security_groups.insert(id, g);
     Ok(Resp::ok(out))
 }
@@ -366,7 +394,7 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
 /// Normalise a CIDR: host ranges lose their prefix (`8.8.8.8/32` → `8.8.8.8`).
 fn normalise_range(s: &str) -> ApiResult<String> {
     let bad = || {
-        ApiError::invalid(ArgDetail::format(
+        Error::invalid(ArgDetail::format(
             "ip_range",
             format!("{s:?} is not a valid CIDR"),
         ))
@@ -384,67 +412,136 @@ fn normalise_range(s: &str) -> ApiResult<String> {
     }
 }
 
-/// Build a rule from a JSON object, merging onto `base` when updating.
-fn rule_from(o: &Obj, base: Option<&Rule>, id: Uuid) -> ApiResult<Rule> {
-    let req = |k: &str, allowed: &[&str], cur: Option<&String>| -> ApiResult<String> {
-        match o
-            .enum_str(k, allowed)?
+/// The rule fields of the three rule bodies (create, update, and an entry
+/// of set-rules), so one function validates and merges them all.
+struct RuleInput {
+    protocol: Option<SecurityGroupRuleProtocol>,
+    direction: Option<SecurityGroupRuleDirection>,
+    action: Option<SecurityGroupRuleAction>,
+    ip_range: Option<String>,
+    /// Absent keeps the current port, `null` or `0` unsets it.
+    dest_port_from: Maybe<u32>,
+    dest_port_to: Maybe<u32>,
+    position: Option<u32>,
+}
+
+/// `Option` ports come from bodies where `null` means "not given".
+fn port_of(v: Option<u32>) -> Maybe<u32> {
+    v.map_or(Maybe::Absent, Maybe::Value)
+}
+
+impl From<CreateSecurityGroupRuleRequest> for RuleInput {
+    fn from(r: CreateSecurityGroupRuleRequest) -> Self {
+        Self {
+            protocol: r.protocol,
+            direction: r.direction,
+            action: r.action,
+            ip_range: r.ip_range,
+            dest_port_from: port_of(r.dest_port_from),
+            dest_port_to: port_of(r.dest_port_to),
+            position: r.position,
+        }
+    }
+}
+
+impl From<UpdateSecurityGroupRuleRequest> for RuleInput {
+    fn from(r: UpdateSecurityGroupRuleRequest) -> Self {
+        Self {
+            protocol: r.protocol,
+            direction: r.direction,
+            action: r.action,
+            ip_range: r.ip_range,
+            dest_port_from: port_of(r.dest_port_from),
+            dest_port_to: port_of(r.dest_port_to),
+            position: r.position,
+        }
+    }
+}
+
+impl From<SetSecurityGroupRulesRequestRule> for RuleInput {
+    fn from(r: SetSecurityGroupRulesRequestRule) -> Self {
+        Self {
+            protocol: r.protocol,
+            direction: r.direction,
+            action: r.action,
+            ip_range: r.ip_range,
+            dest_port_from: r.dest_port_from,
+            dest_port_to: r.dest_port_to,
+            position: r.position,
+        }
+    }
+}
+
+/// Build a rule, merging onto `base` when updating.
+fn rule_from(o: &RuleInput, base: Option<&Rule>, id: Uuid) -> ApiResult<Rule> {
+    fn pick<E: std::fmt::Display + Clone>(
+        k: &str,
+        v: &Option<E>,
+        allowed: &[&str],
+        cur: Option<&String>,
+    ) -> ApiResult<String> {
+        match one_of(k, v.clone(), allowed)?
+            .map(|v| v.to_string())
             .filter(|v| !v.starts_with("unknown_"))
         {
             Some(v) => Ok(v),
             None => cur
                 .cloned()
-                .ok_or_else(|| ApiError::invalid(ArgDetail::required(k))),
+                .ok_or_else(|| Error::invalid(ArgDetail::required(k))),
         }
-    };
-    let protocol = req(
+    }
+    let protocol = pick(
         "protocol",
+        &o.protocol,
         &["unknown_protocol", "TCP", "UDP", "ICMP", "ANY"],
         base.map(|b| &b.protocol),
     )?;
-    let direction = req(
+    let direction = pick(
         "direction",
+        &o.direction,
         &["unknown_direction", "inbound", "outbound"],
         base.map(|b| &b.direction),
     )?;
-    let action = req(
+    let action = pick(
         "action",
+        &o.action,
         &["unknown_action", "accept", "drop"],
         base.map(|b| &b.action),
     )?;
-    let ip_range = match o.str_ne("ip_range")? {
-        Some(r) => normalise_range(&r)?,
+    let ip_range = match o.ip_range.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => normalise_range(r)?,
         None => base
             .map(|b| b.ip_range.clone())
-            .ok_or_else(|| ApiError::invalid(ArgDetail::required("ip_range")))?,
+            .ok_or_else(|| Error::invalid(ArgDetail::required("ip_range")))?,
     };
-    let port = |k: &str, cur: Option<u32>| -> ApiResult<Option<u32>> {
-        if o.is_null(k) {
-            return Ok(if base.is_some() && !o.has(k) {
-                cur
-            } else {
-                None
-            });
-        }
-        match o.u64(k)? {
-            None => Ok(cur),
-            Some(0) => Ok(None),
-            Some(p) if p <= 65535 => Ok(u32::try_from(p).ok()),
-            Some(_) => Err(ApiError::invalid(ArgDetail::constraint(
+    let port = |k: &str, v: &Maybe<u32>, cur: Option<u32>| -> ApiResult<Option<u32>> {
+        match v {
+            Maybe::Absent => Ok(cur),
+            Maybe::Null | Maybe::Value(0) => Ok(None),
+            Maybe::Value(p) if *p <= 65535 => Ok(Some(*p)),
+            Maybe::Value(_) => Err(Error::invalid(ArgDetail::constraint(
                 k,
                 "port must be between 1 and 65535",
             ))),
         }
     };
-    let mut from = port("dest_port_from", base.and_then(|b| b.dest_port_from))?;
-    let mut to = port("dest_port_to", base.and_then(|b| b.dest_port_to))?;
+    let mut from = port(
+        "dest_port_from",
+        &o.dest_port_from,
+        base.and_then(|b| b.dest_port_from),
+    )?;
+    let mut to = port(
+        "dest_port_to",
+        &o.dest_port_to,
+        base.and_then(|b| b.dest_port_to),
+    )?;
     if matches!(protocol.as_str(), "ICMP" | "ANY") {
         from = None;
         to = None;
     }
     if let (Some(f), Some(t)) = (from, to) {
         if t < f {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "dest_port_to",
                 "dest_port_to must be greater than dest_port_from",
             )));
@@ -468,7 +565,7 @@ fn rule_from(o: &Obj, base: Option<&Rule>, id: Uuid) -> ApiResult<Rule> {
 }
 
 /// Insert at a 1-based position among user rules (0/absent = append).
-fn insert_at(rules: &mut Vec<Rule>, r: Rule, position: Option<u64>) {
+fn insert_at(rules: &mut Vec<Rule>, r: Rule, position: Option<u32>) {
     let idx = match position {
         Some(p) if p >= 1 => usize::try_from(p - 1)
             .unwrap_or(usize::MAX)
@@ -479,89 +576,90 @@ fn insert_at(rules: &mut Vec<Rule>, r: Rule, position: Option<u64>) {
 }
 
 fn create_rule(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    let body: RuleInput = req.decode::<CreateSecurityGroupRuleRequest>()?.into();
     get(w, ctx, id)?;
     let rid = w.new_id();
     let r = rule_from(&body, None, rid)?;
-    let pos = body.u64("position")?;
+    let pos = body.position;
     let g = w
         .security_groups
         .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found("instance_security_group", id.to_string()))?;
+        .ok_or_else(|| Error::not_found("instance_security_group", id.to_string()))?;
     insert_at(&mut g.rules, r, pos);
     g.modified = ctx.now;
     let out = rule_json(g, rid)?;
+    syncing(w, ctx, id);
     Ok(Resp::created(
         out,
         Some(format!("/security_groups/{id}/rules/{rid}")),
     ))
 }
 
-fn rule_json(g: &SecurityGroup, rid: Uuid) -> ApiResult<Value> {
+fn rule_json(g: &SecurityGroup, rid: Uuid) -> ApiResult<SecurityGroupRuleResponse> {
     g.rules
         .iter()
         .enumerate()
         .find(|(_, r)| r.id == rid)
-        .map(|(i, r)| json!({"rule": render_rule(r, i + 1, &g.owner.zone)}))
-        .ok_or_else(|| ApiError::not_found("instance_security_group_rule", rid.to_string()))
+        .map(|(i, r)| SecurityGroupRuleResponse {
+            rule: render_rule(r, i + 1, &g.owner.zone),
+            extra: Map::new(),
+        })
+        .ok_or_else(|| Error::not_found("instance_security_group_rule", rid.to_string()))
 }
 
 fn set_rules(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    let body: SetSecurityGroupRulesRequest = req.decode()?;
     let g = get(w, ctx, id)?.clone();
-    let list = match body.get("rules") {
-        None => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => {
-            return Err(ApiError::invalid(ArgDetail::format(
-                "rules",
-                "expected a list of rules",
-            )));
-        }
-    };
-    let mut next: Vec<(u64, usize, Rule)> = Vec::new();
-    for (i, v) in list.iter().enumerate() {
-        let Value::Object(o) = v else {
-            return Err(ApiError::invalid(ArgDetail::format(
-                &format!("rules.{i}"),
-                "expected an object",
-            )));
-        };
-        let o = Obj(o.clone());
+    let mut next: Vec<(u32, usize, Rule)> = Vec::new();
+    for (i, r) in body.rules.unwrap_or_default().into_iter().enumerate() {
         // Non-editable (default) rules are ignored, as documented.
-        if o.bool("editable")? == Some(false) {
+        if r.editable.value() == Some(&false) {
             continue;
         }
-        let rid = o.str_ne("id")?;
+        let rid = r.id.value().filter(|s| !s.is_empty()).cloned();
         if rid.as_deref().is_some_and(is_default_rule) {
             continue;
         }
+        let input = RuleInput::from(r);
         let rule = match rid {
             Some(rid) => {
                 let rid = parse_uuid(&rid).ok_or_else(|| {
-                    ApiError::invalid(ArgDetail::format(
-                        &format!("rules.{i}.id"),
+                    Error::invalid(ArgDetail::format(
+                        format!("rules.{i}.id"),
                         "not a valid UUID",
                     ))
                 })?;
                 let base = g.rules.iter().find(|r| r.id == rid).ok_or_else(|| {
-                    ApiError::not_found("instance_security_group_rule", rid.to_string())
+                    Error::not_found("instance_security_group_rule", rid.to_string())
                 })?;
-                rule_from(&o, Some(base), rid)?
+                rule_from(&input, Some(base), rid)?
             }
-            None => rule_from(&o, None, w.new_id())?,
+            None => rule_from(&input, None, w.new_id())?,
         };
-        let pos = o.u64("position")?.filter(|p| *p > 0).unwrap_or(u64::MAX);
+        let pos = input.position.filter(|p| *p > 0).unwrap_or(u32::MAX);
         next.push((pos, i, rule));
     }
     next.sort_by_key(|(p, i, _)| (*p, *i));
     let g = w
         .security_groups
         .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found("instance_security_group", id.to_string()))?;
+        .ok_or_else(|| Error::not_found("instance_security_group", id.to_string()))?;
     g.rules = next.into_iter().map(|(_, _, r)| r).collect();
     g.modified = ctx.now;
-    Ok(Resp::ok(json!({"rules": all_rules(g)})))
+    let out = all_rules(g);
+    syncing(w, ctx, id);
+    Ok(Resp::ok(out))
+}
+
+/// Rule changes are pushed to the hypervisors: the group shows `syncing`
+/// for one transition, then `available` again (reference §5, "briefly
+/// `syncing` after rule changes").
+fn syncing(w: &mut World, ctx: &Ctx, id: Uuid) {
+    if let Some(g) = w.security_groups.get_mut(&id) {
+        g.state = "syncing".into();
+    }
+    let t = w.transition;
+    w.schedule(ctx.instant, t, Event::SecurityGroupAvailable(id));
 }
 
 fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> ApiResult<Resp> {
@@ -571,10 +669,15 @@ fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> Ap
         return match m {
             "GET" => default_rules(&zone)
                 .into_iter()
-                .find(|r| r.get("id").and_then(Value::as_str) == Some(rid))
-                .map(|r| Resp::ok(json!({"rule": r})))
-                .ok_or_else(|| ApiError::not_found("instance_security_group_rule", rid.to_owned())),
-            _ => Err(ApiError::invalid(ArgDetail::constraint(
+                .find(|r| r.id == rid)
+                .map(|rule| {
+                    Resp::ok(SecurityGroupRuleResponse {
+                        rule,
+                        extra: Map::new(),
+                    })
+                })
+                .ok_or_else(|| Error::not_found("instance_security_group_rule", rid.to_owned())),
+            _ => Err(Error::invalid(ArgDetail::constraint(
                 "security_group_rule_id",
                 "default rules are not editable",
             ))),
@@ -586,32 +689,37 @@ fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> Ap
         .iter()
         .find(|r| r.id == rid)
         .cloned()
-        .ok_or_else(|| ApiError::not_found("instance_security_group_rule", rid.to_string()))?;
+        .ok_or_else(|| Error::not_found("instance_security_group_rule", rid.to_string()))?;
     match m {
         "GET" => Ok(Resp::ok(rule_json(g, rid)?)),
         "PATCH" | "PUT" => {
-            let body = req.json()?;
+            // PUT sends the whole rule; its writable fields are the PATCH ones.
+            let body: RuleInput = req.decode::<UpdateSecurityGroupRuleRequest>()?.into();
             let r = rule_from(&body, Some(&base), rid)?;
-            let pos = body.u64("position")?.filter(|p| *p > 0);
+            let pos = body.position.filter(|p| *p > 0);
             let g = w
                 .security_groups
                 .get_mut(&id)
-                .ok_or_else(|| ApiError::not_found("instance_security_group", id.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_security_group", id.to_string()))?;
             let cur = g.rules.iter().position(|x| x.id == rid).unwrap_or(0);
             g.rules.retain(|x| x.id != rid);
-            insert_at(&mut g.rules, r, Some(pos.unwrap_or(cur as u64 + 1)));
+            let cur = u32::try_from(cur).unwrap_or(u32::MAX - 1);
+            insert_at(&mut g.rules, r, Some(pos.unwrap_or(cur + 1)));
             g.modified = ctx.now;
-            Ok(Resp::ok(rule_json(g, rid)?))
+            let out = rule_json(g, rid)?;
+            syncing(w, ctx, id);
+            Ok(Resp::ok(out))
         }
         "DELETE" => {
             let g = w
                 .security_groups
                 .get_mut(&id)
-                .ok_or_else(|| ApiError::not_found("instance_security_group", id.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_security_group", id.to_string()))?;
             g.rules.retain(|x| x.id != rid);
             g.modified = ctx.now;
+            syncing(w, ctx, id);
             Ok(Resp::no_content())
         }
-        _ => Err(ApiError::MethodNotAllowed),
+        _ => Err(Error::method_not_allowed()),
     }
 }

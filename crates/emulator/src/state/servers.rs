@@ -6,14 +6,22 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
-use serde_json::{Value, json};
+use fleet_core::{
+    AttachServerFileSystemRequest, AttachServerVolumeRequest, CreateServerRequest,
+    DetachServerVolumeRequest, GetServerCompatibleTypesResponse, ListServerActionsResponse,
+    ListServerUserDataResponse, ListServersResponse, Maybe, SecurityGroupSummary, ServerAction,
+    ServerActionRequest, ServerFilesystem, ServerIp, ServerIpIpFamily, ServerIpProvisioningMode,
+    ServerIpState, ServerLocation, ServerResponse, TaskResponse, UpdateServerRequest, VolumeServer,
+    VolumeServerTemplate,
+};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Event, Owner, World, path_id, summary, task, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Body, Obj, Req, Resp};
+use super::{Ctx, Event, Owner, World, path_id, task, ts, visible, zone};
+use crate::errors::{ApiResult, ArgDetail, Error};
+use crate::http::{Body, Req, Resp, non_empty, one_of, uuid_arg};
 use crate::pagination::list_response;
-use crate::util::{backup_stamp, parse_uuid, rfc3339};
+use crate::util::{backup_stamp, parse_uuid};
 
 /// A server.
 #[derive(Debug, Clone)]
@@ -33,7 +41,7 @@ pub struct Server {
     /// `local`, `bootscript` or `rescue`.
     pub boot_type: String,
     /// The embedded image object, when created from one.
-    pub image: Option<Value>,
+    pub image: Option<fleet_core::Image>,
     /// Attached volumes by index.
     pub volumes: BTreeMap<u32, Uuid>,
     /// Tags.
@@ -73,7 +81,7 @@ pub struct Server {
     /// Bumped on every action, so stale scheduled steps are ignored.
     pub generation: u64,
     /// Hypervisor location while running.
-    pub location: Option<Value>,
+    pub location: Option<ServerLocation>,
     /// Key used to encrypt the admin password (Windows).
     pub admin_key: Option<String>,
 }
@@ -116,9 +124,9 @@ const ACTIONS: [&str; 7] = [
     "enable_routed_ip",
 ];
 
-/// The server JSON, key order as recorded.
-pub fn render(w: &World, s: &Server) -> Value {
-    let volumes: serde_json::Map<String, Value> = s
+/// A server as the API shows it.
+pub fn render(w: &World, s: &Server) -> fleet_core::Server {
+    let volumes: BTreeMap<String, VolumeServer> = s
         .volumes
         .iter()
         .filter_map(|(idx, vid)| {
@@ -127,34 +135,43 @@ pub fn render(w: &World, s: &Server) -> Value {
                 .map(|v| (idx.to_string(), super::volumes::render_in_server(v, s)))
         })
         .collect();
-    let mut public_ips: Vec<Value> = s
+    let mut public_ips: Vec<ServerIp> = s
         .public_ips
         .iter()
         .filter_map(|id| w.ips.get(id))
         .map(super::ips::render_server_ip)
         .collect();
     if let Some((id, addr)) = &s.dynamic_ip {
-        public_ips.push(json!({
-            "id": id.to_string(), "address": addr, "dynamic": true, "gateway": "62.210.0.1",
-            "netmask": "32", "family": "inet", "provisioning_mode": "dhcp", "tags": [],
-            "state": "attached", "ipam_id": id.to_string(),
-        }));
+        public_ips.push(ServerIp {
+            id: id.to_string(),
+            address: addr.clone(),
+            dynamic: true,
+            gateway: Some("62.210.0.1".into()),
+            netmask: "32".into(),
+            family: ServerIpIpFamily::Inet,
+            provisioning_mode: ServerIpProvisioningMode::Dhcp,
+            tags: Vec::new(),
+            state: ServerIpState::Attached,
+            ipam_id: Some(id.to_string()),
+            extra: Map::new(),
+        });
     }
     let public_ip = public_ips
         .iter()
-        .find(|ip| ip.get("family").and_then(Value::as_str) == Some("inet"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let sg = w
+        .find(|ip| ip.family == ServerIpIpFamily::Inet)
+        .cloned();
+    let security_group = w
         .security_groups
         .get(&s.security_group)
-        .map(|g| summary(g.id, &g.name))
-        .unwrap_or(Value::Null);
-    let pg = s
+        .map(|g| SecurityGroupSummary {
+            id: g.id.to_string(),
+            name: g.name.clone(),
+            extra: Map::new(),
+        });
+    let placement_group = s
         .placement_group
         .and_then(|id| w.placement_groups.get(&id))
-        .map(super::placement_groups::render)
-        .unwrap_or(Value::Null);
+        .map(super::placement_groups::render);
     let mut nics: Vec<&super::PrivateNic> = w
         .private_nics
         .values()
@@ -167,60 +184,88 @@ pub fn render(w: &World, s: &Server) -> Value {
         .and_then(|t| t.get("end_of_service"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let mut v = json!({
-        "id": s.id.to_string(),
-        "name": s.name,
-        "arch": s.arch,
-        "commercial_type": s.commercial_type,
-        "boot_type": s.boot_type,
-        "organization": s.owner.organization,
-        "project": s.owner.project,
-        "hostname": s.hostname,
-        "image": s.image.clone().unwrap_or(Value::Null),
-        "volumes": volumes,
-        "tags": s.tags,
-        "state": s.state,
-        "protected": s.protected,
-        "state_detail": s.state_detail,
-        "public_ip": public_ip,
-        "public_ips": public_ips,
-        "mac_address": s.mac_address,
-        "routed_ip_enabled": s.routed_ip_enabled,
-        "ipv6": null,
-        "extra_networks": [],
-        "dynamic_ip_required": s.dynamic_ip_required,
-        "enable_ipv6": s.enable_ipv6,
-        "private_ip": null,
-        "creation_date": rfc3339(s.created),
-        "modification_date": rfc3339(s.modified),
-        "bootscript": null,
-        "security_group": sg,
-        "location": s.location.clone().unwrap_or(Value::Null),
-        "maintenances": [],
-        "allowed_actions": allowed_actions(&s.state),
-        "placement_group": pg,
-        "private_nics": nics.iter().map(|n| super::private_nics::render(n)).collect::<Vec<_>>(),
-        "zone": s.owner.zone,
-        "filesystems": s.filesystems.iter().map(|(id, st)| json!({"filesystem_id": id, "state": st})).collect::<Vec<_>>(),
-        "end_of_service": end_of_service,
-        "dns": if s.routed_ip_enabled { Value::String(format!("{}.pub.instances.scw.cloud", s.id)) } else { Value::Null },
-    });
-    if let (Some(k), Some(m)) = (&s.admin_key, v.as_object_mut()) {
-        m.insert("admin_password_encryption_ssh_key_id".into(), json!(k));
-        // Windows servers get an encrypted admin password once booted.
-        // The value appears only once set (observed), never as null.
-        if s.state == "running" {
-            m.insert(
-                "admin_password_encrypted_value".into(),
-                json!(format!("emulated-encrypted-password-{}", s.id.simple())),
-            );
+    let state = if w.locked.contains(&s.id) {
+        "locked"
+    } else {
+        s.state.as_str()
+    };
+    // Windows servers get an encrypted admin password once booted; the
+    // value appears only once set (observed), never as null.
+    let encrypted = match &s.admin_key {
+        Some(_) if s.state == "running" => {
+            Maybe::Value(format!("emulated-encrypted-password-{}", s.id.simple()))
         }
+        _ => Maybe::Absent,
+    };
+    fleet_core::Server {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        arch: s.arch.as_str().into(),
+        commercial_type: s.commercial_type.clone(),
+        boot_type: s.boot_type.as_str().into(),
+        organization: s.owner.organization.clone(),
+        project: s.owner.project.clone(),
+        hostname: s.hostname.clone(),
+        image: s.image.clone(),
+        volumes,
+        tags: s.tags.clone(),
+        state: state.into(),
+        protected: s.protected,
+        state_detail: s.state_detail.clone(),
+        public_ip,
+        public_ips,
+        mac_address: s.mac_address.clone(),
+        routed_ip_enabled: Some(s.routed_ip_enabled),
+        ipv6: None,
+        extra_networks: Vec::new(),
+        dynamic_ip_required: s.dynamic_ip_required,
+        enable_ipv6: Some(s.enable_ipv6),
+        private_ip: None,
+        creation_date: Some(ts(s.created)),
+        modification_date: Some(ts(s.modified)),
+        bootscript: None,
+        security_group,
+        location: s.location.clone(),
+        maintenances: Vec::new(),
+        allowed_actions: allowed_actions(state)
+            .iter()
+            .map(|a| ServerAction::from(*a))
+            .collect(),
+        placement_group,
+        private_nics: nics
+            .iter()
+            .map(|n| super::private_nics::render(n))
+            .collect(),
+        zone: zone(&s.owner.zone),
+        filesystems: s
+            .filesystems
+            .iter()
+            .map(|(id, st)| ServerFilesystem {
+                filesystem_id: id.clone(),
+                state: st.as_str().into(),
+                extra: Map::new(),
+            })
+            .collect(),
+        end_of_service,
+        admin_password_encryption_ssh_key_id: s
+            .admin_key
+            .clone()
+            .map_or(Maybe::Absent, Maybe::Value),
+        admin_password_encrypted_value: encrypted,
+        dns: if s.routed_ip_enabled {
+            Maybe::Value(format!("{}.pub.instances.scw.cloud", s.id))
+        } else {
+            Maybe::Null
+        },
+        extra: Map::new(),
     }
-    v
 }
 
-fn wrap(w: &World, s: &Server) -> Value {
-    json!({ "server": render(w, s) })
+fn wrap(w: &World, s: &Server) -> ServerResponse {
+    ServerResponse {
+        server: render(w, s),
+        extra: Map::new(),
+    }
 }
 
 /// Look a server up for the caller (404 `instance_server` otherwise).
@@ -228,14 +273,14 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Server> {
     w.servers
         .get(&id)
         .filter(|s| visible(ctx, &s.owner))
-        .ok_or_else(|| ApiError::not_found("instance_server", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_server", id.to_string()))
 }
 
 fn get_mut<'a>(w: &'a mut World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a mut Server> {
     w.servers
         .get_mut(&id)
         .filter(|s| visible(ctx, &s.owner))
-        .ok_or_else(|| ApiError::not_found("instance_server", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_server", id.to_string()))
 }
 
 /// Routes under `servers`.
@@ -251,15 +296,27 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 ("DELETE", []) => delete(w, ctx, id),
                 ("GET", ["action"]) => {
                     let s = get(w, ctx, id)?;
-                    Ok(Resp::ok(json!({ "actions": allowed_actions(&s.state) })))
+                    let state = if w.locked.contains(&id) {
+                        "locked"
+                    } else {
+                        s.state.as_str()
+                    };
+                    Ok(Resp::ok(ListServerActionsResponse {
+                        actions: allowed_actions(state)
+                            .iter()
+                            .map(|a| ServerAction::from(*a))
+                            .collect(),
+                        extra: Map::new(),
+                    }))
                 }
                 ("POST", ["action"]) => action(w, ctx, req, id),
                 ("GET", ["compatible-types"]) => compatible_types(w, ctx, id),
                 ("GET", ["user_data"]) => {
                     let s = get(w, ctx, id)?;
-                    Ok(Resp::ok(
-                        json!({ "user_data": s.user_data.keys().collect::<Vec<_>>() }),
-                    ))
+                    Ok(Resp::ok(ListServerUserDataResponse {
+                        user_data: s.user_data.keys().cloned().collect(),
+                        extra: Map::new(),
+                    }))
                 }
                 (_, ["user_data", key]) => user_data(w, ctx, req, m, id, key),
                 ("POST", ["attach-volume"]) => attach_volume(w, ctx, req, id),
@@ -269,10 +326,10 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 (_, ["private_nics", rest @ ..]) => {
                     super::private_nics::route(w, ctx, req, m, id, rest)
                 }
-                _ => Err(ApiError::UnknownRoute),
+                _ => Err(Error::unknown_route()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
@@ -297,7 +354,7 @@ fn list(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     ]
     .contains(&order)
     {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "order",
             "unknown order",
         )));
@@ -348,7 +405,10 @@ fn list(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         _ => v.sort_by_key(|s| std::cmp::Reverse(s.seq)),
     }
     let items = v.into_iter().map(|s| render(w, s)).collect();
-    list_response(req, "servers", items, "/servers")
+    list_response(req, items, "/servers", |servers| ListServersResponse {
+        servers,
+        extra: Map::new(),
+    })
 }
 
 /// A planned volume of a server being created.
@@ -392,7 +452,7 @@ fn check_local_constraints(
         // Types without local storage still accept an l_ssd root of the
         // image's size (observed), so only types with a budget are checked.
         if max_total > 0 && (total > max_total || total < min_total) {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "volumes",
                 format!(
                     "the total size of local volumes must be between {} GB and {} GB, got {} GB",
@@ -408,7 +468,7 @@ fn check_local_constraints(
             .iter()
             .find(|s| (pmax > 0 && **s > pmax) || **s < pmin)
         {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "volumes",
                 format!(
                     "local volume size {} GB is out of bounds [{} GB, {} GB]",
@@ -422,7 +482,7 @@ fn check_local_constraints(
     if !scratch.is_empty() {
         let max = type_u64(t, "/scratch_storage_max_size");
         if max == 0 || scratch.iter().sum::<u64>() > max {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "volumes",
                 format!("scratch storage exceeds what {ctype} offers"),
             )));
@@ -431,23 +491,35 @@ fn check_local_constraints(
     Ok(())
 }
 
+const BOOT_TYPES: [&str; 3] = ["local", "bootscript", "rescue"];
+
+/// A `volumes` key of a server body: a decimal index.
+fn volume_index(k: &str) -> ApiResult<u32> {
+    k.parse().map_err(|_| {
+        Error::invalid(ArgDetail::format(
+            "volumes",
+            format!("volume key {k:?} is not an index"),
+        ))
+    })
+}
+
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let ctype = body.str_ne("commercial_type")?;
-    let image_ref = body.str_ne("image")?;
-    let vol_tpl = body.obj("volumes")?;
+    let body: CreateServerRequest = req.decode()?;
+    let ctype = non_empty(body.commercial_type.clone());
+    let image_ref = non_empty(body.image.clone());
+    let vol_tpl = body.volumes.clone();
     let mut missing = Vec::new();
     if ctype.is_none() {
         missing.push(ArgDetail::required("commercial_type"));
     }
-    if image_ref.is_none() && vol_tpl.as_ref().is_none_or(|v| v.0.is_empty()) {
+    if image_ref.is_none() && vol_tpl.as_ref().is_none_or(|v| v.is_empty()) {
         missing.push(ArgDetail::required("image"));
         missing.push(ArgDetail::required("volumes"));
     }
     let Some(ctype) = ctype.filter(|_| missing.is_empty()) else {
-        return Err(ApiError::InvalidArguments(missing));
+        return Err(Error::invalid_all(missing));
     };
-    let owner = w.owner_for_create(ctx, &body)?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
         .servers
         .values()
@@ -459,36 +531,36 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         .server_type(&ctx.zone, &ctype)
         .cloned()
         .ok_or_else(|| {
-            ApiError::invalid(ArgDetail::constraint(
+            Error::invalid(ArgDetail::constraint(
                 "commercial_type",
                 format!("{ctype:?} is not a valid commercial type in {}", ctx.zone),
             ))
         })?;
+    if w.out_of_stock.contains(&(ctx.zone.clone(), ctype.clone())) {
+        return Err(Error::out_of_stock(&ctype));
+    }
     let arch = ty
         .get("arch")
         .and_then(Value::as_str)
         .unwrap_or("x86_64")
         .to_owned();
-    let name = body
-        .str_ne("name")?
-        .unwrap_or_else(|| "srv-emulated".to_owned());
-    let boot_type = body
-        .enum_str("boot_type", &["local", "bootscript", "rescue"])?
-        .unwrap_or_else(|| "local".into());
-    let tags = super::tags_of(&body)?.unwrap_or_default();
+    let name = non_empty(body.name.clone()).unwrap_or_else(|| "srv-emulated".to_owned());
+    let boot_type = one_of("boot_type", body.boot_type.clone(), &BOOT_TYPES)?
+        .map_or_else(|| "local".to_owned(), |b| b.to_string());
+    let tags = body.tags.clone().unwrap_or_default();
 
     // Image: a UUID (tenant or public image) or a label (`ubuntu_noble`).
-    let image: Option<Value> = match &image_ref {
+    let image: Option<fleet_core::Image> = match &image_ref {
         None => None,
         Some(r) => Some(match parse_uuid(r) {
-            Some(id) => super::images::lookup_value(w, ctx, id)
-                .ok_or_else(|| ApiError::not_found("instance_image", r.clone()))?,
+            Some(id) => super::images::lookup(w, ctx, id)
+                .ok_or_else(|| Error::not_found("instance_image", r.clone()))?,
             None => w
                 .catalog
                 .resolve_label(&ctx.zone, r, &ctype)
-                .cloned()
+                .and_then(super::images::from_catalog)
                 .ok_or_else(|| {
-                    ApiError::invalid(ArgDetail::constraint(
+                    Error::invalid(ArgDetail::constraint(
                         "image",
                         format!("no image with label {r:?} for {ctype} in {}", ctx.zone),
                     ))
@@ -497,23 +569,9 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     };
 
     // Volumes: the image's root unless templated otherwise, then the template entries.
-    let mut tpl: Vec<(u32, Obj)> = Vec::new();
-    if let Some(t) = &vol_tpl {
-        for (k, v) in &t.0 {
-            let idx: u32 = k.parse().map_err(|_| {
-                ApiError::invalid(ArgDetail::format(
-                    "volumes",
-                    format!("volume key {k:?} is not an index"),
-                ))
-            })?;
-            let Value::Object(o) = v else {
-                return Err(ApiError::invalid(ArgDetail::format(
-                    &format!("volumes.{k}"),
-                    "expected an object",
-                )));
-            };
-            tpl.push((idx, Obj(o.clone())));
-        }
+    let mut tpl: Vec<(u32, VolumeServerTemplate)> = Vec::new();
+    for (k, o) in vol_tpl.unwrap_or_default() {
+        tpl.push((volume_index(&k)?, o));
     }
     tpl.sort_by_key(|(i, _)| *i);
     let local_cap = type_u64(&ty, "/volumes_constraint/max_size");
@@ -521,12 +579,14 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let root_tpl = tpl.iter().find(|(i, _)| *i == 0).map(|(_, o)| o.clone());
     for (idx, o) in &tpl {
         let path = format!("volumes.{idx}");
-        let vt = o.enum_str(
-            "volume_type",
+        let vt = one_of(
+            &format!("{path}.volume_type"),
+            o.volume_type.clone(),
             &["l_ssd", "b_ssd", "scratch", "sbs_volume", "unified"],
-        )?;
-        let boot = o.bool("boot")?.unwrap_or(false);
-        if let Some(vid) = o.uuid("id")? {
+        )?
+        .map(|t| t.to_string());
+        let boot = o.boot.unwrap_or(false);
+        if let Some(vid) = uuid_arg(o.id.as_deref(), &format!("{path}.id"))? {
             if vt.as_deref() == Some("sbs_volume") {
                 super::volumes::adopt_external_sbs(w, ctx, &owner, vid)?;
             }
@@ -534,10 +594,10 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                 .volumes
                 .get(&vid)
                 .filter(|v| visible(ctx, &v.owner))
-                .ok_or_else(|| ApiError::not_found("instance_volume", vid.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_volume", vid.to_string()))?;
             if v.server.is_some() {
-                return Err(ApiError::invalid(ArgDetail::constraint(
-                    &format!("{path}.id"),
+                return Err(Error::invalid(ArgDetail::constraint(
+                    format!("{path}.id"),
                     "volume is already attached to a server",
                 )));
             }
@@ -551,12 +611,12 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             });
             continue;
         }
-        if let Some(sid) = o.uuid("base_snapshot")? {
+        if let Some(sid) = uuid_arg(o.base_snapshot.as_deref(), &format!("{path}.base_snapshot"))? {
             let s = w
                 .snapshots
                 .get(&sid)
                 .filter(|s| visible(ctx, &s.owner))
-                .ok_or_else(|| ApiError::not_found("instance_snapshot", sid.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_snapshot", sid.to_string()))?;
             let kind = vt.unwrap_or_else(|| {
                 if s.volume_type == "sbs_snapshot" {
                     "sbs_volume".into()
@@ -564,8 +624,8 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                     s.volume_type.clone()
                 }
             });
-            let size = o.u64("size")?.unwrap_or(s.size).max(s.size);
-            let name = o.str_ne("name")?.unwrap_or_else(|| s.name.clone());
+            let size = o.size.unwrap_or(s.size).max(s.size);
+            let name = non_empty(o.name.clone()).unwrap_or_else(|| s.name.clone());
             planned.push(PlannedVolume {
                 idx: *idx,
                 existing: None,
@@ -581,17 +641,15 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         }
         let kind = vt.unwrap_or_else(|| "l_ssd".into());
         let size = o
-            .u64("size")?
-            .ok_or_else(|| ApiError::invalid(ArgDetail::required(&format!("{path}.size"))))?;
-        if size % 512 != 0 {
-            return Err(ApiError::invalid(ArgDetail::constraint(
-                &format!("{path}.size"),
+            .size
+            .ok_or_else(|| Error::invalid(ArgDetail::required(format!("{path}.size"))))?;
+        if !size.is_multiple_of(512) {
+            return Err(Error::invalid(ArgDetail::constraint(
+                format!("{path}.size"),
                 "must be a multiple of 512",
             )));
         }
-        let name = o
-            .str_ne("name")?
-            .unwrap_or_else(|| format!("{name}-vol-{idx}"));
+        let name = non_empty(o.name.clone()).unwrap_or_else(|| format!("{name}-vol-{idx}"));
         planned.push(PlannedVolume {
             idx: *idx,
             existing: None,
@@ -604,19 +662,19 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     if let Some(img) = &image {
         let root_planned = planned.iter().any(|p| p.idx == 0);
         if !root_planned {
-            let root = img.get("root_volume").cloned().unwrap_or(Value::Null);
-            let root_kind = root
-                .get("volume_type")
-                .and_then(Value::as_str)
-                .unwrap_or("l_ssd");
-            let root_size = root.get("size").and_then(Value::as_u64).unwrap_or(0);
-            let img_name = img
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let root_kind = img
+                .root_volume
+                .as_ref()
+                .map_or("l_ssd", |r| r.volume_type.as_str());
+            let root_size = img.root_volume.as_ref().map_or(0, |r| r.size);
+            let img_name = img.name.clone();
             let o = root_tpl.unwrap_or_default();
-            let want = o.enum_str("volume_type", &["l_ssd", "b_ssd", "scratch", "sbs_volume"])?;
+            let want = one_of(
+                "volumes.0.volume_type",
+                o.volume_type.clone(),
+                &["l_ssd", "b_ssd", "scratch", "sbs_volume"],
+            )?
+            .map(|t| t.to_string());
             let other_local: u64 = planned
                 .iter()
                 .filter(|p| p.kind == "l_ssd")
@@ -637,9 +695,9 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                 "l_ssd" => root_size.max(10_000_000_000),
                 _ => root_size.max(10_000_000_000),
             };
-            let size = o.u64("size")?.unwrap_or(default_size);
+            let size = o.size.unwrap_or(default_size);
             if size < root_size {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "volumes.0.size",
                     format!("size must be at least {root_size} bytes (the image's root volume)"),
                 )));
@@ -655,12 +713,12 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                 kind,
                 size,
                 name: vname,
-                boot: o.bool("boot")?.unwrap_or(false),
+                boot: o.boot.unwrap_or(false),
             });
         }
     }
     if !planned.iter().any(|p| p.idx == 0) {
-        return Err(ApiError::invalid(ArgDetail::required("volumes.0")));
+        return Err(Error::invalid(ArgDetail::required("volumes.0")));
     }
     let sizes: Vec<(String, u64)> = planned.iter().map(|p| (p.kind.clone(), p.size)).collect();
     check_local_constraints(w, &ctx.zone, &ctype, &sizes)?;
@@ -668,21 +726,21 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     // IPs.
     let mut ip_ids: Vec<Uuid> = Vec::new();
     for s in body
-        .str_list("public_ips")?
+        .public_ips
+        .clone()
         .unwrap_or_default()
         .into_iter()
-        .chain(body.str_ne("public_ip")?)
+        .chain(non_empty(body.public_ip.clone()))
     {
-        let id = parse_uuid(&s).ok_or_else(|| {
-            ApiError::invalid(ArgDetail::format("public_ips", "not a valid UUID"))
-        })?;
+        let id = parse_uuid(&s)
+            .ok_or_else(|| Error::invalid(ArgDetail::format("public_ips", "not a valid UUID")))?;
         let ip = w
             .ips
             .get(&id)
             .filter(|ip| visible(ctx, &ip.owner))
-            .ok_or_else(|| ApiError::not_found("instance_ip", id.to_string()))?;
+            .ok_or_else(|| Error::not_found("instance_ip", id.to_string()))?;
         if ip.server.is_some() {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "public_ips",
                 "IP is already attached to a server",
             )));
@@ -692,16 +750,16 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         }
     }
     // Security group and placement group.
-    let sg = match body.str_ne("security_group")? {
+    let sg = match non_empty(body.security_group.clone()) {
         Some(s) => {
             let id = parse_uuid(&s).ok_or_else(|| {
-                ApiError::invalid(ArgDetail::format("security_group", "not a valid UUID"))
+                Error::invalid(ArgDetail::format("security_group", "not a valid UUID"))
             })?;
             super::security_groups::get(w, ctx, id)?.id
         }
         None => super::security_groups::ensure_default(w, ctx, &owner),
     };
-    let pg = match body.str_ne("placement_group")? {
+    let pg = match non_empty(body.placement_group.clone()) {
         Some(s) => Some(resolve_pg(w, ctx, &s)?),
         None => None,
     };
@@ -758,7 +816,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             ip.state = "attached".into();
         }
     }
-    let admin_key = body.str_ne("admin_password_encryption_ssh_key_id")?;
+    let admin_key = non_empty(body.admin_password_encryption_ssh_key_id.clone());
     let server = Server {
         id,
         owner,
@@ -772,13 +830,13 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         tags,
         state: "stopped".into(),
         state_detail: String::new(),
-        protected: body.bool("protected")?.unwrap_or(false),
+        protected: body.protected.unwrap_or(false),
         public_ips: ip_ids,
         dynamic_ip: None,
         mac_address: mac,
-        routed_ip_enabled: body.bool("routed_ip_enabled")?.unwrap_or(true),
-        enable_ipv6: body.bool("enable_ipv6")?.unwrap_or(false),
-        dynamic_ip_required: body.bool("dynamic_ip_required")?.unwrap_or(true),
+        routed_ip_enabled: body.routed_ip_enabled.unwrap_or(true),
+        enable_ipv6: body.enable_ipv6.unwrap_or(false),
+        dynamic_ip_required: body.dynamic_ip_required.unwrap_or(true),
         created: ctx.now,
         modified: ctx.now,
         seq,
@@ -797,7 +855,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
 
 fn resolve_pg(w: &World, ctx: &Ctx, s: &str) -> ApiResult<Uuid> {
     let id = parse_uuid(s).ok_or_else(|| {
-        ApiError::invalid(ArgDetail::constraint(
+        Error::invalid(ArgDetail::constraint(
             "placement_group",
             "not a valid value",
         ))
@@ -806,49 +864,66 @@ fn resolve_pg(w: &World, ctx: &Ctx, s: &str) -> ApiResult<Uuid> {
 }
 
 fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> ApiResult<Resp> {
-    let body = req.json()?;
+    let mut raw = req.json()?.0;
+    if is_put {
+        // PUT sends the whole server: references are objects there, ids
+        // in the PATCH body this handler shares.
+        if let Some(pg) = raw.get_mut("placement_group")
+            && let Some(id) = pg.get("id").cloned()
+        {
+            *pg = id;
+        }
+        if let Some(Value::Array(ips)) = raw.get_mut("public_ips") {
+            for ip in ips.iter_mut() {
+                if let Some(id) = ip.get("id").cloned() {
+                    *ip = id;
+                }
+            }
+        }
+    }
+    let body: UpdateServerRequest = crate::http::decode(raw)?;
     let cur = get(w, ctx, id)?.clone();
     let mut s = cur.clone();
-    if let Some(n) = body.str_ne("name")? {
+    if let Some(n) = non_empty(body.name) {
         s.name = n;
     }
-    if let Some(t) = super::tags_of(&body)? {
+    if let Some(t) = body.tags {
         s.tags = t;
     }
-    if let Some(b) = body.bool("protected")? {
+    if let Some(b) = body.protected {
         s.protected = b;
     }
-    if let Some(b) = body.bool("dynamic_ip_required")? {
+    if let Some(b) = body.dynamic_ip_required {
         s.dynamic_ip_required = b;
     }
-    if let Some(b) = body.bool("enable_ipv6")? {
+    if let Some(b) = body.enable_ipv6 {
         s.enable_ipv6 = b;
     }
-    if let Some(b) = body.bool("routed_ip_enabled")? {
+    if let Some(b) = body.routed_ip_enabled {
         if !b && cur.routed_ip_enabled {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "routed_ip_enabled",
                 "routed IP mode cannot be disabled once enabled",
             )));
         }
         s.routed_ip_enabled = b;
     }
-    if let Some(bt) = body.enum_str("boot_type", &["local", "bootscript", "rescue"])? {
-        s.boot_type = bt;
+    if let Some(bt) = one_of("boot_type", body.boot_type, &BOOT_TYPES)? {
+        s.boot_type = bt.to_string();
     }
-    if body.has("admin_password_encryption_ssh_key_id") {
-        s.admin_key = body.str_ne("admin_password_encryption_ssh_key_id")?;
+    if let Some(k) = body.admin_password_encryption_ssh_key_id {
+        s.admin_key = non_empty(Some(k));
     }
-    if let Some(ct) = body.str_ne("commercial_type")?
+    if let Some(ct) = non_empty(body.commercial_type)
         && ct != cur.commercial_type
     {
         if cur.state != "stopped" {
-            return Err(ApiError::precondition(
+            return Err(Error::precondition(
                 "server should be stopped to change its commercial type",
             ));
         }
         let t = w.catalog.server_type(&ctx.zone, &ct).ok_or_else(|| {
-            ApiError::invalid(ArgDetail::constraint(
+            Error::invalid(ArgDetail::constraint(
                 "commercial_type",
                 format!("{ct:?} is not a valid commercial type"),
             ))
@@ -860,50 +935,30 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> ApiRes
             .to_owned();
         s.commercial_type = ct;
     }
-    if let Some(sg) = body.obj("security_group")? {
-        let sid = sg
-            .uuid("id")?
-            .ok_or_else(|| ApiError::invalid(ArgDetail::required("security_group.id")))?;
-        s.security_group = super::security_groups::get(w, ctx, sid)?.id;
-    } else if let Some(sg) = body.str_ne("security_group").ok().flatten() {
-        let sid = parse_uuid(&sg).ok_or_else(|| {
-            ApiError::invalid(ArgDetail::format("security_group", "not a valid UUID"))
-        })?;
+    if let Some(sg) = body.security_group {
+        let sid = uuid_arg(Some(&sg.id), "security_group.id")?
+            .ok_or_else(|| Error::invalid(ArgDetail::required("security_group.id")))?;
         s.security_group = super::security_groups::get(w, ctx, sid)?.id;
     }
-    if body.is_null("placement_group") {
-        s.placement_group = None;
-    } else if let Some(v) = body.get("placement_group") {
-        let sref = match v {
-            Value::String(x) => x.clone(),
-            Value::Object(o) if is_put => o
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            _ => {
-                return Err(ApiError::invalid(ArgDetail::constraint(
-                    "placement_group",
-                    "not a valid value",
-                )));
-            }
-        };
-        s.placement_group = Some(resolve_pg(w, ctx, &sref)?);
+    match body.placement_group.as_patch() {
+        Some(None) => s.placement_group = None,
+        Some(Some(pg)) => s.placement_group = Some(resolve_pg(w, ctx, pg)?),
+        None => {}
     }
     let mut new_ips: Option<Vec<Uuid>> = None;
-    if let Some(list) = body.str_list("public_ips")? {
+    if let Some(list) = body.public_ips {
         let mut ids = Vec::new();
         for x in list {
             let iid = parse_uuid(&x).ok_or_else(|| {
-                ApiError::invalid(ArgDetail::format("public_ips", "not a valid UUID"))
+                Error::invalid(ArgDetail::format("public_ips", "not a valid UUID"))
             })?;
             let ip = w
                 .ips
                 .get(&iid)
                 .filter(|ip| visible(ctx, &ip.owner))
-                .ok_or_else(|| ApiError::not_found("instance_ip", iid.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_ip", iid.to_string()))?;
             if ip.server.is_some_and(|sv| sv != id) {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "public_ips",
                     "IP is already attached to another server",
                 )));
@@ -913,38 +968,23 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> ApiRes
         new_ips = Some(ids);
     }
     let mut new_vols: Option<BTreeMap<u32, Uuid>> = None;
-    if let Some(vt) = body.obj("volumes")? {
+    if let Some(vt) = body.volumes {
         let mut map = BTreeMap::new();
-        for (k, v) in &vt.0 {
-            let idx: u32 = k.parse().map_err(|_| {
-                ApiError::invalid(ArgDetail::format(
-                    "volumes",
-                    format!("volume key {k:?} is not an index"),
-                ))
-            })?;
-            let o = match v {
-                Value::Object(o) => Obj(o.clone()),
-                _ => {
-                    return Err(ApiError::invalid(ArgDetail::format(
-                        &format!("volumes.{k}"),
-                        "expected an object",
-                    )));
-                }
-            };
-            let vid = o.uuid("id")?.ok_or_else(|| {
-                ApiError::invalid(ArgDetail::required(&format!("volumes.{k}.id")))
-            })?;
-            if o.str_ne("volume_type")?.as_deref() == Some("sbs_volume") {
+        for (k, o) in &vt {
+            let idx = volume_index(k)?;
+            let vid = uuid_arg(o.id.as_deref(), &format!("volumes.{k}.id"))?
+                .ok_or_else(|| Error::invalid(ArgDetail::required(format!("volumes.{k}.id"))))?;
+            if o.volume_type.as_ref().map(ToString::to_string).as_deref() == Some("sbs_volume") {
                 super::volumes::adopt_external_sbs(w, ctx, &cur.owner, vid)?;
             }
             let vol = w
                 .volumes
                 .get(&vid)
                 .filter(|v| visible(ctx, &v.owner))
-                .ok_or_else(|| ApiError::not_found("instance_volume", vid.to_string()))?;
+                .ok_or_else(|| Error::not_found("instance_volume", vid.to_string()))?;
             if vol.server.is_some_and(|sv| sv != id) {
-                return Err(ApiError::invalid(ArgDetail::constraint(
-                    &format!("volumes.{k}.id"),
+                return Err(Error::invalid(ArgDetail::constraint(
+                    format!("volumes.{k}.id"),
                     "volume is attached to another server",
                 )));
             }
@@ -1002,13 +1042,13 @@ fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     let s = get(w, ctx, id)?;
     if s.state != "stopped" {
         if matches!(s.state.as_str(), "starting" | "stopping") {
-            return Err(ApiError::TransientState {
-                resource: "instance_server",
-                resource_id: id.to_string(),
-                current_state: s.state.clone(),
-            });
+            return Err(Error::transient_state(
+                "instance_server",
+                id.to_string(),
+                &s.state.clone(),
+            ));
         }
-        return Err(ApiError::precondition("server should be stopped"));
+        return Err(Error::precondition("server should be stopped"));
     }
     remove_server(w, id, false, ctx.now);
     Ok(Resp::no_content())
@@ -1042,10 +1082,15 @@ fn remove_server(w: &mut World, id: Uuid, terminate: bool, now: SystemTime) {
 }
 
 fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let act = body.str_ne("action")?.unwrap_or_else(|| "poweron".into());
+    let body: ServerActionRequest = req.decode()?;
+    let act = body
+        .action
+        .as_ref()
+        .map(ToString::to_string)
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "poweron".into());
     if !ACTIONS.contains(&act.as_str()) {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "action",
             format!("{act:?} is not a valid action"),
         )));
@@ -1054,18 +1099,18 @@ fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     let allowed = allowed_actions(&s.state).contains(&act.as_str()) || act == "enable_routed_ip";
     if !allowed {
         if matches!(s.state.as_str(), "starting" | "stopping") {
-            return Err(ApiError::TransientState {
-                resource: "instance_server",
-                resource_id: id.to_string(),
-                current_state: s.state.clone(),
-            });
+            return Err(Error::transient_state(
+                "instance_server",
+                id.to_string(),
+                &s.state.clone(),
+            ));
         }
         let want = if act == "poweron" {
             "stopped"
         } else {
             "running"
         };
-        return Err(ApiError::precondition(format!("server should be {want}")));
+        return Err(Error::precondition(format!("server should be {want}")));
     }
     let href_from = format!("/servers/{id}/action");
     let mut href_result = format!("/servers/{id}");
@@ -1085,6 +1130,12 @@ fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         generation,
         step,
     };
+    if act == "poweron"
+        && w.out_of_stock
+            .contains(&(s.owner.zone.clone(), s.commercial_type.clone()))
+    {
+        return Err(Error::out_of_stock(&s.commercial_type));
+    }
     match act.as_str() {
         "poweron" => {
             let detail = if s.state == "stopped in place" {
@@ -1126,7 +1177,7 @@ fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         }
         "enable_routed_ip" => {
             if s.routed_ip_enabled {
-                return Err(ApiError::precondition("server is already using routed IPs"));
+                return Err(Error::precondition("server is already using routed IPs"));
             }
             if let Some(s) = w.servers.get_mut(&id) {
                 s.routed_ip_enabled = true;
@@ -1136,37 +1187,40 @@ fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         }
         _ => {}
     }
-    let t = task(ctx, Uuid::nil(), "fake task", &href_from, &href_result);
-    Ok(Resp::accepted(json!({ "task": t }))
-        .with_header("location", format!("/tasks/{}", Uuid::nil())))
+    let task = task(ctx, Uuid::nil(), "fake task", &href_from, &href_result);
+    Ok(Resp::accepted(TaskResponse {
+        task,
+        extra: Map::new(),
+    })
+    .with_header("location", format!("/tasks/{}", Uuid::nil())))
 }
 
 /// `backup`: an image of the server's (non-scratch) volumes, each snapshotted.
-fn backup(w: &mut World, ctx: &Ctx, body: &Obj, s: &Server) -> ApiResult<Uuid> {
-    let name = body
-        .str_ne("name")?
+fn backup(w: &mut World, ctx: &Ctx, body: &ServerActionRequest, s: &Server) -> ApiResult<Uuid> {
+    let name = non_empty(body.name.clone())
         .unwrap_or_else(|| format!("image_{}_{}", s.name, backup_stamp(ctx.now)));
-    let selected: Option<Vec<(Uuid, Option<String>)>> = match body.obj("volumes")? {
+    let selected: Option<Vec<(Uuid, Option<String>)>> = match &body.volumes {
         None => None,
         Some(o) => {
             let mut v = Vec::new();
-            for (k, t) in &o.0 {
+            for (k, t) in o {
                 let vid = parse_uuid(k).ok_or_else(|| {
-                    ApiError::invalid(ArgDetail::format(
+                    Error::invalid(ArgDetail::format(
                         "volumes",
                         format!("{k:?} is not a volume UUID"),
                     ))
                 })?;
                 if !s.volumes.values().any(|x| *x == vid) {
-                    return Err(ApiError::invalid(ArgDetail::constraint(
+                    return Err(Error::invalid(ArgDetail::constraint(
                         "volumes",
                         format!("volume {vid} is not attached to the server"),
                     )));
                 }
                 let vt = t
-                    .get("volume_type")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                    .volume_type
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .filter(|t| !t.is_empty());
                 v.push((vid, vt));
             }
             Some(v)
@@ -1233,7 +1287,7 @@ fn backup(w: &mut World, ctx: &Ctx, body: &Obj, s: &Server) -> ApiResult<Uuid> {
         }
     }
     let Some(root) = root else {
-        return Err(ApiError::precondition(
+        return Err(Error::precondition(
             "server has no volume that can be backed up",
         ));
     };
@@ -1299,13 +1353,14 @@ pub fn apply_step(
             s.state = "running".into();
             s.state_detail = "booting kernel".into();
             let r = dyn_ip.2;
-            s.location = Some(json!({
-                "zone_id": s.owner.zone.replace('-', "").chars().take(6).collect::<String>(),
-                "platform_id": format!("{}", 10 + r % 20),
-                "cluster_id": format!("{}", 1 + (r >> 8) % 100),
-                "hypervisor_id": format!("{}", 100 + (r >> 16) % 900),
-                "node_id": format!("{}", 1 + (r >> 24) % 60),
-            }));
+            s.location = Some(ServerLocation {
+                zone_id: s.owner.zone.replace('-', "").chars().take(6).collect(),
+                platform_id: format!("{}", 10 + r % 20),
+                cluster_id: format!("{}", 1 + (r >> 8) % 100),
+                hypervisor_id: format!("{}", 100 + (r >> 16) % 900),
+                node_id: format!("{}", 1 + (r >> 24) % 60),
+                extra: Map::new(),
+            });
             if s.dynamic_ip_required && s.public_ips.is_empty() && s.dynamic_ip.is_none() {
                 s.dynamic_ip = Some((dyn_ip.0, dyn_ip.1));
             }
@@ -1355,9 +1410,10 @@ fn compatible_types(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
         })
         .collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    Ok(Resp::ok(
-        json!({ "compatible_types": v.into_iter().map(|(_, n)| n).collect::<Vec<_>>() }),
-    ))
+    Ok(Resp::ok(GetServerCompatibleTypesResponse {
+        compatible_types: v.into_iter().map(|(_, n)| n).collect(),
+        extra: Map::new(),
+    }))
 }
 
 fn user_data(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, key: &str) -> ApiResult<Resp> {
@@ -1378,7 +1434,7 @@ fn user_data(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, key: &str) 
         }),
         "PATCH" => {
             if key.is_empty() || key.len() > 255 {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "key",
                     "key must be 1 to 255 characters",
                 )));
@@ -1394,20 +1450,21 @@ fn user_data(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, key: &str) 
             s.user_data.remove(key);
             Ok(Resp::no_content())
         }
-        _ => Err(ApiError::MethodNotAllowed),
+        _ => Err(Error::method_not_allowed()),
     }
 }
 
 fn attach_volume(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let vid = body
-        .uuid("volume_id")?
-        .ok_or_else(|| ApiError::invalid(ArgDetail::required("volume_id")))?;
-    let vt = body.enum_str(
+    let body: AttachServerVolumeRequest = req.decode()?;
+    let vid = uuid_arg(body.volume_id.as_deref(), "volume_id")?
+        .ok_or_else(|| Error::invalid(ArgDetail::required("volume_id")))?;
+    let vt = one_of(
         "volume_type",
+        body.volume_type,
         &["unknown_volume_type", "l_ssd", "b_ssd", "sbs_volume"],
-    )?;
-    let boot = body.bool("boot")?.unwrap_or(false);
+    )?
+    .map(|t| t.to_string());
+    let boot = body.boot.unwrap_or(false);
     let s = get(w, ctx, id)?.clone();
     if vt.as_deref() == Some("sbs_volume") {
         super::volumes::adopt_external_sbs(w, ctx, &s.owner, vid)?;
@@ -1416,9 +1473,9 @@ fn attach_volume(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Res
         .volumes
         .get(&vid)
         .filter(|v| visible(ctx, &v.owner))
-        .ok_or_else(|| ApiError::not_found("instance_volume", vid.to_string()))?;
+        .ok_or_else(|| Error::not_found("instance_volume", vid.to_string()))?;
     if v.server.is_some() {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "volume_id",
             "volume is already attached to a server",
         )));
@@ -1445,13 +1502,12 @@ fn attach_volume(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Res
 }
 
 fn detach_volume(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let vid = body
-        .uuid("volume_id")?
-        .ok_or_else(|| ApiError::invalid(ArgDetail::required("volume_id")))?;
+    let body: DetachServerVolumeRequest = req.decode()?;
+    let vid = uuid_arg(body.volume_id.as_deref(), "volume_id")?
+        .ok_or_else(|| Error::invalid(ArgDetail::required("volume_id")))?;
     let s = get_mut(w, ctx, id)?;
     let Some(idx) = s.volumes.iter().find(|(_, v)| **v == vid).map(|(i, _)| *i) else {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "volume_id",
             "volume is not attached to this server",
         )));
@@ -1475,17 +1531,17 @@ fn detach_volume(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Res
 }
 
 fn filesystem(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, attach: bool) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let fs = body
-        .uuid("filesystem_id")?
-        .ok_or_else(|| ApiError::invalid(ArgDetail::required("filesystem_id")))?
+    // Attach and detach bodies are the same shape.
+    let body: AttachServerFileSystemRequest = req.decode()?;
+    let fs = uuid_arg(body.filesystem_id.as_deref(), "filesystem_id")?
+        .ok_or_else(|| Error::invalid(ArgDetail::required("filesystem_id")))?
         .to_string();
     let t = w.transition;
     let s = get_mut(w, ctx, id)?;
     let present = s.filesystems.iter().any(|(f, _)| *f == fs);
     if attach {
         if present {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "filesystem_id",
                 "filesystem is already attached",
             )));
@@ -1493,7 +1549,7 @@ fn filesystem(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, attach: bool) -> Ap
         s.filesystems.push((fs.clone(), "attaching".into()));
     } else {
         if !present {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "filesystem_id",
                 "filesystem is not attached to this server",
             )));

@@ -4,14 +4,18 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use fleet_core::PreconditionFailedKind;
+use fleet_core::{
+    CreateSnapshotRequest, CreateSnapshotResponse, ExportSnapshotRequest, ListSnapshotsResponse,
+    Maybe, SnapshotBaseVolume, SnapshotResponse, TaskResponse, UpdateSnapshotRequest,
+};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Event, Owner, World, path_id, task, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Req, Resp};
+use super::{Ctx, Event, Owner, World, path_id, task, ts, visible, zone};
+use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, non_empty, one_of, uuid_arg};
 use crate::pagination::list_response;
-use crate::util::rfc3339;
 
 /// A snapshot.
 #[derive(Debug, Clone)]
@@ -42,23 +46,39 @@ pub struct Snapshot {
     pub error: Option<String>,
 }
 
-/// Snapshot JSON, key order as recorded.
-pub fn render(s: &Snapshot) -> Value {
-    json!({
-        "id": s.id.to_string(),
-        "name": s.name,
-        "volume_type": s.volume_type,
-        "creation_date": rfc3339(s.created),
-        "modification_date": rfc3339(s.modified),
-        "organization": s.owner.organization,
-        "project": s.owner.project,
-        "size": s.size,
-        "state": s.state,
-        "base_volume": s.base_volume.as_ref().map(|(id, n)| json!({"id": id.to_string(), "name": n})).unwrap_or(Value::Null),
-        "tags": s.tags,
-        "zone": s.owner.zone,
-        "error_details": s.error,
-    })
+/// A snapshot as the API shows it.
+pub fn render(s: &Snapshot) -> fleet_core::Snapshot {
+    fleet_core::Snapshot {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        volume_type: s.volume_type.as_str().into(),
+        creation_date: Some(ts(s.created)),
+        modification_date: Some(ts(s.modified)),
+        organization: s.owner.organization.clone(),
+        project: s.owner.project.clone(),
+        size: s.size,
+        state: s.state.as_str().into(),
+        base_volume: s.base_volume.as_ref().map(|(id, name)| SnapshotBaseVolume {
+            id: id.to_string(),
+            name: name.clone(),
+            extra: Map::new(),
+        }),
+        tags: s.tags.clone(),
+        zone: zone(&s.owner.zone),
+        error_details: match &s.error {
+            Some(e) => Maybe::Value(Value::String(e.clone())),
+            None => Maybe::Null,
+        },
+        error_reason: Maybe::Absent,
+        extra: Map::new(),
+    }
+}
+
+fn wrap(snapshot: fleet_core::Snapshot) -> SnapshotResponse {
+    SnapshotResponse {
+        snapshot,
+        extra: Map::new(),
+    }
 }
 
 /// Look a snapshot up for the caller (SBS snapshots live in the Block API).
@@ -66,7 +86,7 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Snapshot> {
     w.snapshots
         .get(&id)
         .filter(|s| s.volume_type != "sbs_snapshot" && visible(ctx, &s.owner))
-        .ok_or_else(|| ApiError::not_found("instance_snapshot", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_snapshot", id.to_string()))
 }
 
 /// Routes under `snapshots`.
@@ -89,25 +109,32 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 .collect();
             v.sort_by_key(|s| std::cmp::Reverse(s.seq));
             let items = v.into_iter().map(render).collect();
-            list_response(req, "snapshots", items, "/snapshots")
+            list_response(req, items, "/snapshots", |snapshots| {
+                ListSnapshotsResponse {
+                    snapshots,
+                    extra: Map::new(),
+                }
+            })
         }
         ("POST", []) => create(w, ctx, req),
         ("POST", [id, "export"]) => export(w, ctx, req, path_id(id, "snapshot_id")?),
         (_, [id]) => {
             let id = path_id(id, "snapshot_id")?;
             match m {
-                "GET" => Ok(Resp::ok(json!({"snapshot": render(get(w, ctx, id)?)}))),
+                "GET" => Ok(Resp::ok(wrap(render(get(w, ctx, id)?)))),
                 "PATCH" | "PUT" => {
-                    let body = req.json()?;
+                    // PUT sends the whole object; only its writable fields
+                    // (the PATCH ones) matter.
+                    let body: UpdateSnapshotRequest = req.decode()?;
                     let mut s = get(w, ctx, id)?.clone();
-                    if let Some(n) = body.str_ne("name")? {
+                    if let Some(n) = non_empty(body.name) {
                         s.name = n;
                     }
-                    if let Some(t) = super::tags_of(&body)? {
+                    if let Some(t) = body.tags {
                         s.tags = t;
                     }
                     s.modified = ctx.now;
-                    let out = json!({"snapshot": render(&s)});
+                    let out = wrap(render(&s));
                     w.snapshots.insert(id, s);
                     Ok(Resp::ok(out))
                 }
@@ -117,57 +144,57 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                         .values()
                         .any(|i| i.root == id || i.extra.values().any(|x| *x == id))
                     {
-                        return Err(ApiError::PreconditionFailed {
-                            message: "snapshot is used by an image".into(),
-                            precondition: "resource_still_in_use",
-                        });
+                        return Err(Error::from(ApiError::precondition_failed_with(
+                            PreconditionFailedKind::ResourceStillInUse,
+                            "snapshot is used by an image",
+                        )));
                     }
                     w.snapshots.remove(&id);
                     Ok(Resp::no_content())
                 }
-                _ => Err(ApiError::MethodNotAllowed),
+                _ => Err(Error::method_not_allowed()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let owner = w.owner_for_create(ctx, &body)?;
+    let body: CreateSnapshotRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
         .snapshots
         .values()
         .filter(|s| visible(ctx, &s.owner))
         .count();
     w.check_quota(ctx, "instance_snapshots", count, w.quotas.snapshots)?;
-    let vt = body
-        .enum_str(
-            "volume_type",
-            &["unknown_volume_type", "l_ssd", "b_ssd", "unified"],
-        )?
-        .filter(|t| t != "unknown_volume_type");
-    let bucket = body.str_ne("bucket")?;
-    let key = body.str_ne("key")?;
+    let vt = one_of(
+        "volume_type",
+        body.volume_type,
+        &["unknown_volume_type", "l_ssd", "b_ssd", "unified"],
+    )?
+    .map(|t| t.to_string())
+    .filter(|t| t != "unknown_volume_type");
+    let bucket = non_empty(body.bucket);
+    let key = non_empty(body.key);
+    let volume_id = uuid_arg(body.volume_id.as_deref(), "volume_id")?;
     let t = w.transition;
     let id = w.new_id();
     let seq = w.next_seq();
-    let name = body
-        .str_ne("name")?
-        .unwrap_or_else(|| "snp-emulated".into());
-    let tags = super::tags_of(&body)?.unwrap_or_default();
-    let snap = match body.uuid("volume_id")? {
+    let name = non_empty(body.name).unwrap_or_else(|| "snp-emulated".into());
+    let tags = body.tags.unwrap_or_default();
+    let snap = match volume_id {
         Some(vid) => {
             let v = super::volumes::get(w, ctx, vid)?.clone();
             if v.state != "available" && v.state != "snapshotting" {
-                return Err(ApiError::TransientState {
-                    resource: "instance_volume",
-                    resource_id: vid.to_string(),
-                    current_state: v.state,
-                });
+                return Err(Error::transient_state(
+                    "instance_volume",
+                    vid.to_string(),
+                    &v.state,
+                ));
             }
             if v.kind == "scratch" {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+                return Err(Error::invalid(ArgDetail::constraint(
                     "volume_id",
                     "scratch volumes cannot be snapshotted",
                 )));
@@ -193,14 +220,12 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         }
         None => {
             let (Some(_bucket), Some(_key)) = (bucket, key) else {
-                return Err(ApiError::InvalidArguments(vec![ArgDetail::required(
-                    "volume_id",
-                )]));
+                return Err(Error::invalid_all(vec![ArgDetail::required("volume_id")]));
             };
             // Observed: an import without `size` is accepted (the object's size is used).
-            let size = body.u64("size")?.unwrap_or(10_000_000_000);
-            if size % 512 != 0 || size == 0 {
-                return Err(ApiError::invalid(ArgDetail::constraint(
+            let size = body.size.unwrap_or(10_000_000_000);
+            if !size.is_multiple_of(512) || size == 0 {
+                return Err(Error::invalid(ArgDetail::constraint(
                     "size",
                     "must be a non-zero multiple of 512",
                 )));
@@ -229,16 +254,20 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         "/snapshots",
         &format!("snapshots/{id}"),
     );
-    let out = json!({"snapshot": render(&snap), "task": tk});
+    let out = CreateSnapshotResponse {
+        snapshot: render(&snap),
+        task: tk,
+        extra: Map::new(),
+    };
     w.snapshots.insert(id, snap);
     // No Location header on snapshot creation (as observed).
     Ok(Resp::created(out, None))
 }
 
 fn export(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let bucket = body.str_ne("bucket")?;
-    let key = body.str_ne("key")?;
+    let body: ExportSnapshotRequest = req.decode()?;
+    let bucket = non_empty(body.bucket);
+    let key = non_empty(body.key);
     let (bucket, key) = match (bucket, key) {
         (Some(b), Some(k)) => (b, k),
         (b, k) => {
@@ -249,16 +278,16 @@ fn export(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
             if k.is_none() {
                 d.push(ArgDetail::required("key"));
             }
-            return Err(ApiError::InvalidArguments(d));
+            return Err(Error::invalid_all(d));
         }
     };
     let s = get(w, ctx, id)?;
     if s.state != "available" {
-        return Err(ApiError::TransientState {
-            resource: "instance_snapshot",
-            resource_id: id.to_string(),
-            current_state: s.state.clone(),
-        });
+        return Err(Error::transient_state(
+            "instance_snapshot",
+            id.to_string(),
+            &s.state.clone(),
+        ));
     }
     let t = w.transition;
     if let Some(s) = w.snapshots.get_mut(&id) {
@@ -279,5 +308,8 @@ fn export(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         &format!("/snapshots/{id}/export"),
         &href,
     );
-    Ok(Resp::accepted(json!({"task": tk})))
+    Ok(Resp::accepted(TaskResponse {
+        task: tk,
+        extra: Map::new(),
+    }))
 }

@@ -4,14 +4,20 @@
 
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use fleet_core::PreconditionFailedKind;
+use fleet_core::{
+    ApplyBlockMigrationRequest, CheckBlockMigrationOrganizationQuotasRequest, CreateVolumeRequest,
+    ListVolumesResponse, Maybe, MigrationPlan, PlanBlockMigrationRequest, UpdateVolumeRequest,
+    VolumeResponse, VolumeServer, VolumeServerVolumeType,
+};
+use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, summary, visible};
-use crate::errors::{ApiError, ApiResult, ArgDetail};
-use crate::http::{Req, Resp};
+use super::{Ctx, Owner, World, path_id, summary, ts, visible, zone};
+use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
+use crate::http::{Req, Resp, non_empty, one_of, uuid_arg};
 use crate::pagination::list_response;
-use crate::util::{mix, rfc3339};
+use crate::util::mix;
 
 /// A volume.
 #[derive(Debug, Clone)]
@@ -57,7 +63,7 @@ pub fn adopt_external_sbs(w: &mut World, ctx: &Ctx, owner: &Owner, id: Uuid) -> 
         return if visible(ctx, &v.owner) {
             Ok(())
         } else {
-            Err(ApiError::not_found("instance_volume", id.to_string()))
+            Err(Error::not_found("instance_volume", id.to_string()))
         };
     }
     let seq = w.next_seq();
@@ -81,54 +87,70 @@ pub fn adopt_external_sbs(w: &mut World, ctx: &Ctx, owner: &Owner, id: Uuid) -> 
     Ok(())
 }
 
-/// Standalone volume JSON.
-pub fn render(w: &World, v: &Volume) -> Value {
-    let server = v
-        .server
-        .and_then(|id| w.servers.get(&id))
-        .map(|s| summary(s.id, &s.name))
-        .unwrap_or(Value::Null);
-    json!({
-        "id": v.id.to_string(),
-        "name": v.name,
-        "volume_type": v.kind,
-        "export_uri": null,
-        "organization": v.owner.organization,
-        "project": v.owner.project,
-        "server": server,
-        "size": v.size,
-        "state": v.state,
-        "creation_date": rfc3339(v.created),
-        "modification_date": rfc3339(v.modified),
-        "tags": v.tags,
-        "zone": v.owner.zone,
-    })
+/// Standalone volume.
+pub fn render(w: &World, v: &Volume) -> fleet_core::Volume {
+    fleet_core::Volume {
+        id: v.id.to_string(),
+        name: v.name.clone(),
+        volume_type: v.kind.as_str().into(),
+        organization: v.owner.organization.clone(),
+        project: v.owner.project.clone(),
+        server: v
+            .server
+            .and_then(|id| w.servers.get(&id))
+            .map(|s| summary(s.id, &s.name)),
+        size: v.size,
+        state: v.state.as_str().into(),
+        creation_date: Some(ts(v.created)),
+        modification_date: Some(ts(v.modified)),
+        tags: v.tags.clone(),
+        zone: zone(&v.owner.zone),
+        export_uri: Maybe::Null,
+        extra: Map::new(),
+    }
 }
 
 /// A `server.volumes` entry: full for local volumes, short for SBS ones.
-pub fn render_in_server(v: &Volume, s: &super::Server) -> Value {
+pub fn render_in_server(v: &Volume, s: &super::Server) -> VolumeServer {
     if v.kind == "sbs_volume" {
-        return json!({
-            "boot": v.boot, "volume_type": "sbs_volume", "id": v.id.to_string(),
-            "state": if v.state == "deleting" { "available" } else { v.state.as_str() }, "zone": v.owner.zone,
-        });
+        let state = if v.state == "deleting" {
+            "available"
+        } else {
+            v.state.as_str()
+        };
+        return VolumeServer {
+            id: v.id.to_string(),
+            volume_type: VolumeServerVolumeType::SbsVolume,
+            state: Maybe::Value(state.into()),
+            boot: v.boot,
+            zone: zone(&v.owner.zone),
+            ..VolumeServer::default()
+        };
     }
-    json!({
-        "boot": v.boot,
-        "id": v.id.to_string(),
-        "name": v.name,
-        "volume_type": v.kind,
-        "export_uri": null,
-        "organization": v.owner.organization,
-        "project": v.owner.project,
-        "server": summary(s.id, &s.name),
-        "size": v.size,
-        "state": v.state,
-        "creation_date": rfc3339(v.created),
-        "modification_date": rfc3339(v.modified),
-        "tags": v.tags,
-        "zone": v.owner.zone,
-    })
+    VolumeServer {
+        id: v.id.to_string(),
+        name: Maybe::Value(v.name.clone()),
+        export_uri: Maybe::Null,
+        organization: Maybe::Value(v.owner.organization.clone()),
+        project: Maybe::Value(v.owner.project.clone()),
+        server: Maybe::Value(summary(s.id, &s.name)),
+        size: Maybe::Value(v.size),
+        volume_type: v.kind.as_str().into(),
+        creation_date: Maybe::Value(ts(v.created)),
+        modification_date: Maybe::Value(ts(v.modified)),
+        state: Maybe::Value(v.state.as_str().into()),
+        tags: Maybe::Value(v.tags.clone()),
+        boot: v.boot,
+        zone: zone(&v.owner.zone),
+        extra: Map::new(),
+    }
+}
+
+fn wrap(volume: fleet_core::Volume) -> VolumeResponse {
+    VolumeResponse {
+        volume,
+        extra: Map::new(),
+    }
 }
 
 /// Look a local volume up for the caller.
@@ -136,7 +158,7 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Volume> {
     w.volumes
         .get(&id)
         .filter(|v| v.is_instance() && visible(ctx, &v.owner))
-        .ok_or_else(|| ApiError::not_found("instance_volume", id.to_string()))
+        .ok_or_else(|| Error::not_found("instance_volume", id.to_string()))
 }
 
 /// Routes under `volumes`.
@@ -153,35 +175,38 @@ pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> Api
                 .collect();
             v.sort_by_key(|v| std::cmp::Reverse(v.seq));
             let items = v.into_iter().map(|v| render(w, v)).collect();
-            list_response(req, "volumes", items, "/volumes")
+            list_response(req, items, "/volumes", |volumes| ListVolumesResponse {
+                volumes,
+                extra: Map::new(),
+            })
         }
         ("POST", []) => create(w, ctx, req),
         (_, [id]) => {
             let id = path_id(id, "volume_id")?;
             match m {
-                "GET" => Ok(Resp::ok(json!({"volume": render(w, get(w, ctx, id)?)}))),
+                "GET" => Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?)))),
                 "PATCH" => update(w, ctx, req, id),
                 "DELETE" => {
                     let v = get(w, ctx, id)?;
                     if v.server.is_some() {
-                        return Err(ApiError::PreconditionFailed {
-                            message: "volume is attached to a server".into(),
-                            precondition: "resource_still_in_use",
-                        });
+                        return Err(Error::from(ApiError::precondition_failed_with(
+                            PreconditionFailedKind::ResourceStillInUse,
+                            "volume is attached to a server",
+                        )));
                     }
                     w.volumes.remove(&id);
                     Ok(Resp::no_content())
                 }
-                _ => Err(ApiError::MethodNotAllowed),
+                _ => Err(Error::method_not_allowed()),
             }
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
 fn check_size(w: &World, kind: &str, size: u64) -> ApiResult<()> {
     if !size.is_multiple_of(512) {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "size",
             "must be a multiple of 512",
         )));
@@ -191,7 +216,7 @@ fn check_size(w: &World, kind: &str, size: u64) -> ApiResult<()> {
         .volume_type_bounds(kind)
         .unwrap_or((1_000_000_000, 10_000_000_000_000));
     if size < min || size > max {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "size",
             format!(
                 "size must be between {} GB and {} GB for {kind}",
@@ -204,29 +229,30 @@ fn check_size(w: &World, kind: &str, size: u64) -> ApiResult<()> {
 }
 
 fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let owner = w.owner_for_create(ctx, &body)?;
+    let body: CreateVolumeRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
         .volumes
         .values()
         .filter(|v| v.is_instance() && visible(ctx, &v.owner))
         .count();
     w.check_quota(ctx, "instance_volumes", count, w.quotas.volumes)?;
-    let kind = body
-        .enum_str(
-            "volume_type",
-            &["l_ssd", "b_ssd", "unified", "scratch", "sbs_volume"],
-        )?
-        .unwrap_or_else(|| "l_ssd".into());
+    let kind = one_of(
+        "volume_type",
+        body.volume_type,
+        &["l_ssd", "b_ssd", "unified", "scratch", "sbs_volume"],
+    )?
+    .map_or_else(|| "l_ssd".to_owned(), |t| t.to_string());
     if kind == "sbs_volume" {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "volume_type",
             "sbs_volume volumes are managed by the Block Storage API",
         )));
     }
-    let size = match (body.u64("size")?, body.uuid("base_snapshot")?) {
+    let base = uuid_arg(body.base_snapshot.as_deref(), "base_snapshot")?;
+    let size = match (body.size, base) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "size",
                 "size and base_snapshot are mutually exclusive",
             )));
@@ -237,7 +263,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             s.size
         }
         (None, None) => {
-            return Err(ApiError::InvalidArguments(vec![
+            return Err(Error::invalid_all([
                 ArgDetail::required("size"),
                 ArgDetail::required("base_snapshot"),
             ]));
@@ -249,37 +275,35 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let v = Volume {
         id,
         owner,
-        name: body
-            .str_ne("name")?
-            .unwrap_or_else(|| "vol-emulated".into()),
+        name: non_empty(body.name).unwrap_or_else(|| "vol-emulated".into()),
         kind,
         size,
         state: "available".into(),
         server: None,
-        tags: super::tags_of(&body)?.unwrap_or_default(),
+        tags: body.tags.unwrap_or_default(),
         created: ctx.now,
         modified: ctx.now,
         seq,
         boot: false,
     };
-    let out = json!({"volume": render(w, &v)});
+    let out = wrap(render(w, &v));
     w.volumes.insert(id, v);
     Ok(Resp::created(out, Some(format!("/volumes/{id}"))))
 }
 
 fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
-    let body = req.json()?;
+    let body: UpdateVolumeRequest = req.decode()?;
     let cur = get(w, ctx, id)?.clone();
     let mut v = cur.clone();
-    if let Some(n) = body.str_ne("name")? {
+    if let Some(n) = non_empty(body.name) {
         v.name = n;
     }
-    if let Some(t) = super::tags_of(&body)? {
+    if let Some(t) = body.tags {
         v.tags = t;
     }
-    if let Some(size) = body.u64("size")? {
+    if let Some(size) = body.size {
         if size < cur.size {
-            return Err(ApiError::invalid(ArgDetail::constraint(
+            return Err(Error::invalid(ArgDetail::constraint(
                 "size",
                 "a volume can only grow",
             )));
@@ -288,7 +312,7 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
         v.size = size;
     }
     v.modified = ctx.now;
-    let out = json!({"volume": render(w, &v)});
+    let out = wrap(render(w, &v));
     w.volumes.insert(id, v);
     Ok(Resp::ok(out))
 }
@@ -305,29 +329,33 @@ pub fn route_migration(
         ("POST", ["plan"]) => plan(w, ctx, req),
         ("POST", ["apply"]) => apply(w, ctx, req),
         ("POST", ["check-organization-quotas"]) => {
-            let body = req.json()?;
-            if let Some(o) = body.str_ne("organization")?
+            let body: CheckBlockMigrationOrganizationQuotasRequest = req.decode()?;
+            if let Some(o) = non_empty(body.organization)
                 && o != ctx.tenant.organization
             {
-                return Err(ApiError::PermissionsDenied {
-                    resource: "instance_organization",
-                    action: "read",
-                });
+                return Err(Error::permissions_denied("instance_organization", "read"));
             }
             Ok(Resp::no_content())
         }
-        _ => Err(ApiError::UnknownRoute),
+        _ => Err(Error::unknown_route()),
     }
 }
 
 /// The volume and snapshots a plan covers.
-fn plan_members(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<(Option<Uuid>, Vec<Uuid>)> {
-    let body = req.json()?;
-    match (body.uuid("volume_id")?, body.uuid("snapshot_id")?) {
+fn plan_members(
+    w: &World,
+    ctx: &Ctx,
+    volume_id: Option<&str>,
+    snapshot_id: Option<&str>,
+) -> ApiResult<(Option<Uuid>, Vec<Uuid>)> {
+    match (
+        uuid_arg(volume_id, "volume_id")?,
+        uuid_arg(snapshot_id, "snapshot_id")?,
+    ) {
         (Some(vid), None) => {
             let v = get(w, ctx, vid)?;
             if v.kind != "b_ssd" && v.kind != "unified" {
-                return Err(ApiError::precondition(format!(
+                return Err(Error::precondition(format!(
                     "only b_ssd volumes can be migrated, {vid} is {}",
                     v.kind
                 )));
@@ -347,7 +375,7 @@ fn plan_members(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<(Option<Uuid>, Vec
         (None, Some(sid)) => {
             let s = super::snapshots::get(w, ctx, sid)?;
             if s.volume_type != "b_ssd" && s.volume_type != "unified" {
-                return Err(ApiError::precondition(format!(
+                return Err(Error::precondition(format!(
                     "only b_ssd snapshots can be migrated, {sid} is {}",
                     s.volume_type
                 )));
@@ -369,11 +397,11 @@ fn plan_members(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<(Option<Uuid>, Vec
             snaps.sort_by_key(|s| s.seq);
             Ok((base, snaps.into_iter().map(|s| s.id).collect()))
         }
-        (Some(_), Some(_)) => Err(ApiError::invalid(ArgDetail::constraint(
+        (Some(_), Some(_)) => Err(Error::invalid(ArgDetail::constraint(
             "volume_id",
             "give volume_id or snapshot_id, not both",
         ))),
-        (None, None) => Err(ApiError::InvalidArguments(vec![
+        (None, None) => Err(Error::invalid_all(vec![
             ArgDetail::required("volume_id"),
             ArgDetail::required("snapshot_id"),
         ])),
@@ -391,13 +419,16 @@ fn key_of(vol: Option<Uuid>, snaps: &[Uuid]) -> String {
 }
 
 fn plan(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let (vol, snaps) = plan_members(w, ctx, req)?;
+    let body: PlanBlockMigrationRequest = req.decode()?;
+    let (vol, snaps) = plan_members(
+        w,
+        ctx,
+        body.volume_id.as_deref(),
+        body.snapshot_id.as_deref(),
+    )?;
     let key = key_of(vol, &snaps);
-    let volume = vol
-        .and_then(|v| w.volumes.get(&v))
-        .map(|v| render(w, v))
-        .unwrap_or(Value::Null);
-    let snapshots: Vec<Value> = snaps
+    let volume = vol.and_then(|v| w.volumes.get(&v)).map(|v| render(w, v));
+    let snapshots: Vec<fleet_core::Snapshot> = snaps
         .iter()
         .filter_map(|s| w.snapshots.get(s))
         .map(super::snapshots::render)
@@ -406,19 +437,26 @@ fn plan(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     members.extend(vol);
     w.migration_plans.insert(key.clone(), members);
     // Unwrapped, as observed for MigrationPlan.
-    Ok(Resp::ok(
-        json!({"volume": volume, "snapshots": snapshots, "validation_key": key}),
-    ))
+    Ok(Resp::ok(MigrationPlan {
+        volume,
+        snapshots,
+        validation_key: key,
+        extra: Map::new(),
+    }))
 }
 
 fn apply(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let body = req.json()?;
-    let key = body
-        .str_ne("validation_key")?
-        .ok_or_else(|| ApiError::invalid(ArgDetail::required("validation_key")))?;
-    let (vol, snaps) = plan_members(w, ctx, req)?;
+    let body: ApplyBlockMigrationRequest = req.decode()?;
+    let key = non_empty(body.validation_key)
+        .ok_or_else(|| Error::invalid(ArgDetail::required("validation_key")))?;
+    let (vol, snaps) = plan_members(
+        w,
+        ctx,
+        body.volume_id.as_deref(),
+        body.snapshot_id.as_deref(),
+    )?;
     if key_of(vol, &snaps) != key || !w.migration_plans.contains_key(&key) {
-        return Err(ApiError::invalid(ArgDetail::constraint(
+        return Err(Error::invalid(ArgDetail::constraint(
             "validation_key",
             "the validation key does not match the current migration plan; plan again",
         )));
