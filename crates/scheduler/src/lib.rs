@@ -68,12 +68,14 @@ pub mod enqueue;
 pub mod error;
 pub mod job;
 pub mod lease;
+pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod runner;
 pub mod schedule;
 pub mod service;
 pub mod stats;
+pub mod wake;
 pub mod zone_lease;
 pub mod zones;
 
@@ -94,6 +96,7 @@ pub use schedule::{
 };
 pub use service::{Rescued, SchedulerConfig, SchedulerService, prune_finished, rescue_expired};
 pub use stats::{QueueStat, queue_stats};
+pub use wake::wake_jobs;
 pub use zone_lease::{
     WorkerMember, ZoneLease, heartbeat_worker, leave_workers, live_workers, release_zone,
     renew_zone, try_acquire_zone, zone_owner, zone_owners,

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore, broadcast, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::claim::{ClaimRequest, ClaimedJob, JobControl, Lease, claim};
 use crate::error::{Result, SchedulerError};
@@ -402,7 +403,18 @@ async fn run_one<H, Fut>(
     let lease = job.lease.clone();
     let kind = job.job.kind.clone();
     let zone = job.job.zone.clone();
-    let outcome = match AssertUnwindSafe(handler(job)).catch_unwind().await {
+    let span = fleet_telemetry::propagation::job_run_span(
+        &kind,
+        job.job.id,
+        &zone,
+        job.job.attempt,
+        &job.job.trace_context,
+    );
+    let started = std::time::Instant::now();
+    let outcome = match AssertUnwindSafe(handler(job).instrument(span))
+        .catch_unwind()
+        .await
+    {
         Ok(outcome) => outcome,
         Err(panic) => {
             let message = panic
@@ -415,6 +427,7 @@ async fn run_one<H, Fut>(
         }
     };
     let job_id = lease.job_id;
+    crate::metrics::record_run(&kind, &zone, &outcome, started.elapsed());
     let written = match outcome {
         Outcome::Complete(result) => {
             let msg = CompletionMsg {

@@ -120,6 +120,8 @@ pub struct SchedulerConfig {
     pub prune_batch: i64,
     pub completed_retention: Duration,
     pub failed_retention: Duration,
+    /// How often queue depth and age are sampled into the metrics.
+    pub metrics_interval: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -134,6 +136,7 @@ impl Default for SchedulerConfig {
             prune_batch: 10_000,
             completed_retention: Duration::from_secs(7 * 24 * 3600),
             failed_retention: Duration::from_secs(30 * 24 * 3600),
+            metrics_interval: Duration::from_secs(15),
         }
     }
 }
@@ -145,6 +148,7 @@ impl SchedulerConfig {
             ("rescue_interval", self.rescue_interval),
             ("cron_interval", self.cron_interval),
             ("prune_interval", self.prune_interval),
+            ("metrics_interval", self.metrics_interval),
         ] {
             if d.is_zero() {
                 return Err(SchedulerError::Invalid(format!("{name} must be positive")));
@@ -223,6 +227,20 @@ impl SchedulerService {
                             return Ok(());
                         }
                     }
+                })
+            }),
+        );
+        let pool = self.pool.clone();
+        let previous = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+        spawn(
+            "queue-metrics",
+            c.metrics_interval,
+            Box::new(move || {
+                let pool = pool.clone();
+                let previous = previous.clone();
+                Box::pin(async move {
+                    let mut previous = previous.lock().await;
+                    crate::metrics::sample_queue(&pool, &mut previous).await
                 })
             }),
         );

@@ -1,0 +1,67 @@
+//! `fleet`: every role of the system as a subcommand. See `fleet --help`.
+
+mod cmd;
+mod shutdown;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Fleet automation for Scaleway Instances.
+#[derive(Debug, Parser)]
+#[command(name = "fleet", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the local Scaleway Instance API emulator.
+    Emulator(cmd::emulator::Args),
+    /// Apply the database migrations and exit.
+    Migrate(cmd::migrate::Args),
+    /// Run the scheduler service (rescues expired leases, fires schedules, prunes).
+    Scheduler(cmd::scheduler::Args),
+    /// Probe a running role (for container health checks in images without a shell).
+    Healthcheck(cmd::healthcheck::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("fleet: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Emulator(args) => cmd::emulator::run(args).await,
+            Command::Migrate(args) => cmd::migrate::run(args).await,
+            Command::Scheduler(args) => cmd::scheduler::run(args).await,
+            Command::Healthcheck(args) => cmd::healthcheck::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("fleet: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}
