@@ -222,12 +222,14 @@ impl RateLimiter {
     /// up the place in the queue without consuming a token.
     pub async fn acquire(&self, zone: Zone) {
         let bucket = self.bucket(zone);
+        let started = Instant::now();
         let _turn = bucket.queue.lock().await;
         loop {
             let wait = bucket.state().take(Instant::now());
             match wait {
                 Ok(()) => {
                     bucket.acquired.fetch_add(1, Ordering::Relaxed);
+                    metrics::record_wait(zone, started.elapsed());
                     return;
                 }
                 Err(wait) => tokio::time::sleep(wait).await,
@@ -305,6 +307,7 @@ impl RateLimiter {
     pub fn note_throttled(&self, zone: Zone, retry_after: Option<Duration>) {
         let bucket = self.bucket(zone);
         bucket.throttled.fetch_add(1, Ordering::Relaxed);
+        metrics::record_throttled(zone);
         {
             let mut state = bucket.state();
             let now = Instant::now();
@@ -334,6 +337,60 @@ impl RateLimiter {
     /// attempt, plus budget taken with [`RateLimiter::acquire`]).
     pub fn acquired(&self, zone: Zone) -> u64 {
         self.bucket(zone).acquired.load(Ordering::Relaxed)
+    }
+}
+
+/// Rate-limit metrics: `fleet.scaleway.ratelimit.wait.duration` (histogram, s: how long a call
+/// waited for its zone's token) and `fleet.scaleway.throttled` (counter: 429s answered), both
+/// by `zone`.
+pub mod metrics {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use fleet_core::Zone;
+    use opentelemetry::KeyValue;
+    use opentelemetry::metrics::{Counter, Histogram};
+
+    pub const RATELIMIT_WAIT_DURATION: &str = "fleet.scaleway.ratelimit.wait.duration";
+    pub const THROTTLED: &str = "fleet.scaleway.throttled";
+
+    struct Instruments {
+        wait: Histogram<f64>,
+        throttled: Counter<u64>,
+    }
+
+    fn instruments() -> &'static Instruments {
+        static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+        INSTRUMENTS.get_or_init(|| {
+            let meter = opentelemetry::global::meter("fleet-scaleway");
+            Instruments {
+                wait: meter
+                    .f64_histogram(RATELIMIT_WAIT_DURATION)
+                    .with_unit("s")
+                    .with_description("Wait for a zone's rate-limit token before a call")
+                    .with_boundaries(vec![
+                        0.0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                    ])
+                    .build(),
+                throttled: meter
+                    .u64_counter(THROTTLED)
+                    .with_description("429 answers from the Scaleway API")
+                    .build(),
+            }
+        })
+    }
+
+    pub(super) fn record_wait(zone: Zone, waited: Duration) {
+        instruments().wait.record(
+            waited.as_secs_f64(),
+            &[KeyValue::new("zone", zone.as_str())],
+        );
+    }
+
+    pub(super) fn record_throttled(zone: Zone) {
+        instruments()
+            .throttled
+            .add(1, &[KeyValue::new("zone", zone.as_str())]);
     }
 }
 
