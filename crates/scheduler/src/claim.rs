@@ -204,7 +204,10 @@ pub async fn claim(pool: &PgPool, request: &ClaimRequest) -> Result<Vec<ClaimedJ
         .collect())
 }
 
-fn claim_sql() -> String {
+/// The claim statement (`$1` zones, `$2` limit, `$3` owner, `$4` lease seconds); public for the
+/// plan regression test.
+#[doc(hidden)]
+pub fn claim_sql() -> String {
     format!(
         "WITH open_zones AS ( \
            SELECT array_agg(z) AS zones FROM unnest($1::text[]) AS z \
