@@ -1,0 +1,293 @@
+//! fleetctl, the command-line client of the fleet gateway (gRPC `fleet.v1`).
+//!
+//! Parsing is clap ([`Cli`]); each resource family has a module with its
+//! subcommands and their calls; [`ctx::Ctx`] holds the connection and printer;
+//! errors become the documented exit codes in [`error`].
+
+mod args;
+mod call;
+mod client;
+mod ctx;
+mod error;
+mod network;
+mod operations;
+mod output;
+mod resources;
+mod servers;
+mod table;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::{ConnectOptions, Gateway, Token};
+use crate::error::CliError;
+use crate::output::{Format, Printer};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  other error (internal, unknown, unimplemented)
+  2  usage: bad flags, arguments or input files (nothing was sent)
+  3  not found (check the id and --zone)
+  4  invalid argument (the gateway names the field)
+  5  authentication or permission (FLEET_TOKEN / --token)
+  6  failed precondition, conflict, busy resource or quota
+  7  unavailable or timed out (retrying may help)
+  8  the operation finished with an error or was cancelled (--wait, operations wait/watch)
+  130 interrupted while waiting (the operation goes on)
+
+Examples:
+  fleetctl servers create --zone fr-par-1 --name web-1 --commercial-type DEV1-S --image ubuntu_noble --wait
+  fleetctl servers action --zone fr-par-1 SERVER_ID poweron --wait
+  fleetctl servers get --zone fr-par-1 SERVER_ID -o json
+  fleetctl servers list --zone all --tag web --all-pages
+  fleetctl call Servers/GetServer --data '{\"zone\":\"fr-par-1\",\"server_id\":\"ID\"}'";
+
+/// Command-line client of the fleet gateway: Scaleway Instances in every zone,
+/// with long-running operations you can follow.
+#[derive(Parser, Debug)]
+#[command(name = "fleetctl", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Gateway address
+    #[arg(
+        long,
+        env = "FLEET_ADDR",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub addr: String,
+    /// Gateway token, sent as `authorization: Bearer …` (never printed)
+    #[arg(long, env = "FLEET_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "table", global = true)]
+    pub output: Format,
+    /// Deadline of each call and of connecting, in seconds
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub timeout: u64,
+    /// Longest wait for an operation (--wait, operations wait/watch), in seconds; default: no limit
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub wait_timeout: Option<u64>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Instances: list, get, create, update, delete, actions, volumes
+    #[command(subcommand)]
+    Servers(servers::ServersCmd),
+    /// User data of a server (cloud-init and other keys)
+    #[command(subcommand, name = "user-data")]
+    UserData(servers::UserDataCmd),
+    /// Images
+    #[command(subcommand)]
+    Images(resources::ImagesCmd),
+    /// Snapshots: create, import, export to Object Storage, list, delete
+    #[command(subcommand)]
+    Snapshots(resources::SnapshotsCmd),
+    /// Volumes
+    #[command(subcommand)]
+    Volumes(resources::VolumesCmd),
+    /// Block storage migration (b_ssd → SBS): plan, apply
+    #[command(subcommand, name = "block-migration")]
+    BlockMigration(resources::BlockMigrationCmd),
+    /// Security groups and their rules
+    #[command(subcommand, name = "security-groups")]
+    SecurityGroups(network::SecurityGroupsCmd),
+    /// Placement groups and their servers
+    #[command(subcommand, name = "placement-groups")]
+    PlacementGroups(network::PlacementGroupsCmd),
+    /// Flexible IPs
+    #[command(subcommand)]
+    Ips(network::IpsCmd),
+    /// Private NICs of a server
+    #[command(subcommand, name = "private-nics")]
+    PrivateNics(network::PrivateNicsCmd),
+    /// Server types, their availability and volume types
+    #[command(subcommand)]
+    Products(resources::ProductsCmd),
+    /// Resource counts of a zone
+    Dashboard(resources::DashboardArgs),
+    /// Long-running operations: list, get, wait, watch, cancel
+    #[command(subcommand)]
+    Operations(operations::OperationsCmd),
+    /// Call any fleet.v1 method with a JSON request
+    Call(call::CallArgs),
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version by itself.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            output::note(&format!("error: cannot start the async runtime: {err}"));
+            return ExitCode::from(error::exit::GENERIC);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::note(&format!("error: {err}"));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let printer = Printer { format: cli.output };
+    if let Command::Call(args) = &cli.command
+        && args.list
+    {
+        // Listing methods needs no gateway.
+        return call::list_methods();
+    }
+    let gateway = Gateway::connect(ConnectOptions {
+        addr: cli.addr,
+        token: Token::new(cli.token.as_deref())?,
+        timeout: Duration::from_secs(cli.timeout),
+    })
+    .await?;
+    let ctx = ctx::Ctx {
+        gateway,
+        printer,
+        call_timeout: Duration::from_secs(cli.timeout),
+        wait_timeout: cli.wait_timeout.map(Duration::from_secs),
+    };
+    match cli.command {
+        Command::Servers(cmd) => servers::run(&ctx, cmd).await,
+        Command::UserData(cmd) => servers::run_user_data(&ctx, cmd).await,
+        Command::Images(cmd) => resources::run_images(&ctx, cmd).await,
+        Command::Snapshots(cmd) => resources::run_snapshots(&ctx, cmd).await,
+        Command::Volumes(cmd) => resources::run_volumes(&ctx, cmd).await,
+        Command::BlockMigration(cmd) => resources::run_block_migration(&ctx, cmd).await,
+        Command::SecurityGroups(cmd) => network::run_security_groups(&ctx, cmd).await,
+        Command::PlacementGroups(cmd) => network::run_placement_groups(&ctx, cmd).await,
+        Command::Ips(cmd) => network::run_ips(&ctx, cmd).await,
+        Command::PrivateNics(cmd) => network::run_private_nics(&ctx, cmd).await,
+        Command::Products(cmd) => resources::run_products(&ctx, cmd).await,
+        Command::Dashboard(args) => resources::run_dashboard(&ctx, args).await,
+        Command::Operations(cmd) => operations::run(&ctx, cmd).await,
+        Command::Call(args) => call::run(&ctx, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fleetctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn brief_examples_parse() {
+        let cli = parse(&[
+            "servers",
+            "create",
+            "--zone",
+            "fr-par-1",
+            "--name",
+            "web-1",
+            "--commercial-type",
+            "DEV1-S",
+            "--image",
+            "ubuntu_noble",
+            "--start",
+            "--tag",
+            "a",
+            "--tag",
+            "b",
+            "--user-data",
+            "cloud-init=@init.yaml",
+            "--wait",
+        ])
+        .unwrap();
+        let Command::Servers(servers::ServersCmd::Create(create)) = cli.command else {
+            panic!("not servers create");
+        };
+        assert_eq!(create.tags, ["a", "b"]);
+        assert!(create.start && create.long.wait);
+        assert_eq!(create.user_data[0].key, "cloud-init");
+
+        let cli = parse(&[
+            "servers", "action", "--zone", "fr-par-1", "S", "poweron", "--wait",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Servers(servers::ServersCmd::Action { .. })
+        ));
+
+        let cli = parse(&["servers", "get", "--zone", "fr-par-1", "S", "-o", "json"]).unwrap();
+        assert_eq!(cli.output, Format::Json);
+
+        parse(&[
+            "servers",
+            "list",
+            "--zone",
+            "all",
+            "--all-pages",
+            "--page-size",
+            "100",
+        ])
+        .unwrap();
+        parse(&["operations", "watch", "operations/1"]).unwrap();
+        parse(&[
+            "snapshots",
+            "export",
+            "--zone",
+            "fr-par-1",
+            "SNAP",
+            "--bucket",
+            "b",
+            "--key",
+            "k.qcow2",
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        let err = parse(&["servers", "list", "--zone", "all", "--page-size", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err =
+            parse(&["servers", "delete", "--zone", "z", "S", "--request-id", "x"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = parse(&["servers", "action", "--zone", "z", "S", "explode"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = parse(&[
+            "servers",
+            "list",
+            "--zone",
+            "z",
+            "--all-pages",
+            "--page-token",
+            "t",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn help_documents_exit_codes_and_hides_the_token() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("8  the operation finished with an error"),
+            "{help}"
+        );
+        assert!(help.contains("FLEET_TOKEN"), "{help}");
+    }
+}

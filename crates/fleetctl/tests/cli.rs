@@ -1,0 +1,903 @@
+//! Runs the real `fleetctl` binary against a small in-test gateway (Servers,
+//! ServerActions and Operations) that records what it receives and answers
+//! with canned messages: output formats, request ids, the token header,
+//! progress of `--wait` and the documented exit codes.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use fleet_proto::v1;
+use fleet_proto::v1::operations_server::{Operations, OperationsServer};
+use fleet_proto::v1::server_actions_server::{ServerActions, ServerActionsServer};
+use fleet_proto::v1::servers_server::{Servers, ServersServer};
+use prost::Name as _;
+use serde_json::Value;
+use tokio_stream::Stream;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+const TOKEN: &str = "t0k3n-secret";
+const SERVER_ID: &str = "11111111-2222-3333-4444-555555555555";
+
+/// One call as the gateway saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: &'static str,
+    authorization: Option<String>,
+    request: Value,
+}
+
+#[derive(Clone, Default)]
+struct Gateway {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Gateway {
+    fn record<M: prost::Message + prost::Name>(
+        &self,
+        method: &'static str,
+        request: &Request<M>,
+    ) -> Result<(), Status> {
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.seen.lock().unwrap().push(Seen {
+            method,
+            authorization: authorization.clone(),
+            request: fleet_proto::json::to_json(request.get_ref()),
+        });
+        if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+            return Err(Status::unauthenticated("missing or invalid bearer token"));
+        }
+        Ok(())
+    }
+
+    fn calls(&self, method: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.method == method)
+            .cloned()
+            .collect()
+    }
+}
+
+fn server(id: &str, name: &str) -> v1::Server {
+    v1::Server {
+        id: id.into(),
+        name: name.into(),
+        commercial_type: "DEV1-S".into(),
+        state: "running".into(),
+        zone: "fr-par-1".into(),
+        tags: vec!["web".into(), "prod".into()],
+        dynamic_ip_required: true,
+        public_ips: vec![v1::ServerIp {
+            id: "ip-1".into(),
+            address: "51.15.0.1".into(),
+            family: "inet".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn operation(name: &str, state: &str, percent: i32, done: bool) -> v1::Operation {
+    let history = ["starting", "running"]
+        .iter()
+        .take(usize::try_from(percent / 40).unwrap_or(0))
+        .map(|s| v1::StateTransition {
+            state: (*s).into(),
+            state_detail: String::new(),
+            observe_time: None,
+        })
+        .collect();
+    let metadata = v1::OperationMetadata {
+        kind: "server_action.poweron".into(),
+        zone: "fr-par-1".into(),
+        state: state.into(),
+        step: if done { "done" } else { "poll" }.into(),
+        percent,
+        message: format!("waiting ({percent}%)"),
+        history,
+        ..Default::default()
+    };
+    v1::Operation {
+        name: name.into(),
+        metadata: Some(prost_types::Any::from_msg(&metadata).unwrap()),
+        done,
+        result: None,
+    }
+}
+
+fn unimplemented<T>() -> Result<Response<T>, Status> {
+    Err(Status::unimplemented("not in this test gateway"))
+}
+
+#[tonic::async_trait]
+impl Servers for Gateway {
+    async fn list_servers(
+        &self,
+        request: Request<v1::ListServersRequest>,
+    ) -> Result<Response<v1::ListServersResponse>, Status> {
+        self.record("ListServers", &request)?;
+        let request = request.into_inner();
+        let (servers, next) = match request.page_token.as_str() {
+            "" => (vec![server(SERVER_ID, "web-1")], "page-2"),
+            "page-2" => (
+                vec![server("22222222-2222-3333-4444-555555555555", "web-2")],
+                "",
+            ),
+            _ => return Err(Status::invalid_argument("bad page token")),
+        };
+        Ok(Response::new(v1::ListServersResponse {
+            servers,
+            next_page_token: next.into(),
+            total_size: 2,
+            unreachable: vec!["nl-ams-9".into()],
+        }))
+    }
+
+    async fn get_server(
+        &self,
+        request: Request<v1::GetServerRequest>,
+    ) -> Result<Response<v1::Server>, Status> {
+        self.record("GetServer", &request)?;
+        let request = request.into_inner();
+        match request.server_id.as_str() {
+            "missing" => Err(Status::with_error_details(
+                Code::NotFound,
+                "server missing not found in zone fr-par-1",
+                ErrorDetails::with_resource_info("instance_server", "missing", "", "not found"),
+            )),
+            "bad" => Err(Status::with_error_details(
+                Code::InvalidArgument,
+                "invalid request",
+                ErrorDetails::with_bad_request_violation("server_id", "must be a UUID"),
+            )),
+            id => Ok(Response::new(server(id, "web-1"))),
+        }
+    }
+
+    async fn create_server(
+        &self,
+        request: Request<v1::CreateServerRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        self.record("CreateServer", &request)?;
+        Ok(Response::new(operation(
+            "operations/create-1",
+            "queued",
+            0,
+            false,
+        )))
+    }
+
+    async fn update_server(
+        &self,
+        request: Request<v1::UpdateServerRequest>,
+    ) -> Result<Response<v1::Server>, Status> {
+        self.record("UpdateServer", &request)?;
+        unimplemented()
+    }
+
+    async fn replace_server(
+        &self,
+        _: Request<v1::ReplaceServerRequest>,
+    ) -> Result<Response<v1::Server>, Status> {
+        unimplemented()
+    }
+
+    async fn delete_server(
+        &self,
+        _: Request<v1::DeleteServerRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn get_server_compatible_types(
+        &self,
+        _: Request<v1::GetServerCompatibleTypesRequest>,
+    ) -> Result<Response<v1::ServerCompatibleTypes>, Status> {
+        unimplemented()
+    }
+
+    async fn attach_server_volume(
+        &self,
+        _: Request<v1::AttachServerVolumeRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn detach_server_volume(
+        &self,
+        _: Request<v1::DetachServerVolumeRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn attach_server_file_system(
+        &self,
+        _: Request<v1::AttachServerFileSystemRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn detach_server_file_system(
+        &self,
+        _: Request<v1::DetachServerFileSystemRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+}
+
+#[tonic::async_trait]
+impl ServerActions for Gateway {
+    async fn list_server_actions(
+        &self,
+        _: Request<v1::ListServerActionsRequest>,
+    ) -> Result<Response<v1::ListServerActionsResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn server_action(
+        &self,
+        _: Request<v1::ServerActionRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn power_on_server(
+        &self,
+        request: Request<v1::ServerActionTarget>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        self.record("PowerOnServer", &request)?;
+        let name = if request.get_ref().server_id == "doomed" {
+            "operations/fails"
+        } else {
+            "operations/poweron-1"
+        };
+        Ok(Response::new(operation(name, "queued", 0, false)))
+    }
+
+    async fn power_off_server(
+        &self,
+        _: Request<v1::ServerActionTarget>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn stop_server_in_place(
+        &self,
+        _: Request<v1::ServerActionTarget>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn reboot_server(
+        &self,
+        _: Request<v1::ServerActionTarget>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn terminate_server(
+        &self,
+        _: Request<v1::ServerActionTarget>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn backup_server(
+        &self,
+        _: Request<v1::BackupServerRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn enable_routed_ip(
+        &self,
+        _: Request<v1::EnableRoutedIpRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+}
+
+type OperationStream = Pin<Box<dyn Stream<Item = Result<v1::Operation, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Operations for Gateway {
+    async fn get_operation(
+        &self,
+        request: Request<v1::GetOperationRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        self.record("GetOperation", &request)?;
+        Ok(Response::new(operation(
+            &request.into_inner().name,
+            "running",
+            40,
+            false,
+        )))
+    }
+
+    async fn list_operations(
+        &self,
+        _: Request<v1::ListOperationsRequest>,
+    ) -> Result<Response<v1::ListOperationsResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn cancel_operation(
+        &self,
+        _: Request<v1::CancelOperationRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        unimplemented()
+    }
+
+    async fn wait_operation(
+        &self,
+        request: Request<v1::WaitOperationRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        self.record("WaitOperation", &request)?;
+        let name = request.into_inner().name;
+        // Not done on the first wait, done on the second: the client must loop.
+        if self.calls("WaitOperation").len() < 2 {
+            return Ok(Response::new(operation(&name, "running", 50, false)));
+        }
+        let mut op = operation(&name, "succeeded", 100, true);
+        let result = v1::DeleteServerResult {
+            server_id: SERVER_ID.into(),
+            deleted_volumes: vec!["vol-1".into()],
+            deleted_ips: vec![],
+        };
+        op.result = Some(v1::operation::Result::Response(
+            prost_types::Any::from_msg(&result).unwrap(),
+        ));
+        Ok(Response::new(op))
+    }
+
+    type WatchOperationStream = OperationStream;
+
+    async fn watch_operation(
+        &self,
+        request: Request<v1::WatchOperationRequest>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        self.record("WatchOperation", &request)?;
+        let name = request.into_inner().name;
+        let mut last = operation(&name, "succeeded", 100, true);
+        if name == "operations/fails" {
+            let status = Status::with_error_details(
+                Code::FailedPrecondition,
+                "server is locked",
+                ErrorDetails::with_precondition_failure_violation(
+                    "STATE",
+                    "zones/fr-par-1/servers/doomed",
+                    "the server is locked by Scaleway; open a support ticket",
+                ),
+            );
+            let details: tonic_types::pb::Status =
+                prost::Message::decode(status.details()).unwrap();
+            last.result = Some(v1::operation::Result::Error(details));
+        } else {
+            let result = v1::ServerActionResult {
+                action: "poweron".into(),
+                server: Some(server(SERVER_ID, "web-1")),
+                image: None,
+                task: None,
+            };
+            last.result = Some(v1::operation::Result::Response(
+                prost_types::Any::from_msg(&result).unwrap(),
+            ));
+        }
+        let updates = vec![
+            Ok(operation(&name, "running", 10, false)),
+            Ok(operation(&name, "running", 80, false)),
+            Ok(last),
+        ];
+        Ok(Response::new(Box::pin(tokio_stream::iter(updates))))
+    }
+}
+
+async fn start() -> (SocketAddr, Gateway) {
+    let gateway = Gateway::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = gateway.clone();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(ServersServer::new(service.clone()))
+            .add_service(ServerActionsServer::new(service.clone()))
+            .add_service(OperationsServer::new(service))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await
+            .unwrap();
+    });
+    (addr, gateway)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn fleetctl(addr: SocketAddr, token: Option<&str>, args: &[&str]) -> Run {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetctl"));
+    command
+        .args(args)
+        .env("FLEET_ADDR", format!("http://{addr}"))
+        .env_remove("FLEET_TOKEN")
+        .env_remove("FLEET_ZONE");
+    if let Some(token) = token {
+        command.env("FLEET_TOKEN", token);
+    }
+    let output = command.output().await.unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_prints_the_server_as_scaleway_json_and_sends_the_token() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers", "get", "--zone", "fr-par-1", SERVER_ID, "-o", "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    // The server object itself, with Scaleway's field names and nulls.
+    assert_eq!(json["id"], SERVER_ID);
+    assert_eq!(json["commercial_type"], "DEV1-S");
+    assert_eq!(json["dynamic_ip_required"], true);
+    assert_eq!(json["public_ips"][0]["address"], "51.15.0.1");
+    assert_eq!(json["placement_group"], Value::Null);
+    assert!(json.get("commercialType").is_none());
+
+    let calls = gateway.calls("GetServer");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some("Bearer t0k3n-secret")
+    );
+    assert_eq!(calls[0].request["zone"], "fr-par-1");
+    assert_eq!(calls[0].request["server_id"], SERVER_ID);
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_and_table_formats() {
+    let (addr, _gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers", "get", "--zone", "fr-par-1", SERVER_ID, "-o", "yaml",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    assert_eq!(yaml["commercial_type"].as_str(), Some("DEV1-S"));
+    assert_eq!(yaml["tags"][1].as_str(), Some("prod"));
+
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["servers", "get", "--zone", "fr-par-1", SERVER_ID],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let type_line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("TYPE"))
+        .unwrap_or_default();
+    assert!(type_line.ends_with("DEV1-S"), "{}", run.stdout);
+
+    let run = fleetctl(addr, Some(TOKEN), &["servers", "list", "--zone", "all"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("STATE"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].contains("web-1") && lines[1].contains("51.15.0.1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("zones not listed (unreachable): nl-ams-9"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("nl-ams-9"), "{}", run.stdout);
+    // Only the first page, with a hint naming the next one.
+    assert!(!run.stdout.contains("web-2"), "{}", run.stdout);
+    assert!(run.stderr.contains("--page-token page-2"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_pages_merges_every_page() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers",
+            "list",
+            "--zone",
+            "all",
+            "--tag",
+            "web",
+            "--all-pages",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = json["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-1", "web-2"]);
+    assert_eq!(json["next_page_token"], "");
+    assert_eq!(json["unreachable"], serde_json::json!(["nl-ams-9"]));
+    let calls = gateway.calls("ListServers");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].request["zone"], "all");
+    assert_eq!(calls[0].request["tags"], serde_json::json!(["web"]));
+    assert_eq!(calls[1].request["page_token"], "page-2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_map_to_exit_codes_and_say_what_to_fix() {
+    let (addr, _gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["servers", "get", "--zone", "fr-par-1", "missing"],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("NOT_FOUND"), "{}", run.stderr);
+    assert!(run.stderr.contains("--zone"), "{}", run.stderr);
+
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["servers", "get", "--zone", "fr-par-1", "bad"],
+    )
+    .await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("invalid field `server_id`: must be a UUID"),
+        "{}",
+        run.stderr
+    );
+
+    let run = fleetctl(
+        addr,
+        None,
+        &["servers", "get", "--zone", "fr-par-1", SERVER_ID],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("FLEET_TOKEN"), "{}", run.stderr);
+
+    let run = fleetctl(
+        addr,
+        Some("wrong"),
+        &["servers", "get", "--zone", "fr-par-1", SERVER_ID],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong"), "{}", run.stderr);
+
+    // Usage errors are caught before any call.
+    let run = fleetctl(addr, Some(TOKEN), &["servers", "get", SERVER_ID]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_gateway_is_exit_7() {
+    // A port nothing listens on: bind, read the port, close.
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "--timeout",
+            "5",
+            "servers",
+            "get",
+            "--zone",
+            "fr-par-1",
+            SERVER_ID,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("FLEET_ADDR"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_without_wait_prints_the_operation_name_with_a_fresh_request_id() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers", "action", "--zone", "fr-par-1", SERVER_ID, "poweron",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "operations/poweron-1\n");
+    let again = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers", "action", "--zone", "fr-par-1", SERVER_ID, "poweron",
+        ],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+
+    let calls = gateway.calls("PowerOnServer");
+    assert_eq!(calls.len(), 2);
+    let ids: Vec<&str> = calls
+        .iter()
+        .map(|c| c.request["request_id"].as_str().unwrap())
+        .collect();
+    for id in &ids {
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 4, "{id}");
+    }
+    assert_ne!(ids[0], ids[1], "each run sends a fresh request_id");
+    assert!(gateway.calls("WatchOperation").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_wait_follows_progress_and_prints_the_result() {
+    let (addr, gateway) = start().await;
+    let request_id = "3f1c2a9e-5b7d-4c1e-9a2b-8d6f0e4c7a15";
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers",
+            "action",
+            "--zone",
+            "fr-par-1",
+            SERVER_ID,
+            "poweron",
+            "--wait",
+            "--request-id",
+            request_id,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["action"], "poweron");
+    assert_eq!(json["server"]["state"], "running");
+    // Progress goes to stderr, one line per change when not on a terminal.
+    assert!(run.stderr.contains("[ 10%] running poll"), "{}", run.stderr);
+    assert!(run.stderr.contains("[ 80%]"), "{}", run.stderr);
+    assert!(run.stderr.contains("observed starting"), "{}", run.stderr);
+    assert!(run.stderr.contains("observed running"), "{}", run.stderr);
+
+    assert_eq!(
+        gateway.calls("PowerOnServer")[0].request["request_id"],
+        request_id
+    );
+    assert_eq!(
+        gateway.calls("WatchOperation")[0].request["name"],
+        "operations/poweron-1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_operation_is_exit_8_with_its_details() {
+    let (addr, _gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers", "action", "--zone", "fr-par-1", "doomed", "poweron", "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("operation operations/fails failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("FAILED_PRECONDITION: server is locked"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("open a support ticket"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_sends_user_data_from_files_and_watch_prints_table() {
+    let (addr, gateway) = start().await;
+    let dir = std::env::temp_dir().join(format!("fleetctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let init = dir.join("init.yaml");
+    std::fs::write(&init, "#cloud-config\npackages: [nginx]\n").unwrap();
+    let user_data = format!("cloud-init=@{}", init.display());
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "servers",
+            "create",
+            "--zone",
+            "fr-par-1",
+            "--name",
+            "web-1",
+            "--commercial-type",
+            "DEV1-S",
+            "--image",
+            "ubuntu_noble",
+            "--start",
+            "--tag",
+            "web",
+            "--user-data",
+            &user_data,
+            "--root-volume-size",
+            "20GB",
+        ],
+    )
+    .await;
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "operations/create-1");
+    let request = &gateway.calls("CreateServer")[0].request;
+    assert_eq!(request["name"], "web-1");
+    assert_eq!(request["image"], "ubuntu_noble");
+    assert_eq!(request["start"], true);
+    assert_eq!(request["volumes"]["0"]["size"], 20_000_000_000u64);
+    // bytes fields are base64 in proto JSON.
+    let expected = "I2Nsb3VkLWNvbmZpZwpwYWNrYWdlczogW25naW54XQo=";
+    assert_eq!(request["user_data"]["cloud-init"], expected);
+
+    let run = fleetctl(addr, Some(TOKEN), &["operations", "watch", "create-1"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("ACTION") && run.stdout.contains("poweron"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        gateway.calls("WatchOperation")[0].request["name"],
+        "operations/create-1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generic_call_reaches_any_method() {
+    let (addr, gateway) = start().await;
+    let data = format!(r#"{{"zone":"fr-par-1","server_id":"{SERVER_ID}"}}"#);
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["call", "Servers/GetServer", "--data", &data, "-o", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["commercial_type"], "DEV1-S");
+    assert_eq!(
+        gateway.calls("GetServer")[0].request["server_id"],
+        SERVER_ID
+    );
+
+    // Server streaming prints one JSON document per message.
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "call",
+            "Operations/WatchOperation",
+            "-d",
+            r#"{"name":"operations/x"}"#,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["done"], true);
+    assert_eq!(
+        lines[2]["metadata"]["@type"],
+        format!("type.googleapis.com/{}", v1::OperationMetadata::full_name())
+    );
+
+    // A typo in the request is a usage error, before any call.
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["call", "Servers/GetServer", "-d", r#"{"zonee":"x"}"#],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("zonee"), "{}", run.stderr);
+
+    // Errors keep their code through the generic path.
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "call",
+            "Servers/GetServer",
+            "-d",
+            r#"{"zone":"fr-par-1","server_id":"missing"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_wait_loops_until_done_within_the_call_deadline() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "--timeout",
+            "10",
+            "operations",
+            "wait",
+            "del-1",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["deleted_volumes"], serde_json::json!(["vol-1"]));
+    let calls = gateway.calls("WaitOperation");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].request["name"], "operations/del-1");
+    // The server-side wait stays below the 10 s call deadline.
+    assert_eq!(calls[0].request["timeout"], "8s");
+}
