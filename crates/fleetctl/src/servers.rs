@@ -120,6 +120,9 @@ pub enum ServersCmd {
         /// Boot from this volume
         #[arg(long)]
         boot: Option<bool>,
+        /// Power the server off first when the volume type needs it, and back on after
+        #[arg(long)]
+        stop_if_needed: bool,
         #[command(flatten)]
         long: LongRunning,
     },
@@ -130,6 +133,9 @@ pub enum ServersCmd {
         server_id: String,
         #[arg(long)]
         volume: String,
+        /// Power the server off first when the volume type needs it, and back on after
+        #[arg(long)]
+        stop_if_needed: bool,
         #[command(flatten)]
         long: LongRunning,
     },
@@ -521,6 +527,7 @@ pub async fn run(ctx: &Ctx, cmd: ServersCmd) -> Result<(), CliError> {
             volume,
             volume_type,
             boot,
+            stop_if_needed,
             long,
         } => {
             let op = servers
@@ -531,6 +538,7 @@ pub async fn run(ctx: &Ctx, cmd: ServersCmd) -> Result<(), CliError> {
                     volume_id: volume,
                     volume_type,
                     boot,
+                    stop_if_needed,
                 })
                 .await?
                 .into_inner();
@@ -540,6 +548,7 @@ pub async fn run(ctx: &Ctx, cmd: ServersCmd) -> Result<(), CliError> {
             zone,
             server_id,
             volume,
+            stop_if_needed,
             long,
         } => {
             let op = servers
@@ -548,6 +557,7 @@ pub async fn run(ctx: &Ctx, cmd: ServersCmd) -> Result<(), CliError> {
                     request_id: long.request_id(),
                     server_id,
                     volume_id: volume,
+                    stop_if_needed,
                 })
                 .await?
                 .into_inner();

@@ -150,12 +150,28 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A successful response, before decoding.
+/// A response, before decoding: a success, or (in [`Failed::response`])
+/// the error response itself.
 #[derive(Debug)]
 pub(crate) struct RawResponse {
     pub(crate) status: u16,
     pub(crate) total_count: Option<u64>,
     pub(crate) body: Vec<u8>,
+    pub(crate) content_type: Option<String>,
+    /// The headers of [`KEPT_HEADERS`] present in the response.
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+/// Response headers a raw caller ([`Client::invoke`]) gets back.
+pub(crate) const KEPT_HEADERS: [&str; 4] = ["x-request-id", "location", "link", "retry-after"];
+
+/// A call that ended in an error, with the last error response when there
+/// was one (raw callers return it unchanged) and the attempts made.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    pub(crate) response: Option<RawResponse>,
+    pub(crate) attempts: u32,
 }
 
 /// A request body.
@@ -322,8 +338,30 @@ impl Client {
         query: Vec<(String, String)>,
         body: Body,
     ) -> Result<RawResponse> {
+        self.send_counted(op, zone, params, query, body)
+            .await
+            .map(|(response, _)| response)
+            .map_err(|failed| failed.error)
+    }
+
+    /// [`Client::send`], also returning the attempts made and, on failure,
+    /// the last error response.
+    pub(crate) async fn send_counted(
+        &self,
+        op: Operation,
+        zone: Zone,
+        params: &[&str],
+        query: Vec<(String, String)>,
+        body: Body,
+    ) -> std::result::Result<(RawResponse, u32), Failed> {
+        let unsent = |error: Error| Failed {
+            error,
+            response: None,
+            attempts: 0,
+        };
         let endpoint = op.endpoint();
-        let path = fill(endpoint.path, zone.as_str(), params).map_err(Error::InvalidRequest)?;
+        let path = fill(endpoint.path, zone.as_str(), params)
+            .map_err(|e| unsent(Error::InvalidRequest(e)))?;
         let mut url = self.inner.base.clone();
         url.set_path(&format!("{}{}", self.inner.base_path, path));
         if !query.is_empty() {
@@ -331,7 +369,9 @@ impl Client {
         }
         let caller = match &self.options.caller {
             Some(caller) => Some(HeaderValue::from_str(caller).map_err(|_| {
-                Error::InvalidRequest(format!("{CALLER_HEADER} must be visible ascii"))
+                unsent(Error::InvalidRequest(format!(
+                    "{CALLER_HEADER} must be visible ascii"
+                )))
             })?),
             None => None,
         };
@@ -346,13 +386,19 @@ impl Client {
         let mut ambiguous = false;
         let mut attempt: u32 = 1;
         loop {
-            self.acquire(zone).await?;
+            if let Err(error) = self.acquire(zone).await {
+                return Err(Failed {
+                    error,
+                    response: None,
+                    attempts: attempt - 1,
+                });
+            }
             let result = self
                 .attempt(op, zone, &url, caller.as_ref(), &body, attempt)
                 .await;
-            let error = match result {
-                Ok(response) => return Ok(response),
-                Err(error) => error,
+            let (error, response) = match result {
+                Ok(response) => return Ok((response, attempt)),
+                Err(failure) => failure,
             };
             if error.is_rate_limited() {
                 self.inner.limiter.note_throttled(zone, error.retry_after());
@@ -360,11 +406,16 @@ impl Client {
             // A DELETE whose earlier attempt may have gone through: its
             // 404 now means the resource is gone, which is what was asked.
             if endpoint.method == Method::Delete && ambiguous && error.is_not_found() {
-                return Ok(RawResponse {
-                    status: 204,
-                    total_count: None,
-                    body: Vec::new(),
-                });
+                return Ok((
+                    RawResponse {
+                        status: 204,
+                        total_count: None,
+                        body: Vec::new(),
+                        content_type: None,
+                        headers: Vec::new(),
+                    },
+                    attempt,
+                ));
             }
             ambiguous |= !error.not_processed();
             let retry_policy = crate::retry::RetryPolicy {
@@ -372,7 +423,11 @@ impl Client {
                 ..policy.clone()
             };
             let Some(delay) = retry_policy.decide(attempt, &error, idempotent) else {
-                return Err(error);
+                return Err(Failed {
+                    error,
+                    response,
+                    attempts: attempt,
+                });
             };
             tracing::debug!(
                 url.template = op.endpoint().path,
@@ -382,7 +437,13 @@ impl Client {
                 error = %error,
                 "retrying scaleway call"
             );
-            self.sleep(delay).await?;
+            if let Err(error) = self.sleep(delay).await {
+                return Err(Failed {
+                    error,
+                    response,
+                    attempts: attempt,
+                });
+            }
             attempt += 1;
         }
     }
@@ -402,7 +463,8 @@ impl Client {
         }
     }
 
-    /// One HTTP attempt, in its own span.
+    /// One HTTP attempt, in its own span. An error response comes back
+    /// with its error.
     async fn attempt(
         &self,
         op: Operation,
@@ -411,7 +473,7 @@ impl Client {
         caller: Option<&HeaderValue>,
         body: &Body,
         attempt: u32,
-    ) -> Result<RawResponse> {
+    ) -> std::result::Result<RawResponse, (Error, Option<RawResponse>)> {
         let endpoint = op.endpoint();
         let method = endpoint.method.as_str();
         let template = endpoint.path;
@@ -452,36 +514,42 @@ impl Client {
             let response = request
                 .send()
                 .await
-                .map_err(|e| classify(e, op, started.elapsed()))?;
+                .map_err(|e| (classify(e, op, started.elapsed()), None))?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| classify(e, op, started.elapsed()))?;
+                .map_err(|e| (classify(e, op, started.elapsed()), None))?;
+            let raw = RawResponse {
+                status,
+                total_count: header_str(&headers, "x-total-count")
+                    .and_then(|v| v.trim().parse().ok()),
+                body: bytes.to_vec(),
+                content_type: header_str(&headers, "content-type").map(str::to_owned),
+                headers: KEPT_HEADERS
+                    .iter()
+                    .filter_map(|name| header_str(&headers, name).map(|v| (*name, v.to_owned())))
+                    .collect(),
+            };
             if (200..300).contains(&status) {
-                Ok(RawResponse {
-                    status,
-                    total_count: header_str(&headers, "x-total-count")
-                        .and_then(|v| v.trim().parse().ok()),
-                    body: bytes.to_vec(),
-                })
+                Ok(raw)
             } else {
-                Err(error_from_response(op, status, &headers, &bytes))
+                Err((error_from_response(op, status, &headers, &bytes), Some(raw)))
             }
         }
         .instrument(span.clone());
         let result = match &self.options.cancel {
             Some(cancel) => tokio::select! {
                 biased;
-                () = cancel.cancelled() => Err(Error::Cancelled),
+                () = cancel.cancelled() => Err((Error::Cancelled, None)),
                 result = exchange => result,
             },
             None => exchange.await,
         };
         let (status, error_type) = match &result {
             Ok(response) => (Some(response.status), None),
-            Err(error) => (error.status(), Some(error.error_type())),
+            Err((error, _)) => (error.status(), Some(error.error_type())),
         };
         telemetry.finish(
             &span,

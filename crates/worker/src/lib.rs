@@ -8,4 +8,13 @@
 //! * [`calls`]: the internal `ZoneCalls` gRPC service (the gateway's synchronous calls).
 //! * [`service`]: `WorkerConfig` → build → run until shutdown.
 
+pub mod calls;
+pub mod config;
 pub mod context;
+pub mod jobs;
+pub mod ownership;
+pub mod service;
+
+pub use config::{ConfigError, WorkerConfig};
+pub use ownership::{HeldZone, HeldZones, ZoneWork, ZoneWorkFactory};
+pub use service::{BuildError, Worker, WorkerHandle, jobs_factory};

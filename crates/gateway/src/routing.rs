@@ -1,0 +1,167 @@
+//! Synchronous calls to the worker that owns a zone: owner lookup (Postgres leases, cached
+//! briefly), one pooled tonic channel per worker address, and one retry after a refresh when
+//! the owner moved (`NOT_ZONE_OWNER`) or cannot be reached.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fleet_proto::internal::zone_calls_client::ZoneCallsClient;
+use fleet_proto::internal::{InvokeRequest, InvokeResponse};
+use fleet_scheduler::ZoneLease;
+use sqlx::PgPool;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tonic_types::StatusExt as _;
+
+use crate::errors::GatewayError;
+
+/// Owner lookup and channels.
+#[derive(Debug)]
+pub struct ZoneRouter {
+    pool: PgPool,
+    owner_ttl: Duration,
+    call_timeout: Duration,
+    owners: Mutex<HashMap<String, (ZoneLease, Instant)>>,
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl ZoneRouter {
+    pub fn new(pool: PgPool, owner_ttl: Duration, call_timeout: Duration) -> Self {
+        ZoneRouter {
+            pool,
+            owner_ttl,
+            call_timeout,
+            owners: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The current owner of `zone`, from the cache unless `refresh`.
+    pub async fn owner(&self, zone: &str, refresh: bool) -> Result<ZoneLease, GatewayError> {
+        if !refresh
+            && let Some((lease, at)) = self.lock_owners().get(zone).cloned()
+            && at.elapsed() < self.owner_ttl
+        {
+            return Ok(lease);
+        }
+        let lease = fleet_scheduler::zone_owner(&self.pool, zone)
+            .await
+            .map_err(GatewayError::from)?;
+        match lease {
+            Some(lease) if !lease.address.is_empty() => {
+                self.lock_owners()
+                    .insert(zone.to_owned(), (lease.clone(), Instant::now()));
+                Ok(lease)
+            }
+            _ => {
+                self.lock_owners().remove(zone);
+                Err(GatewayError::NoZoneOwner {
+                    zone: zone.to_owned(),
+                })
+            }
+        }
+    }
+
+    fn lock_owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ZoneLease, Instant)>> {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn channel(&self, address: &str) -> Result<Channel, GatewayError> {
+        if let Some(channel) = self.lock_channels().get(address) {
+            return Ok(channel.clone());
+        }
+        let uri = if address.contains("://") {
+            address.to_owned()
+        } else {
+            format!("http://{address}")
+        };
+        let endpoint = Endpoint::from_shared(uri)
+            .map_err(|err| {
+                GatewayError::Internal(format!("bad worker address {address:?}: {err}"))
+            })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true);
+        let channel = endpoint.connect_lazy();
+        self.lock_channels()
+            .insert(address.to_owned(), channel.clone());
+        Ok(channel)
+    }
+
+    fn forget(&self, zone: &str, address: &str) {
+        self.lock_owners().remove(zone);
+        self.lock_channels().remove(address);
+    }
+
+    /// `ZoneCalls.Invoke` on the owner of `request.zone`, retried once after a refresh when the
+    /// owner moved or is unreachable.
+    pub async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse, GatewayError> {
+        let zone = request.zone.clone();
+        let mut refresh = false;
+        for attempt in 0..2 {
+            let lease = self.owner(&zone, refresh).await?;
+            let channel = self.channel(&lease.address)?;
+            let mut client = ZoneCallsClient::new(channel);
+            let mut call = tonic::Request::new(request.clone());
+            call.set_timeout(self.call_timeout);
+            match client.invoke(call).await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status) if attempt == 0 && should_retry(&status) => {
+                    tracing::info!(
+                        zone = %zone,
+                        owner = %lease.owner,
+                        code = ?status.code(),
+                        "zone call failed; refreshing the owner and retrying once"
+                    );
+                    self.forget(&zone, &lease.address);
+                    refresh = true;
+                }
+                Err(status) => return Err(worker_error(&zone, status)),
+            }
+        }
+        Err(GatewayError::WorkerUnavailable {
+            zone,
+            message: "the zone's owner changed twice during the call".into(),
+        })
+    }
+}
+
+fn is_not_owner(status: &Status) -> bool {
+    status.code() == Code::FailedPrecondition
+        && status
+            .get_details_error_info()
+            .is_some_and(|info| info.reason == "NOT_ZONE_OWNER")
+}
+
+fn should_retry(status: &Status) -> bool {
+    // Unavailable covers refused connections and a worker that went away mid-call; Unknown
+    // covers transport errors tonic could not classify.
+    is_not_owner(status) || matches!(status.code(), Code::Unavailable | Code::Unknown)
+}
+
+fn worker_error(zone: &str, status: Status) -> GatewayError {
+    if is_not_owner(&status) {
+        return GatewayError::WorkerUnavailable {
+            zone: zone.to_owned(),
+            message: "zone ownership is moving to another worker".into(),
+        };
+    }
+    match status.code() {
+        Code::Unavailable | Code::Unknown | Code::ResourceExhausted => {
+            GatewayError::WorkerUnavailable {
+                zone: zone.to_owned(),
+                message: status.message().to_owned(),
+            }
+        }
+        Code::DeadlineExceeded | Code::Cancelled => GatewayError::DeadlineExceeded(format!(
+            "the worker for zone {zone} did not answer in time"
+        )),
+        _ => GatewayError::WorkerRefused(Box::new(status)),
+    }
+}

@@ -1,0 +1,2073 @@
+//! The gateway end to end: emulator + Postgres + a test ZoneCalls worker + a test job runner.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use fleet_proto::v1;
+use prost::Name as _;
+use serde_json::json;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+macro_rules! client {
+    ($env:expr, $module:ident :: $client:ident, $token:expr) => {{
+        let (channel, bearer) = $env.svc($token).await;
+        v1::$module::$client::with_interceptor(channel, bearer)
+    }};
+}
+
+/// Fails on codes that mean a gateway bug rather than a refusal.
+fn accept<T: std::fmt::Debug>(
+    what: &str,
+    result: Result<tonic::Response<T>, tonic::Status>,
+) -> Option<T> {
+    match result {
+        Ok(r) => Some(r.into_inner()),
+        Err(s) => {
+            assert!(
+                !matches!(
+                    s.code(),
+                    Code::Internal | Code::Unknown | Code::Unimplemented | Code::Unavailable
+                ),
+                "{what}: {:?} {}",
+                s.code(),
+                s.message()
+            );
+            let details = s.get_error_details();
+            assert!(
+                details.error_info().is_some(),
+                "{what}: no ErrorInfo in {s:?}"
+            );
+            eprintln!("{what}: refused {:?}: {}", s.code(), s.message());
+            None
+        }
+    }
+}
+
+fn must<T: std::fmt::Debug>(what: &str, result: Result<tonic::Response<T>, tonic::Status>) -> T {
+    match result {
+        Ok(r) => r.into_inner(),
+        Err(s) => panic!("{what}: {:?} {}", s.code(), s.message()),
+    }
+}
+
+fn rid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn wait_done(
+    ops: &mut v1::operations_client::OperationsClient<Svc>,
+    name: &str,
+) -> v1::Operation {
+    for _ in 0..20 {
+        let op = must(
+            "WaitOperation",
+            ops.wait_operation(v1::WaitOperationRequest {
+                name: name.into(),
+                timeout: Some(prost_types::Duration {
+                    seconds: 5,
+                    nanos: 0,
+                }),
+            })
+            .await,
+        );
+        if op.done {
+            return op;
+        }
+    }
+    panic!("{name} not done");
+}
+
+fn unpack<M: prost::Message + prost::Name + Default>(op: &v1::Operation) -> M {
+    match &op.result {
+        Some(v1::operation::Result::Response(any)) => any.to_msg().expect("response type"),
+        other => panic!("{} did not succeed: {other:?}", op.name),
+    }
+}
+
+fn metadata(op: &v1::Operation) -> v1::OperationMetadata {
+    op.metadata
+        .as_ref()
+        .expect("metadata")
+        .to_msg()
+        .expect("metadata type")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_is_served() {
+    let env = start(true).await;
+    let project = env.project();
+    let z = || ZONE.to_owned();
+    let tok = Some(OPS_TOKEN);
+
+    let mut products = client!(env, products_client::ProductsClient, tok);
+    let mut dashboards = client!(env, dashboards_client::DashboardsClient, tok);
+    let mut servers = client!(env, servers_client::ServersClient, tok);
+    let mut actions = client!(env, server_actions_client::ServerActionsClient, tok);
+    let mut user_data = client!(env, user_data_client::UserDataClient, tok);
+    let mut images = client!(env, images_client::ImagesClient, tok);
+    let mut snapshots = client!(env, snapshots_client::SnapshotsClient, tok);
+    let mut volumes = client!(env, volumes_client::VolumesClient, tok);
+    let mut migration = client!(env, block_migration_client::BlockMigrationClient, tok);
+    let mut sgs = client!(env, security_groups_client::SecurityGroupsClient, tok);
+    let mut pgs = client!(env, placement_groups_client::PlacementGroupsClient, tok);
+    let mut ips = client!(env, ips_client::IpsClient, tok);
+    let mut nics = client!(env, private_nics_client::PrivateNicsClient, tok);
+    let mut ops = client!(env, operations_client::OperationsClient, tok);
+
+    // Products and dashboard.
+    let types = must(
+        "ListServerTypes",
+        products
+            .list_server_types(v1::ListServerTypesRequest {
+                zone: z(),
+                page_size: 5,
+                ..Default::default()
+            })
+            .await,
+    );
+    assert!(
+        !types.servers.is_empty() && types.servers.len() <= 5,
+        "{}",
+        types.servers.len()
+    );
+    if types.total_size > 5 {
+        assert!(!types.next_page_token.is_empty());
+        let next = must(
+            "ListServerTypes p2",
+            products
+                .list_server_types(v1::ListServerTypesRequest {
+                    zone: z(),
+                    page_size: 5,
+                    page_token: types.next_page_token.clone(),
+                })
+                .await,
+        );
+        assert!(
+            next.servers.keys().all(|k| !types.servers.contains_key(k)),
+            "pages overlap"
+        );
+    }
+    must(
+        "GetServerTypesAvailability",
+        products
+            .get_server_types_availability(v1::GetServerTypesAvailabilityRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+    must(
+        "ListVolumeTypes",
+        products
+            .list_volume_types(v1::ListVolumeTypesRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+    must(
+        "GetDashboard",
+        dashboards
+            .get_dashboard(v1::GetDashboardRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+
+    // A server through the long-running path.
+    let op = must(
+        "CreateServer",
+        servers
+            .create_server(v1::CreateServerRequest {
+                zone: z(),
+                request_id: rid(),
+                name: "web-1".into(),
+                commercial_type: "DEV1-S".into(),
+                image: Some("ubuntu_jammy".into()),
+                project: Some(project.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert!(op.name.starts_with("operations/"));
+    let md = metadata(&op);
+    assert_eq!(
+        (md.kind.as_str(), md.caller.as_str(), md.method.as_str()),
+        ("create_server", "ops", "fleet.v1.Servers/CreateServer")
+    );
+    let done = wait_done(&mut ops, &op.name).await;
+    let server: v1::Server = unpack(&done);
+    assert_eq!(server.name, "web-1");
+    let sid = server.id.clone();
+
+    let listed = must(
+        "ListServers all",
+        servers
+            .list_servers(v1::ListServersRequest {
+                zone: "all".into(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert!(listed.servers.iter().any(|s| s.id == sid));
+    assert!(listed.unreachable.len() < 10, "{:?}", listed.unreachable);
+    let got = must(
+        "GetServer",
+        servers
+            .get_server(v1::GetServerRequest {
+                zone: z(),
+                server_id: sid.clone(),
+            })
+            .await,
+    );
+    let updated = must(
+        "UpdateServer",
+        servers
+            .update_server(v1::UpdateServerRequest {
+                zone: z(),
+                request_id: rid(),
+                server: Some(v1::Server {
+                    id: sid.clone(),
+                    name: "web-renamed".into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["name".into()],
+                }),
+            })
+            .await,
+    );
+    assert_eq!(updated.name, "web-renamed");
+    accept(
+        "ReplaceServer",
+        servers
+            .replace_server(v1::ReplaceServerRequest {
+                zone: z(),
+                request_id: rid(),
+                server: Some(got.clone()),
+            })
+            .await,
+    );
+    must(
+        "GetServerCompatibleTypes",
+        servers
+            .get_server_compatible_types(v1::GetServerCompatibleTypesRequest {
+                zone: z(),
+                server_id: sid.clone(),
+            })
+            .await,
+    );
+    let root_volume = got
+        .volumes
+        .get("0")
+        .map(|v| v.id.clone())
+        .unwrap_or_default();
+
+    // User data.
+    must(
+        "SetServerUserData",
+        user_data
+            .set_server_user_data(v1::SetServerUserDataRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                key: "cloud-init".into(),
+                value: b"#cloud-config\n".to_vec(),
+            })
+            .await,
+    );
+    let keys = must(
+        "ListServerUserData",
+        user_data
+            .list_server_user_data(v1::ListServerUserDataRequest {
+                zone: z(),
+                server_id: sid.clone(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_eq!(keys.user_data, ["cloud-init"]);
+    let value = must(
+        "GetServerUserData",
+        user_data
+            .get_server_user_data(v1::GetServerUserDataRequest {
+                zone: z(),
+                server_id: sid.clone(),
+                key: "cloud-init".into(),
+            })
+            .await,
+    );
+    assert_eq!(value.value, b"#cloud-config\n");
+    must(
+        "DeleteServerUserData",
+        user_data
+            .delete_server_user_data(v1::DeleteServerUserDataRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                key: "cloud-init".into(),
+            })
+            .await,
+    );
+
+    // Actions.
+    must(
+        "ListServerActions",
+        actions
+            .list_server_actions(v1::ListServerActionsRequest {
+                zone: z(),
+                server_id: sid.clone(),
+                ..Default::default()
+            })
+            .await,
+    );
+    let on = must(
+        "ServerAction",
+        actions
+            .server_action(v1::ServerActionRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                action: "poweron".into(),
+                ..Default::default()
+            })
+            .await,
+    );
+    let on = wait_done(&mut ops, &on.name).await;
+    let result: v1::ServerActionResult = unpack(&on);
+    assert_eq!(result.action, "poweron");
+    let target = |sid: &str| v1::ServerActionTarget {
+        zone: z(),
+        request_id: rid(),
+        server_id: sid.to_owned(),
+    };
+    let mut action_ops = Vec::new();
+    action_ops.push(must(
+        "RebootServer",
+        actions.reboot_server(target(&sid)).await,
+    ));
+    action_ops.push(must(
+        "StopServerInPlace",
+        actions.stop_server_in_place(target(&sid)).await,
+    ));
+    action_ops.push(must(
+        "PowerOffServer",
+        actions.power_off_server(target(&sid)).await,
+    ));
+    action_ops.push(must(
+        "PowerOnServer",
+        actions.power_on_server(target(&sid)).await,
+    ));
+    action_ops.push(must(
+        "BackupServer",
+        actions
+            .backup_server(v1::BackupServerRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                name: Some("bk".into()),
+                ..Default::default()
+            })
+            .await,
+    ));
+    action_ops.push(must(
+        "EnableRoutedIp",
+        actions
+            .enable_routed_ip(v1::EnableRoutedIpRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                ..Default::default()
+            })
+            .await,
+    ));
+    for op in &action_ops {
+        assert!(metadata(op).kind.starts_with("server_action."), "{op:?}");
+    }
+
+    // Volumes and attachments.
+    must(
+        "ListVolumes",
+        volumes
+            .list_volumes(v1::ListVolumesRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+    let extra = emulator_post(&env, &format!("/instance/v1/zones/{ZONE}/volumes"), json!({"name": "extra", "volume_type": "b_ssd", "size": 10_000_000_000u64, "project": project})).await;
+    let extra_id = extra["volume"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    must(
+        "GetVolume",
+        volumes
+            .get_volume(v1::GetVolumeRequest {
+                zone: z(),
+                volume_id: extra_id.clone(),
+            })
+            .await,
+    );
+    must(
+        "UpdateVolume",
+        volumes
+            .update_volume(v1::UpdateVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                volume: Some(v1::Volume {
+                    id: extra_id.clone(),
+                    name: "extra-renamed".into(),
+                    ..Default::default()
+                }),
+                update_mask: None,
+            })
+            .await,
+    );
+    let _ = &root_volume;
+    let root_volume = extra_id.clone();
+    let vop = must(
+        "CreateVolume",
+        volumes
+            .create_volume(v1::CreateVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                name: "data".into(),
+                volume_type: Some("b_ssd".into()),
+                size: Some(20_000_000_000),
+                project: Some(project.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    let failed = wait_done(&mut ops, &vop.name).await;
+    match &failed.result {
+        Some(v1::operation::Result::Error(status)) => {
+            assert_eq!(status.code, Code::ResourceExhausted as i32, "{status:?}")
+        }
+        other => panic!("expected a failed operation: {other:?}"),
+    }
+    must(
+        "AttachServerVolume",
+        servers
+            .attach_server_volume(v1::AttachServerVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                volume_id: extra_id.clone(),
+                volume_type: "b_ssd".into(),
+                stop_if_needed: true,
+                ..Default::default()
+            })
+            .await,
+    );
+    must(
+        "DetachServerVolume",
+        servers
+            .detach_server_volume(v1::DetachServerVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                volume_id: extra_id.clone(),
+                stop_if_needed: false,
+            })
+            .await,
+    );
+    must(
+        "AttachServerFileSystem",
+        servers
+            .attach_server_file_system(v1::AttachServerFileSystemRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                filesystem_id: rid(),
+            })
+            .await,
+    );
+    must(
+        "DetachServerFileSystem",
+        servers
+            .detach_server_file_system(v1::DetachServerFileSystemRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                filesystem_id: rid(),
+            })
+            .await,
+    );
+
+    // Snapshots (a direct one for reads; CreateSnapshot stays running until cancelled).
+    let snap = emulator_post(
+        &env,
+        &format!("/instance/v1/zones/{ZONE}/snapshots"),
+        json!({"name": "s1", "volume_id": root_volume, "project": project}),
+    )
+    .await;
+    let snap_id = snap["snapshot"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sop = must(
+        "CreateSnapshot",
+        snapshots
+            .create_snapshot(v1::CreateSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                name: "s2".into(),
+                volume_id: Some(root_volume.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    must(
+        "ListSnapshots",
+        snapshots
+            .list_snapshots(v1::ListSnapshotsRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+    let got_snap = accept(
+        "GetSnapshot",
+        snapshots
+            .get_snapshot(v1::GetSnapshotRequest {
+                zone: z(),
+                snapshot_id: snap_id.clone(),
+            })
+            .await,
+    );
+    accept(
+        "UpdateSnapshot",
+        snapshots
+            .update_snapshot(v1::UpdateSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                snapshot: Some(v1::Snapshot {
+                    id: snap_id.clone(),
+                    name: "s1b".into(),
+                    ..Default::default()
+                }),
+                update_mask: None,
+            })
+            .await,
+    );
+    accept(
+        "ReplaceSnapshot",
+        snapshots
+            .replace_snapshot(v1::ReplaceSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                snapshot: got_snap.clone().or(Some(v1::Snapshot {
+                    id: snap_id.clone(),
+                    ..Default::default()
+                })),
+            })
+            .await,
+    );
+    accept(
+        "ExportSnapshot",
+        snapshots
+            .export_snapshot(v1::ExportSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                snapshot_id: snap_id.clone(),
+                bucket: "my-bucket".into(),
+                key: "s1.qcow2".into(),
+            })
+            .await,
+    );
+
+    // Operations: Watch and Cancel on the snapshot job, Get and List.
+    let mut watch = must(
+        "WatchOperation",
+        ops.watch_operation(v1::WatchOperationRequest {
+            name: sop.name.clone(),
+        })
+        .await,
+    );
+    let first = watch.message().await.unwrap().expect("first state");
+    assert_eq!(first.name, sop.name);
+    must(
+        "GetOperation",
+        ops.get_operation(v1::GetOperationRequest {
+            name: sop.name.clone(),
+        })
+        .await,
+    );
+    let cancel = must(
+        "CancelOperation",
+        ops.cancel_operation(v1::CancelOperationRequest {
+            name: sop.name.clone(),
+        })
+        .await,
+    );
+    assert!(metadata(&cancel).cancel_requested);
+    let mut last = first;
+    while let Some(op) = tokio::time::timeout(Duration::from_secs(20), watch.message())
+        .await
+        .expect("watch progresses")
+        .unwrap()
+    {
+        last = op;
+    }
+    assert!(last.done, "watch ends after done");
+    match &last.result {
+        Some(v1::operation::Result::Error(s)) => assert_eq!(s.code, Code::Cancelled as i32),
+        other => panic!("expected cancelled: {other:?}"),
+    }
+    let listed = must(
+        "ListOperations",
+        ops.list_operations(v1::ListOperationsRequest {
+            page_size: 3,
+            ..Default::default()
+        })
+        .await,
+    );
+    assert_eq!(listed.operations.len(), 3);
+    assert!(listed.total_size > 3 && !listed.next_page_token.is_empty());
+    let page2 = must(
+        "ListOperations p2",
+        ops.list_operations(v1::ListOperationsRequest {
+            page_size: 3,
+            page_token: listed.next_page_token.clone(),
+            ..Default::default()
+        })
+        .await,
+    );
+    assert!(
+        page2
+            .operations
+            .iter()
+            .all(|o| listed.operations.iter().all(|p| p.name != o.name))
+    );
+    let cancelled = must(
+        "ListOperations state",
+        ops.list_operations(v1::ListOperationsRequest {
+            state: Some("cancelled".into()),
+            ..Default::default()
+        })
+        .await,
+    );
+    assert_eq!(cancelled.operations.len(), 1);
+
+    // Images.
+    let image = emulator_post(
+        &env,
+        &format!("/instance/v1/zones/{ZONE}/images"),
+        json!({"name": "img", "root_volume": snap_id, "arch": "x86_64", "project": project}),
+    )
+    .await;
+    let image_id = image["image"]["id"].as_str().unwrap_or_default().to_owned();
+    must(
+        "CreateImage",
+        images
+            .create_image(v1::CreateImageRequest {
+                zone: z(),
+                request_id: rid(),
+                name: "img2".into(),
+                root_volume: snap_id.clone(),
+                arch: "x86_64".into(),
+                ..Default::default()
+            })
+            .await,
+    );
+    must(
+        "ListImages",
+        images
+            .list_images(v1::ListImagesRequest {
+                zone: z(),
+                ..Default::default()
+            })
+            .await,
+    );
+    let got_image = accept(
+        "GetImage",
+        images
+            .get_image(v1::GetImageRequest {
+                zone: z(),
+                image_id: image_id.clone(),
+            })
+            .await,
+    );
+    accept(
+        "UpdateImage",
+        images
+            .update_image(v1::UpdateImageRequest {
+                zone: z(),
+                request_id: rid(),
+                image: Some(v1::Image {
+                    id: image_id.clone(),
+                    name: "img-renamed".into(),
+                    ..Default::default()
+                }),
+                update_mask: None,
+            })
+            .await,
+    );
+    accept(
+        "ReplaceImage",
+        images
+            .replace_image(v1::ReplaceImageRequest {
+                zone: z(),
+                request_id: rid(),
+                image: got_image.or(Some(v1::Image {
+                    id: image_id.clone(),
+                    ..Default::default()
+                })),
+            })
+            .await,
+    );
+    accept(
+        "DeleteImage",
+        images
+            .delete_image(v1::DeleteImageRequest {
+                zone: z(),
+                request_id: rid(),
+                image_id: image_id.clone(),
+            })
+            .await,
+    );
+    accept(
+        "DeleteSnapshot",
+        snapshots
+            .delete_snapshot(v1::DeleteSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                snapshot_id: snap_id.clone(),
+            })
+            .await,
+    );
+
+    // Block migration.
+    accept(
+        "PlanBlockMigration",
+        migration
+            .plan_block_migration(v1::PlanBlockMigrationRequest {
+                zone: z(),
+                volume_id: Some(root_volume.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    accept(
+        "ApplyBlockMigration",
+        migration
+            .apply_block_migration(v1::ApplyBlockMigrationRequest {
+                zone: z(),
+                request_id: rid(),
+                volume_id: Some(root_volume.clone()),
+                validation_key: "k".into(),
+                ..Default::default()
+            })
+            .await,
+    );
+    accept(
+        "CheckBlockMigrationOrganizationQuotas",
+        migration
+            .check_block_migration_organization_quotas(
+                v1::CheckBlockMigrationOrganizationQuotasRequest {
+                    zone: z(),
+                    organization: project.clone(),
+                },
+            )
+            .await,
+    );
+
+    // Security groups and rules.
+    let sg = must(
+        "CreateSecurityGroup",
+        sgs.create_security_group(v1::CreateSecurityGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            name: "web".into(),
+            project: Some(project.clone()),
+            stateful: true,
+            inbound_default_policy: Some("drop".into()),
+            outbound_default_policy: Some("accept".into()),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "ListSecurityGroups",
+        sgs.list_security_groups(v1::ListSecurityGroupsRequest {
+            zone: z(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let got_sg = must(
+        "GetSecurityGroup",
+        sgs.get_security_group(v1::GetSecurityGroupRequest {
+            zone: z(),
+            security_group_id: sg.id.clone(),
+        })
+        .await,
+    );
+    must(
+        "UpdateSecurityGroup",
+        sgs.update_security_group(v1::UpdateSecurityGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group: Some(v1::SecurityGroup {
+                id: sg.id.clone(),
+                description: Some("front".into()),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["description".into()],
+            }),
+        })
+        .await,
+    );
+    accept(
+        "ReplaceSecurityGroup",
+        sgs.replace_security_group(v1::ReplaceSecurityGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group: Some(got_sg),
+        })
+        .await,
+    );
+    must(
+        "ListDefaultSecurityGroupRules",
+        sgs.list_default_security_group_rules(v1::ListDefaultSecurityGroupRulesRequest {
+            zone: z(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let rule = must(
+        "CreateSecurityGroupRule",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+            protocol: "TCP".into(),
+            direction: "inbound".into(),
+            action: "accept".into(),
+            ip_range: "0.0.0.0/0".into(),
+            dest_port_from: Some(443),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "ListSecurityGroupRules",
+        sgs.list_security_group_rules(v1::ListSecurityGroupRulesRequest {
+            zone: z(),
+            security_group_id: sg.id.clone(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let got_rule = must(
+        "GetSecurityGroupRule",
+        sgs.get_security_group_rule(v1::GetSecurityGroupRuleRequest {
+            zone: z(),
+            security_group_id: sg.id.clone(),
+            security_group_rule_id: rule.id.clone(),
+        })
+        .await,
+    );
+    must(
+        "UpdateSecurityGroupRule",
+        sgs.update_security_group_rule(v1::UpdateSecurityGroupRuleRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+            rule: Some(v1::SecurityGroupRule {
+                id: rule.id.clone(),
+                dest_port_from: Some(8443),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["dest_port_from".into()],
+            }),
+        })
+        .await,
+    );
+    accept(
+        "ReplaceSecurityGroupRule",
+        sgs.replace_security_group_rule(v1::ReplaceSecurityGroupRuleRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+            rule: Some(got_rule),
+        })
+        .await,
+    );
+    accept(
+        "SetSecurityGroupRules",
+        sgs.set_security_group_rules(v1::SetSecurityGroupRulesRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+            rules: vec![],
+        })
+        .await,
+    );
+    accept(
+        "DeleteSecurityGroupRule",
+        sgs.delete_security_group_rule(v1::DeleteSecurityGroupRuleRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+            security_group_rule_id: rule.id.clone(),
+        })
+        .await,
+    );
+    must(
+        "DeleteSecurityGroup",
+        sgs.delete_security_group(v1::DeleteSecurityGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            security_group_id: sg.id.clone(),
+        })
+        .await,
+    );
+
+    // Placement groups.
+    let pg = must(
+        "CreatePlacementGroup",
+        pgs.create_placement_group(v1::CreatePlacementGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            name: "pg".into(),
+            project: Some(project.clone()),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "ListPlacementGroups",
+        pgs.list_placement_groups(v1::ListPlacementGroupsRequest {
+            zone: z(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let got_pg = must(
+        "GetPlacementGroup",
+        pgs.get_placement_group(v1::GetPlacementGroupRequest {
+            zone: z(),
+            placement_group_id: pg.id.clone(),
+        })
+        .await,
+    );
+    accept(
+        "ReplacePlacementGroup",
+        pgs.replace_placement_group(v1::ReplacePlacementGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            placement_group: Some(got_pg),
+        })
+        .await,
+    );
+    must(
+        "UpdatePlacementGroup",
+        pgs.update_placement_group(v1::UpdatePlacementGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            placement_group: Some(v1::PlacementGroup {
+                id: pg.id.clone(),
+                name: "pg2".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await,
+    );
+    must(
+        "GetPlacementGroupServers",
+        pgs.get_placement_group_servers(v1::GetPlacementGroupServersRequest {
+            zone: z(),
+            placement_group_id: pg.id.clone(),
+        })
+        .await,
+    );
+    accept(
+        "SetPlacementGroupServers",
+        pgs.set_placement_group_servers(v1::SetPlacementGroupServersRequest {
+            zone: z(),
+            request_id: rid(),
+            placement_group_id: pg.id.clone(),
+            servers: vec![],
+        })
+        .await,
+    );
+    accept(
+        "UpdatePlacementGroupServers",
+        pgs.update_placement_group_servers(v1::UpdatePlacementGroupServersRequest {
+            zone: z(),
+            request_id: rid(),
+            placement_group_id: pg.id.clone(),
+            servers: vec![],
+        })
+        .await,
+    );
+    must(
+        "DeletePlacementGroup",
+        pgs.delete_placement_group(v1::DeletePlacementGroupRequest {
+            zone: z(),
+            request_id: rid(),
+            placement_group_id: pg.id.clone(),
+        })
+        .await,
+    );
+
+    // Flexible IPs.
+    let ip = must(
+        "CreateIp",
+        ips.create_ip(v1::CreateIpRequest {
+            zone: z(),
+            request_id: rid(),
+            r#type: "routed_ipv4".into(),
+            project: Some(project.clone()),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "ListIps",
+        ips.list_ips(v1::ListIpsRequest {
+            zone: z(),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "GetIp",
+        ips.get_ip(v1::GetIpRequest {
+            zone: z(),
+            ip: ip.id.clone(),
+        })
+        .await,
+    );
+    let tagged = must(
+        "UpdateIp",
+        ips.update_ip(v1::UpdateIpRequest {
+            zone: z(),
+            request_id: rid(),
+            ip: Some(v1::Ip {
+                id: ip.id.clone(),
+                tags: vec!["edge".into()],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["tags".into()],
+            }),
+        })
+        .await,
+    );
+    assert_eq!(tagged.tags, ["edge"]);
+    accept(
+        "ReleaseIpToIpam",
+        ips.release_ip_to_ipam(v1::ReleaseIpToIpamRequest {
+            zone: z(),
+            request_id: rid(),
+            ip_id: ip.id.clone(),
+        })
+        .await,
+    );
+    accept(
+        "DeleteIp",
+        ips.delete_ip(v1::DeleteIpRequest {
+            zone: z(),
+            request_id: rid(),
+            ip: ip.id.clone(),
+        })
+        .await,
+    );
+
+    // Private NICs.
+    must(
+        "CreatePrivateNic",
+        nics.create_private_nic(v1::CreatePrivateNicRequest {
+            zone: z(),
+            request_id: rid(),
+            server_id: sid.clone(),
+            private_network_id: rid(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let nic = emulator_post(
+        &env,
+        &format!("/instance/v1/zones/{ZONE}/servers/{sid}/private_nics"),
+        json!({"private_network_id": rid()}),
+    )
+    .await;
+    let nic_id = nic["private_nic"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    must(
+        "ListPrivateNics",
+        nics.list_private_nics(v1::ListPrivateNicsRequest {
+            zone: z(),
+            server_id: sid.clone(),
+            ..Default::default()
+        })
+        .await,
+    );
+    must(
+        "GetPrivateNic",
+        nics.get_private_nic(v1::GetPrivateNicRequest {
+            zone: z(),
+            server_id: sid.clone(),
+            private_nic_id: nic_id.clone(),
+        })
+        .await,
+    );
+    must(
+        "UpdatePrivateNic",
+        nics.update_private_nic(v1::UpdatePrivateNicRequest {
+            zone: z(),
+            request_id: rid(),
+            server_id: sid.clone(),
+            private_nic: Some(v1::PrivateNic {
+                id: nic_id.clone(),
+                tags: vec!["t".into()],
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await,
+    );
+    accept(
+        "DeletePrivateNic",
+        nics.delete_private_nic(v1::DeletePrivateNicRequest {
+            zone: z(),
+            request_id: rid(),
+            server_id: sid.clone(),
+            private_nic_id: nic_id.clone(),
+        })
+        .await,
+    );
+
+    // Last: the ones that end resources.
+    accept(
+        "DeleteVolume",
+        volumes
+            .delete_volume(v1::DeleteVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                volume_id: extra_id.clone(),
+            })
+            .await,
+    );
+    must(
+        "TerminateServer",
+        actions.terminate_server(target(&sid)).await,
+    );
+    must(
+        "DeleteServer",
+        servers
+            .delete_server(v1::DeleteServerRequest {
+                zone: z(),
+                request_id: rid(),
+                server_id: sid.clone(),
+                stop_first: true,
+                ..Default::default()
+            })
+            .await,
+    );
+
+    let all = all_methods();
+    let seen = env.seen.lock().unwrap().clone();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    println!(
+        "grpc coverage: {}/{} methods",
+        all.len() - missing.len(),
+        all.len()
+    );
+    assert!(missing.is_empty(), "not called: {missing:?}");
+    env.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_id_replays() {
+    let env = start(true).await;
+    let mut ips = client!(env, ips_client::IpsClient, Some(OPS_TOKEN));
+    let mut servers = client!(env, servers_client::ServersClient, Some(OPS_TOKEN));
+    let mut ops = client!(env, operations_client::OperationsClient, Some(OPS_TOKEN));
+    let id = rid();
+    let req = v1::CreateIpRequest {
+        zone: ZONE.into(),
+        request_id: id.clone(),
+        r#type: "routed_ipv4".into(),
+        project: Some(env.project()),
+        ..Default::default()
+    };
+    let a = must("CreateIp", ips.create_ip(req.clone()).await);
+    let b = must("CreateIp replay", ips.create_ip(req.clone()).await);
+    assert_eq!(a, b, "the same request_id returns the same ip");
+    let listed = must(
+        "ListIps",
+        ips.list_ips(v1::ListIpsRequest {
+            zone: ZONE.into(),
+            ..Default::default()
+        })
+        .await,
+    );
+    assert_eq!(listed.ips.len(), 1, "no second ip was created");
+    let mut other = req.clone();
+    other.tags = vec!["different".into()];
+    let err = ips.create_ip(other).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        err.get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "request_id"
+    );
+
+    let create = v1::CreateServerRequest {
+        zone: ZONE.into(),
+        request_id: rid(),
+        name: "once".into(),
+        commercial_type: "DEV1-S".into(),
+        image: Some("ubuntu_jammy".into()),
+        project: Some(env.project()),
+        ..Default::default()
+    };
+    let first = must("CreateServer", servers.create_server(create.clone()).await);
+    let again = must(
+        "CreateServer replay",
+        servers.create_server(create.clone()).await,
+    );
+    assert_eq!(first.name, again.name);
+    wait_done(&mut ops, &first.name).await;
+    let after_done = must(
+        "CreateServer replay after done",
+        servers.create_server(create.clone()).await,
+    );
+    assert_eq!(after_done.name, first.name);
+    assert!(after_done.done);
+    let mut changed = create.clone();
+    changed.name = "twice".into();
+    let err = servers.create_server(changed).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_eq!(metadata(&first).request_id, create.request_id);
+    env.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_matrix() {
+    let env = start(false).await;
+    let list = || v1::ListIpsRequest {
+        zone: ZONE.into(),
+        ..Default::default()
+    };
+    let create = |project: Option<String>| v1::CreateIpRequest {
+        zone: ZONE.into(),
+        request_id: rid(),
+        r#type: "routed_ipv4".into(),
+        project,
+        ..Default::default()
+    };
+
+    let mut none = client!(env, ips_client::IpsClient, None);
+    assert_eq!(
+        none.list_ips(list()).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let mut wrong = client!(env, ips_client::IpsClient, Some("not-a-token"));
+    assert_eq!(
+        wrong.list_ips(list()).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let mut viewer = client!(env, ips_client::IpsClient, Some(VIEWER_TOKEN));
+    must("viewer lists", viewer.list_ips(list()).await);
+    let err = viewer
+        .create_ip(create(Some(env.project())))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.get_error_details().error_info().unwrap().reason,
+        "READ_ONLY_CALLER"
+    );
+    let mut limited = client!(env, ips_client::IpsClient, Some(LIMITED_TOKEN));
+    let other = rid();
+    let err = limited
+        .create_ip(create(Some(other.clone())))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(
+        err.get_error_details().error_info().unwrap().reason,
+        "PROJECT_NOT_GRANTED"
+    );
+    let err = limited
+        .list_ips(v1::ListIpsRequest {
+            zone: ZONE.into(),
+            project: Some(other),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Its own project, filled in when omitted.
+    let ip = must("limited creates", limited.create_ip(create(None)).await);
+    assert_eq!(ip.project, env.project());
+    let mut ops = client!(env, operations_client::OperationsClient, Some(VIEWER_TOKEN));
+    assert_eq!(
+        ops.cancel_operation(v1::CancelOperationRequest {
+            name: "operations/1".into()
+        })
+        .await
+        .unwrap_err()
+        .code(),
+        Code::PermissionDenied
+    );
+
+    // Health and reflection are open.
+    let channel = env.channel().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.inner.clone());
+    let mut serving = false;
+    for _ in 0..50 {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "fleet.v1.Servers".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(serving, "ready with postgres and a live worker");
+    env.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_name_their_field() {
+    let env = start(false).await;
+    let tok = Some(OPS_TOKEN);
+    let mut servers = client!(env, servers_client::ServersClient, tok);
+    let mut actions = client!(env, server_actions_client::ServerActionsClient, tok);
+    let mut volumes = client!(env, volumes_client::VolumesClient, tok);
+    let mut snapshots = client!(env, snapshots_client::SnapshotsClient, tok);
+    let mut images = client!(env, images_client::ImagesClient, tok);
+    let mut ips = client!(env, ips_client::IpsClient, tok);
+    let mut sgs = client!(env, security_groups_client::SecurityGroupsClient, tok);
+    let mut pgs = client!(env, placement_groups_client::PlacementGroupsClient, tok);
+    let mut user_data = client!(env, user_data_client::UserDataClient, tok);
+    let mut nics = client!(env, private_nics_client::PrivateNicsClient, tok);
+    let mut migration = client!(env, block_migration_client::BlockMigrationClient, tok);
+    let mut ops = client!(env, operations_client::OperationsClient, tok);
+
+    let z = || ZONE.to_owned();
+    let u = rid;
+    let server = || v1::CreateServerRequest {
+        zone: z(),
+        name: "ok".into(),
+        commercial_type: "DEV1-S".into(),
+        image: Some("ubuntu_jammy".into()),
+        ..Default::default()
+    };
+    let rule = || v1::CreateSecurityGroupRuleRequest {
+        zone: z(),
+        security_group_id: u(),
+        protocol: "TCP".into(),
+        direction: "inbound".into(),
+        action: "accept".into(),
+        ip_range: "10.0.0.0/8".into(),
+        ..Default::default()
+    };
+    let volume = || v1::CreateVolumeRequest {
+        zone: z(),
+        name: "v".into(),
+        volume_type: Some("b_ssd".into()),
+        size: Some(20_000_000_000),
+        ..Default::default()
+    };
+
+    let mut cases: Vec<(&str, Result<(), tonic::Status>)> = Vec::new();
+    macro_rules! case {
+        ($field:expr, $call:expr) => {
+            cases.push(($field, $call.await.map(|_| ())));
+        };
+    }
+    case!(
+        "zone",
+        servers.get_server(v1::GetServerRequest {
+            zone: "".into(),
+            server_id: u()
+        })
+    );
+    case!(
+        "zone",
+        servers.get_server(v1::GetServerRequest {
+            zone: "mars-1".into(),
+            server_id: u()
+        })
+    );
+    case!(
+        "zone",
+        servers.get_server(v1::GetServerRequest {
+            zone: "all".into(),
+            server_id: u()
+        })
+    );
+    case!(
+        "server_id",
+        servers.get_server(v1::GetServerRequest {
+            zone: z(),
+            server_id: "".into()
+        })
+    );
+    case!(
+        "server_id",
+        servers.get_server(v1::GetServerRequest {
+            zone: z(),
+            server_id: "not-a-uuid".into()
+        })
+    );
+    case!(
+        "page_size",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            page_size: -1,
+            ..Default::default()
+        })
+    );
+    case!(
+        "page_token",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            page_token: "garbage".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "order",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            order: Some("by_size".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "state",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            state: Some("melting".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "project",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            project: Some("p1".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "servers.0",
+        servers.list_servers(v1::ListServersRequest {
+            zone: z(),
+            servers: vec!["x".into()],
+            ..Default::default()
+        })
+    );
+    case!(
+        "request_id",
+        servers.create_server(v1::CreateServerRequest {
+            request_id: "nope".into(),
+            ..server()
+        })
+    );
+    case!(
+        "name",
+        servers.create_server(v1::CreateServerRequest {
+            name: "bad/name".into(),
+            ..server()
+        })
+    );
+    case!(
+        "name",
+        servers.create_server(v1::CreateServerRequest {
+            name: "x".repeat(300),
+            ..server()
+        })
+    );
+    case!(
+        "commercial_type",
+        servers.create_server(v1::CreateServerRequest {
+            commercial_type: "".into(),
+            ..server()
+        })
+    );
+    case!(
+        "commercial_type",
+        servers.create_server(v1::CreateServerRequest {
+            commercial_type: "dev1 s".into(),
+            ..server()
+        })
+    );
+    case!(
+        "image",
+        servers.create_server(v1::CreateServerRequest {
+            image: None,
+            ..server()
+        })
+    );
+    case!(
+        "image",
+        servers.create_server(v1::CreateServerRequest {
+            image: Some("Ubuntu Noble!".into()),
+            ..server()
+        })
+    );
+    case!(
+        "boot_type",
+        servers.create_server(v1::CreateServerRequest {
+            boot_type: Some("network".into()),
+            ..server()
+        })
+    );
+    case!(
+        "security_group",
+        servers.create_server(v1::CreateServerRequest {
+            security_group: Some("sg".into()),
+            ..server()
+        })
+    );
+    case!(
+        "placement_group",
+        servers.create_server(v1::CreateServerRequest {
+            placement_group: Some("pg".into()),
+            ..server()
+        })
+    );
+    case!(
+        "public_ips.0",
+        servers.create_server(v1::CreateServerRequest {
+            public_ips: vec!["1.2.3.4".into()],
+            ..server()
+        })
+    );
+    case!(
+        "tags.0",
+        servers.create_server(v1::CreateServerRequest {
+            tags: vec!["".into()],
+            ..server()
+        })
+    );
+    case!(
+        "volumes.0.size",
+        servers.create_server(v1::CreateServerRequest {
+            volumes: [(
+                "0".to_owned(),
+                v1::VolumeServerTemplate {
+                    size: Some(123),
+                    ..Default::default()
+                }
+            )]
+            .into(),
+            ..server()
+        })
+    );
+    case!(
+        "volumes.1.volume_type",
+        servers.create_server(v1::CreateServerRequest {
+            volumes: [(
+                "1".to_owned(),
+                v1::VolumeServerTemplate {
+                    volume_type: Some("floppy".into()),
+                    size: Some(10_000_000_000),
+                    ..Default::default()
+                }
+            )]
+            .into(),
+            ..server()
+        })
+    );
+    case!(
+        "server.id",
+        servers.update_server(v1::UpdateServerRequest {
+            zone: z(),
+            server: Some(v1::Server {
+                name: "n".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    );
+    case!(
+        "update_mask",
+        servers.update_server(v1::UpdateServerRequest {
+            zone: z(),
+            server: Some(v1::Server {
+                id: u(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["state".into()]
+            }),
+            ..Default::default()
+        })
+    );
+    case!(
+        "update_mask",
+        servers.update_server(v1::UpdateServerRequest {
+            zone: z(),
+            server: Some(v1::Server {
+                id: u(),
+                ..Default::default()
+            }),
+            update_mask: None,
+            ..Default::default()
+        })
+    );
+    case!(
+        "server.name",
+        servers.update_server(v1::UpdateServerRequest {
+            zone: z(),
+            server: Some(v1::Server {
+                id: u(),
+                name: "a*b".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    );
+    case!(
+        "volume_id",
+        servers.attach_server_volume(v1::AttachServerVolumeRequest {
+            zone: z(),
+            server_id: u(),
+            volume_id: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "volume_type",
+        servers.attach_server_volume(v1::AttachServerVolumeRequest {
+            zone: z(),
+            server_id: u(),
+            volume_id: u(),
+            volume_type: "tape".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "volume_id",
+        servers.detach_server_volume(v1::DetachServerVolumeRequest {
+            zone: z(),
+            server_id: u(),
+            volume_id: "v".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "filesystem_id",
+        servers.attach_server_file_system(v1::AttachServerFileSystemRequest {
+            zone: z(),
+            server_id: u(),
+            filesystem_id: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "action",
+        actions.server_action(v1::ServerActionRequest {
+            zone: z(),
+            server_id: u(),
+            action: "explode".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "action",
+        actions.server_action(v1::ServerActionRequest {
+            zone: z(),
+            server_id: u(),
+            action: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "server_id",
+        actions.power_on_server(v1::ServerActionTarget {
+            zone: z(),
+            server_id: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "size",
+        volumes.create_volume(v1::CreateVolumeRequest {
+            size: Some(0),
+            ..volume()
+        })
+    );
+    case!(
+        "size",
+        volumes.create_volume(v1::CreateVolumeRequest {
+            size: Some(1_500_000_000),
+            ..volume()
+        })
+    );
+    case!(
+        "size",
+        volumes.create_volume(v1::CreateVolumeRequest {
+            size: None,
+            ..volume()
+        })
+    );
+    case!(
+        "base_snapshot",
+        volumes.create_volume(v1::CreateVolumeRequest {
+            base_snapshot: Some(u()),
+            ..volume()
+        })
+    );
+    case!(
+        "volume_type",
+        volumes.create_volume(v1::CreateVolumeRequest {
+            volume_type: Some("ssd".into()),
+            ..volume()
+        })
+    );
+    case!(
+        "volume_id",
+        snapshots.create_snapshot(v1::CreateSnapshotRequest {
+            zone: z(),
+            name: "s".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "bucket",
+        snapshots.export_snapshot(v1::ExportSnapshotRequest {
+            zone: z(),
+            snapshot_id: u(),
+            bucket: "".into(),
+            key: "k".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "bucket",
+        snapshots.export_snapshot(v1::ExportSnapshotRequest {
+            zone: z(),
+            snapshot_id: u(),
+            bucket: "Bad_Bucket".into(),
+            key: "k".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "key",
+        snapshots.export_snapshot(v1::ExportSnapshotRequest {
+            zone: z(),
+            snapshot_id: u(),
+            bucket: "bucket".into(),
+            key: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "arch",
+        images.create_image(v1::CreateImageRequest {
+            zone: z(),
+            name: "i".into(),
+            root_volume: u(),
+            arch: "mips".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "root_volume",
+        images.create_image(v1::CreateImageRequest {
+            zone: z(),
+            name: "i".into(),
+            root_volume: "".into(),
+            arch: "x86_64".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "type",
+        ips.create_ip(v1::CreateIpRequest {
+            zone: z(),
+            r#type: "ipv5".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "server",
+        ips.create_ip(v1::CreateIpRequest {
+            zone: z(),
+            r#type: "routed_ipv4".into(),
+            server: Some("srv".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "ip",
+        ips.get_ip(v1::GetIpRequest {
+            zone: z(),
+            ip: "999.1.1.1".into()
+        })
+    );
+    case!(
+        "protocol",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            protocol: "SCTP".into(),
+            ..rule()
+        })
+    );
+    case!(
+        "direction",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            direction: "sideways".into(),
+            ..rule()
+        })
+    );
+    case!(
+        "ip_range",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            ip_range: "10.0.0.0/99".into(),
+            ..rule()
+        })
+    );
+    case!(
+        "dest_port_from",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            dest_port_from: Some(70000),
+            ..rule()
+        })
+    );
+    case!(
+        "dest_port_to",
+        sgs.create_security_group_rule(v1::CreateSecurityGroupRuleRequest {
+            dest_port_from: Some(100),
+            dest_port_to: Some(10),
+            ..rule()
+        })
+    );
+    case!(
+        "name",
+        sgs.create_security_group(v1::CreateSecurityGroupRequest {
+            zone: z(),
+            name: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "inbound_default_policy",
+        sgs.create_security_group(v1::CreateSecurityGroupRequest {
+            zone: z(),
+            name: "sg".into(),
+            inbound_default_policy: Some("allow".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "policy_mode",
+        pgs.create_placement_group(v1::CreatePlacementGroupRequest {
+            zone: z(),
+            policy_mode: Some("strict".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "policy_type",
+        pgs.create_placement_group(v1::CreatePlacementGroupRequest {
+            zone: z(),
+            policy_type: Some("spread".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "servers.0",
+        pgs.set_placement_group_servers(v1::SetPlacementGroupServersRequest {
+            zone: z(),
+            placement_group_id: u(),
+            servers: vec!["x".into()],
+            ..Default::default()
+        })
+    );
+    case!(
+        "key",
+        user_data.set_server_user_data(v1::SetServerUserDataRequest {
+            zone: z(),
+            server_id: u(),
+            key: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "key",
+        user_data.get_server_user_data(v1::GetServerUserDataRequest {
+            zone: z(),
+            server_id: u(),
+            key: "a/b".into()
+        })
+    );
+    case!(
+        "private_network_id",
+        nics.create_private_nic(v1::CreatePrivateNicRequest {
+            zone: z(),
+            server_id: u(),
+            private_network_id: "".into(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "volume_id",
+        migration.plan_block_migration(v1::PlanBlockMigrationRequest {
+            zone: z(),
+            ..Default::default()
+        })
+    );
+    case!(
+        "snapshot_id",
+        migration.apply_block_migration(v1::ApplyBlockMigrationRequest {
+            zone: z(),
+            volume_id: Some(u()),
+            snapshot_id: Some(u()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "organization",
+        migration.check_block_migration_organization_quotas(
+            v1::CheckBlockMigrationOrganizationQuotasRequest {
+                zone: z(),
+                organization: "".into()
+            }
+        )
+    );
+    case!(
+        "name",
+        ops.get_operation(v1::GetOperationRequest {
+            name: "operations/abc".into()
+        })
+    );
+    case!(
+        "state",
+        ops.list_operations(v1::ListOperationsRequest {
+            state: Some("exploded".into()),
+            ..Default::default()
+        })
+    );
+    case!(
+        "page_token",
+        ops.list_operations(v1::ListOperationsRequest {
+            page_token: "zzz".into(),
+            ..Default::default()
+        })
+    );
+
+    assert!(cases.len() >= 50, "{} cases", cases.len());
+    for (i, (field, result)) in cases.iter().enumerate() {
+        let status = result
+            .as_ref()
+            .expect_err(&format!("case {i} ({field}) was accepted"));
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "case {i} ({field}): {status:?}"
+        );
+        let details = status.get_error_details();
+        let fields: Vec<&str> = details
+            .bad_request()
+            .map(|b| {
+                b.field_violations
+                    .iter()
+                    .map(|v| v.field.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            fields.contains(field),
+            "case {i}: expected {field} in {fields:?} ({})",
+            status.message()
+        );
+    }
+    println!(
+        "invalid requests: {} cases, each INVALID_ARGUMENT naming its field",
+        cases.len()
+    );
+    // Nothing reached upstream.
+    let calls = env.emulator.call_log();
+    assert!(
+        calls.is_empty(),
+        "{} calls reached the emulator",
+        calls.len()
+    );
+    env.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_and_owner_loss() {
+    let env = start(false).await;
+    let mut servers = client!(env, servers_client::ServersClient, Some(OPS_TOKEN));
+    let missing = rid();
+    let err = servers
+        .get_server(v1::GetServerRequest {
+            zone: ZONE.into(),
+            server_id: missing.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(
+        err.message().contains(ZONE) && err.message().contains(&missing),
+        "{}",
+        err.message()
+    );
+    let info = err.get_error_details().resource_info().cloned().unwrap();
+    assert_eq!(
+        info.resource_name,
+        format!("zones/{ZONE}/servers/{missing}")
+    );
+    // Long-running calls on a missing resource are refused synchronously.
+    let mut actions = client!(
+        env,
+        server_actions_client::ServerActionsClient,
+        Some(OPS_TOKEN)
+    );
+    let err = actions
+        .power_on_server(v1::ServerActionTarget {
+            zone: ZONE.into(),
+            request_id: rid(),
+            server_id: missing,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // A zone nobody owns.
+    let err = servers
+        .get_server(v1::GetServerRequest {
+            zone: "nl-ams-1".into(),
+            server_id: rid(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    let details = err.get_error_details();
+    assert_eq!(details.error_info().unwrap().reason, "NO_ZONE_OWNER");
+    assert!(details.retry_info().is_some());
+    let _ = json!({});
+    assert_eq!(v1::Server::full_name(), "fleet.v1.Server");
+    env.shutdown.cancel();
+}

@@ -1,0 +1,236 @@
+//! The internal `ZoneCalls` service end to end: a worker built from its config (real job
+//! handlers) answers `Invoke` for the zone it owns through the emulator, hands upstream errors
+//! back as responses, refuses zones it does not own with the owner's address, and applies the
+//! caller's project scope.
+
+mod ownership_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fleet_core::Zone;
+use fleet_proto::internal::zone_calls_client::ZoneCallsClient;
+use fleet_proto::internal::{InvokeRequest, InvokeResponse, QueryParam};
+use fleet_worker::calls::{NOT_ZONE_OWNER, OUTSIDE_PROJECT_SCOPE};
+use ownership_support::{SECRET, db, emulator, eventually, worker_config};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+const TTL: Duration = Duration::from_secs(1);
+
+fn request(zone: Zone, operation: &str) -> InvokeRequest {
+    InvokeRequest {
+        zone: zone.as_str().to_owned(),
+        operation: operation.to_owned(),
+        caller: "test-service".to_owned(),
+        request_id: "req-1".to_owned(),
+        timeout: Some(prost_types::Duration {
+            seconds: 10,
+            nanos: 0,
+        }),
+        ..InvokeRequest::default()
+    }
+}
+
+fn with_id(mut req: InvokeRequest, id: &str) -> InvokeRequest {
+    req.path_params = BTreeMap::from([("ip".to_owned(), id.to_owned())]);
+    req
+}
+
+fn json(answer: &InvokeResponse) -> serde_json::Value {
+    serde_json::from_slice(&answer.body).expect("json body")
+}
+
+async fn invoke(
+    client: &mut ZoneCallsClient<Channel>,
+    req: InvokeRequest,
+) -> Result<InvokeResponse, tonic::Status> {
+    client.invoke(req).await.map(tonic::Response::into_inner)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_through_the_owner_of_the_zone() {
+    let (url, pool) = db().await;
+    let emu = emulator().await;
+    let zone = Zone::FrPar1;
+    let worker = worker_config(&url, &emu, &[zone], TTL)
+        .build()
+        .await
+        .expect("worker builds");
+    let handle = worker.handle();
+    let addr = worker.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    // A second worker owns another zone, so that refusals can name it.
+    let other = worker_config(&url, &emu, &[Zone::NlAms1], TTL)
+        .build()
+        .await
+        .expect("second worker builds");
+    let other_address = other.advertise_address().to_owned();
+    let other_handle = other.handle();
+    let other_task = tokio::spawn(other.run(shutdown.clone()));
+    eventually(
+        "both workers to own their zone",
+        Duration::from_secs(10),
+        || async {
+            (handle.held_zones() == [zone] && other_handle.held_zones() == [Zone::NlAms1])
+                .then_some(())
+        },
+    )
+    .await;
+    let epoch = handle.held_epochs()[0].1;
+
+    let mut client = ZoneCallsClient::connect(format!("http://{addr}"))
+        .await
+        .expect("grpc connects");
+
+    // create
+    let mut create = request(zone, "create_ip");
+    create.body = serde_json::to_vec(&serde_json::json!({
+        "type": "routed_ipv4", "project": SECRET, "tags": ["zone-calls"]
+    }))
+    .unwrap();
+    create.content_type = "application/json".to_owned();
+    let created = invoke(&mut client, create).await.expect("create answers");
+    assert_eq!(
+        created.status,
+        201,
+        "{:?}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.attempts, 1);
+    assert!(created.content_type.starts_with("application/json"));
+    let id = json(&created)["ip"]["id"].as_str().unwrap().to_owned();
+
+    // get
+    let got = invoke(&mut client, with_id(request(zone, "get_ip"), &id))
+        .await
+        .expect("get answers");
+    assert_eq!(got.status, 200);
+    assert_eq!(json(&got)["ip"]["id"], id.as_str());
+
+    // list, with a query
+    let mut list = request(zone, "list_ips");
+    list.query = vec![QueryParam {
+        key: "per_page".to_owned(),
+        value: "10".to_owned(),
+    }];
+    let listed = invoke(&mut client, list.clone())
+        .await
+        .expect("list answers");
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.total_count, Some(1));
+    assert_eq!(json(&listed)["ips"].as_array().unwrap().len(), 1);
+
+    // project scope: lists drop, reads and changes are refused outside the scope
+    let mut scoped = list.clone();
+    scoped.project_scope = vec!["00000000-0000-4000-8000-000000000000".to_owned()];
+    let filtered = invoke(&mut client, scoped)
+        .await
+        .expect("scoped list answers");
+    assert_eq!(filtered.status, 200);
+    assert!(json(&filtered)["ips"].as_array().unwrap().is_empty());
+    assert_eq!(filtered.total_count, Some(0));
+    for operation in ["get_ip", "delete_ip"] {
+        let mut req = with_id(request(zone, operation), &id);
+        req.project_scope = vec!["00000000-0000-4000-8000-000000000000".to_owned()];
+        let refused = invoke(&mut client, req).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{operation}");
+        let info = refused.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, OUTSIDE_PROJECT_SCOPE);
+    }
+    let mut in_scope = list.clone();
+    in_scope.project_scope = vec![SECRET.to_owned()];
+    let kept = invoke(&mut client, in_scope)
+        .await
+        .expect("scoped list answers");
+    assert_eq!(json(&kept)["ips"].as_array().unwrap().len(), 1);
+
+    // delete (in scope: the ownership check reads the ip first)
+    let mut delete = with_id(request(zone, "delete_ip"), &id);
+    delete.project_scope = vec![SECRET.to_owned()];
+    let deleted = invoke(&mut client, delete).await.expect("delete answers");
+    assert_eq!(deleted.status, 204);
+
+    // an upstream 404 is an answer, with Scaleway's body
+    let missing = invoke(&mut client, with_id(request(zone, "get_ip"), &id))
+        .await
+        .expect("404 is an answer, not a grpc error");
+    assert_eq!(missing.status, 404);
+    assert_eq!(json(&missing)["type"], "not_found");
+
+    // a zone owned by another worker: refused, naming the owner
+    let refused = invoke(&mut client, request(Zone::NlAms1, "list_ips"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let info = refused.get_details_error_info().expect("error info");
+    assert_eq!(info.reason, NOT_ZONE_OWNER);
+    assert_eq!(info.metadata.get("owner"), Some(&other_address));
+    // a zone nobody owns: refused, with no owner
+    let refused = invoke(&mut client, request(Zone::PlWaw1, "list_ips"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let info = refused.get_details_error_info().expect("error info");
+    assert_eq!(info.metadata.get("owner").map(String::as_str), Some(""));
+
+    // bad input
+    for req in [
+        request(zone, "no_such_operation"),
+        InvokeRequest {
+            zone: "mars-1".to_owned(),
+            ..request(zone, "list_ips")
+        },
+        request(zone, "get_ip"),
+    ] {
+        let err = invoke(&mut client, req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        assert!(err.get_details_bad_request().is_some());
+    }
+
+    let err = invoke(&mut client, request(zone, "get_ip"))
+        .await
+        .unwrap_err();
+    let violations = err.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(violations[0].field, "path_params");
+
+    // the caller's timeout bounds the call, retries included
+    emu.set_faults(fleet_emulator::Faults {
+        latency: Duration::from_secs(2),
+        zones: Some(vec![zone.as_str().to_owned()]),
+        ..fleet_emulator::Faults::default()
+    });
+    let mut slow = request(zone, "list_ips");
+    slow.timeout = Some(prost_types::Duration {
+        seconds: 0,
+        nanos: 200_000_000,
+    });
+    let err = invoke(&mut client, slow).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    emu.clear_faults();
+
+    // every upstream call of the zone carried this worker's id and epoch
+    let callers: Vec<_> = emu
+        .call_log()
+        .into_iter()
+        .filter(|c| c.zone.as_deref() == Some(zone.as_str()))
+        .map(|c| c.caller.unwrap_or_default())
+        .collect();
+    assert!(callers.len() >= 7, "{callers:?}");
+    let expected = format!("{}/{epoch}", handle.id());
+    assert!(callers.iter().all(|c| *c == expected), "{callers:?}");
+
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    other_task.await.unwrap().unwrap();
+    // After a graceful stop nobody owns anything, and calls are refused.
+    assert!(
+        fleet_scheduler::zone_owners(&pool)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
