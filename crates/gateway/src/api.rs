@@ -689,8 +689,14 @@ fn transcode<Resp: Message + Default>(message: &impl Message) -> Result<Resp, Ga
         .map_err(|err| GatewayError::Internal(format!("cannot transcode the operation: {err}")))
 }
 
-/// The W3C trace context of the request, stored with its job.
+/// The W3C trace context of the request's span (the gateway's server span), stored with its
+/// job so the job's runs join the request's trace. Without a tracer installed, the caller's own
+/// `traceparent` is kept instead.
 fn trace_context<T>(request: &Request<T>) -> Value {
+    let current = fleet_telemetry::propagation::current_trace_context();
+    if current.as_object().is_some_and(|map| !map.is_empty()) {
+        return current;
+    }
     let mut map = Map::new();
     for key in ["traceparent", "tracestate"] {
         if let Some(value) = request.metadata().get(key).and_then(|v| v.to_str().ok()) {

@@ -110,6 +110,10 @@ impl ZoneRouter {
             let mut client = ZoneCallsClient::new(channel);
             let mut call = tonic::Request::new(request.clone());
             call.set_timeout(self.call_timeout);
+            // The worker's server span continues this request's trace.
+            let mut headers = std::mem::take(call.metadata_mut()).into_headers();
+            fleet_telemetry::propagation::inject_current_into_headers(&mut headers);
+            *call.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
             match client.invoke(call).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) if attempt == 0 && should_retry(&status) => {

@@ -321,6 +321,7 @@ impl Gateway {
         }
 
         let router = Server::builder()
+            .layer(fleet_telemetry::grpc::RpcServerLayer::new())
             .timeout(config.request_timeout)
             .http2_keepalive_interval(Some(config.keepalive_interval))
             .http2_keepalive_timeout(Some(config.keepalive_timeout))

@@ -217,7 +217,15 @@ impl Worker {
         let ownership = ownership.with_listener(events);
         let server_stop = CancellationToken::new();
         let service = ZoneCallsService::new(held, pool.clone());
+        // Health for probes: SERVING while the worker runs; the zones it holds are visible in
+        // the leases table, not here, because a worker with no zone is still healthy.
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
         let server = tonic::transport::Server::builder()
+            .layer(fleet_telemetry::grpc::RpcServerLayer::new())
+            .add_service(health_service)
             .add_service(service.into_server())
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
