@@ -1,9 +1,10 @@
 //! W3C trace context across process boundaries: gRPC metadata (HTTP/2 headers) and the
 //! `trace_context` column of a job.
 //!
-//! A job's run is *linked* to the request that enqueued it rather than parented by it: a job
-//! can run minutes later, be retried or resumed by another worker, and a parent/child relation
-//! would stretch the request's trace over all of that.
+//! A job's runs are children of the request that enqueued it, so one trace shows the whole
+//! operation: the gateway's span, every run of the job (on whichever worker resumed it) and
+//! every Scaleway call. The trace then spans the operation's duration; that is the view an
+//! operator asks for ("what happened to this request"), and the runs stay separate spans.
 
 use std::collections::HashMap;
 
@@ -68,7 +69,7 @@ pub fn current_trace_context() -> Value {
     )
 }
 
-/// A CONSUMER span for one run of a job, linked to the span that enqueued it.
+/// A CONSUMER span for one run of a job, a child of the span that enqueued it.
 pub fn job_run_span(
     kind: &str,
     job_id: i64,
@@ -96,9 +97,9 @@ pub fn job_run_span(
         })
         .unwrap_or_default();
     let origin = opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier));
-    let origin = origin.span().span_context().clone();
-    if origin.is_valid() {
-        span.add_link(origin);
+    if origin.span().span_context().is_valid() {
+        // Fails only when the span is disabled; then there is nothing to parent.
+        let _ = span.set_parent(origin);
     }
     record_trace_id(&span);
     span
