@@ -17,6 +17,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every role in one process: gateway, worker, scheduler, and (unless DATABASE_URL and
+    /// SCW_SECRET_KEY are set) a private Postgres and the Scaleway emulator.
+    Dev(cmd::dev::Args),
+    /// Serve the public gRPC API.
+    Gateway(cmd::gateway::Args),
+    /// Own zones, run their jobs and serve the gateway's calls for them.
+    Worker(cmd::worker::Args),
     /// Serve the local Scaleway Instance API emulator.
     Emulator(cmd::emulator::Args),
     /// Apply the database migrations and exit.
@@ -41,6 +48,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Dev(args) => cmd::dev::run(args).await,
+            Command::Gateway(args) => cmd::gateway::run(args).await,
+            Command::Worker(args) => cmd::worker::run(args).await,
             Command::Emulator(args) => cmd::emulator::run(args).await,
             Command::Migrate(args) => cmd::migrate::run(args).await,
             Command::Scheduler(args) => cmd::scheduler::run(args).await,

@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
+pub mod dev;
 pub mod emulator;
+pub mod gateway;
 pub mod healthcheck;
 pub mod migrate;
 pub mod scheduler;
+pub mod worker;
 
 use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
