@@ -317,7 +317,10 @@ impl<'a> Run<'a> {
                 .detail
                 .history
                 .last()
-                .map(|o| format!("{}: {}", self.step, o.state)),
+                .map(|o| match o.state_detail.as_str() {
+                    "" => format!("resource is {}", o.state),
+                    detail => format!("resource is {} ({detail})", o.state),
+                }),
             upstream_ids,
             state: self.detail.to_state(),
         }
