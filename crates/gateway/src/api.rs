@@ -97,8 +97,9 @@ impl Api {
             return Err(GatewayError::ShuttingDown);
         }
         let info = convert::method(grpc_method)?;
+        // A value JSON cannot carry (a NaN in a google.protobuf.Value) is the caller's error.
         let mut json = try_to_json(&request, JsonOptions::default())
-            .map_err(|err| GatewayError::Internal(err.to_string()))?;
+            .map_err(|err| crate::validation::not_json(&err.to_string()))?;
         validate(info, &json)?;
         if info.mutating {
             caller.require_operator(grpc_method)?;

@@ -13,6 +13,7 @@ use tonic::Request;
 use tonic::service::Interceptor;
 
 use crate::errors::GatewayError;
+use crate::limits::{CallerLimits, Limit, rate_limited_status};
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,6 +106,14 @@ pub struct CallerConfig {
     /// Project ids, or `["*"]` for every project.
     pub projects: Vec<String>,
     pub role: Role,
+    /// Requests per second this caller may send (token bucket; 0 = unlimited). Default: the
+    /// gateway's `FLEET_GATEWAY_CALLER_RATE`.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    /// Requests this caller may send at once above its rate. Default: the gateway's
+    /// `FLEET_GATEWAY_CALLER_BURST`.
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 impl std::fmt::Debug for CallerConfig {
@@ -118,6 +127,8 @@ impl std::fmt::Debug for CallerConfig {
             )
             .field("projects", &self.projects)
             .field("role", &self.role)
+            .field("rate_limit", &self.rate_limit)
+            .field("burst", &self.burst)
             .finish()
     }
 }
@@ -137,11 +148,15 @@ pub enum CallersError {
     Name(String),
     #[error("two callers share one token ({0:?})")]
     SharedToken(String),
+    #[error("caller {0:?} has a rate_limit that is not a finite number >= 0 or a burst of 0")]
+    Limit(String),
 }
 
 struct Entry {
     digest: [u8; 32],
     caller: Caller,
+    rate_limit: Option<f64>,
+    burst: Option<u32>,
 }
 
 /// The configured callers, by token digest.
@@ -179,6 +194,11 @@ impl Callers {
             if config.projects.is_empty() {
                 return Err(CallersError::NoProjects(config.name.clone()));
             }
+            if config.rate_limit.is_some_and(|r| !r.is_finite() || r < 0.0)
+                || config.burst == Some(0)
+            {
+                return Err(CallersError::Limit(config.name.clone()));
+            }
             let projects = if config.projects.iter().any(|p| p == "*") {
                 ProjectScope::All
             } else {
@@ -191,6 +211,8 @@ impl Callers {
                     projects,
                     role: config.role,
                 },
+                rate_limit: config.rate_limit,
+                burst: config.burst,
             });
         }
         Ok(Callers {
@@ -201,6 +223,19 @@ impl Callers {
     /// Parses the JSON list of callers.
     pub fn parse_json(json: &str) -> Result<Vec<CallerConfig>, CallersError> {
         Ok(serde_json::from_str(json)?)
+    }
+
+    /// The rate-limit buckets of every caller: its own `rate_limit` / `burst`, else `default`.
+    pub fn limits(&self, default: Limit) -> CallerLimits {
+        CallerLimits::new(self.entries.iter().map(|e| {
+            (
+                e.caller.name.clone(),
+                Limit {
+                    rate: e.rate_limit.unwrap_or(default.rate),
+                    burst: e.burst.unwrap_or(default.burst),
+                },
+            )
+        }))
     }
 
     /// Number of configured callers.
@@ -277,15 +312,26 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     diff == 0
 }
 
-/// The tonic interceptor: authenticates and stores the [`Caller`] in the request extensions.
+/// The tonic interceptor: authenticates, applies the caller's rate limit (when limits are
+/// set) and stores the [`Caller`] in the request extensions.
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     callers: Callers,
+    limits: Option<Arc<CallerLimits>>,
 }
 
 impl AuthInterceptor {
     pub fn new(callers: Callers) -> Self {
-        AuthInterceptor { callers }
+        AuthInterceptor {
+            callers,
+            limits: None,
+        }
+    }
+
+    /// Also refuses calls over their caller's rate limit (RESOURCE_EXHAUSTED).
+    pub fn with_limits(mut self, limits: Arc<CallerLimits>) -> Self {
+        self.limits = Some(limits);
+        self
     }
 }
 
@@ -297,6 +343,17 @@ impl Interceptor for AuthInterceptor {
             .map(|v| v.to_str().unwrap_or(""));
         match self.callers.authenticate(header) {
             Ok(caller) => {
+                if let Some(limits) = &self.limits
+                    && let Err(wait) = limits.check(&caller.name)
+                {
+                    // Debug only: a flood must not turn into a flood of log lines.
+                    tracing::debug!(caller = %caller.name, wait_ms = wait.as_millis() as u64, "call refused: caller over its rate limit");
+                    return Err(rate_limited_status(
+                        &caller.name,
+                        limits.limit_of(&caller.name),
+                        wait,
+                    ));
+                }
                 request.extensions_mut().insert(caller);
                 Ok(request)
             }
@@ -362,6 +419,9 @@ mod tests {
             r#"[{"name":"a","token":"t","projects":["*"],"role":"admin"}]"#,
             r#"[{"name":"a","token":"t","projects":["*"],"role":"operator"},{"name":"a","token":"u","projects":["*"],"role":"operator"}]"#,
             r#"[{"name":"a","token":"t","projects":["*"],"role":"operator"},{"name":"b","token":"t","projects":["*"],"role":"operator"}]"#,
+            r#"[{"name":"a","token":"t","projects":["*"],"role":"operator","rate_limit":-1}]"#,
+            r#"[{"name":"a","token":"t","projects":["*"],"role":"operator","burst":0}]"#,
+            r#"[{"name":"a","token":"t","projects":["*"],"role":"operator","rate_limit":"fast"}]"#,
         ];
         for json in bad {
             let parsed = Callers::parse_json(json);
@@ -370,6 +430,63 @@ mod tests {
                 "{json}"
             );
         }
+    }
+
+    #[test]
+    fn callers_get_their_own_limits_or_the_default() {
+        let configs = Callers::parse_json(
+            r#"[{"name":"a","token":"t1","projects":["*"],"role":"operator","rate_limit":5,"burst":7},
+               {"name":"b","token":"t2","projects":["*"],"role":"operator"}]"#,
+        )
+        .unwrap();
+        let callers = Callers::new(&configs).unwrap();
+        let limits = callers.limits(Limit {
+            rate: 100.0,
+            burst: 10,
+        });
+        assert_eq!(
+            limits.limit_of("a"),
+            Some(Limit {
+                rate: 5.0,
+                burst: 7
+            })
+        );
+        assert_eq!(
+            limits.limit_of("b"),
+            Some(Limit {
+                rate: 100.0,
+                burst: 10
+            })
+        );
+    }
+
+    #[test]
+    fn the_interceptor_refuses_a_caller_over_its_limit() {
+        let configs = Callers::parse_json(
+            r#"[{"name":"a","token":"t1","projects":["*"],"role":"operator","rate_limit":0.001,"burst":2},
+               {"name":"b","token":"t2","projects":["*"],"role":"operator"}]"#,
+        )
+        .unwrap();
+        let callers = Callers::new(&configs).unwrap();
+        let limits = Arc::new(callers.limits(Limit::default()));
+        let mut interceptor = AuthInterceptor::new(callers).with_limits(limits);
+        let request = |token: &str| {
+            let mut r = Request::new(());
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            r
+        };
+        interceptor.call(request("t1")).unwrap();
+        interceptor.call(request("t1")).unwrap();
+        let refused = interceptor.call(request("t1")).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(!refused.message().contains("t1"));
+        // Another caller is unaffected, and an unknown token is still UNAUTHENTICATED.
+        interceptor.call(request("t2")).unwrap();
+        assert_eq!(
+            interceptor.call(request("nope")).unwrap_err().code(),
+            tonic::Code::Unauthenticated
+        );
     }
 
     #[test]

@@ -138,6 +138,24 @@ pub enum GatewayError {
     Cancelled,
 }
 
+/// Bounds of what an INVALID_ARGUMENT answer repeats of the request (headers stay small).
+const MAX_VIOLATIONS: usize = 50;
+const MAX_FIELD_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = 400;
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 fn describe(violations: &[Violation]) -> String {
     violations
         .iter()
@@ -166,15 +184,26 @@ impl GatewayError {
         let (code, message) = match self {
             GatewayError::InvalidArgument(violations) => {
                 info(&mut details, "INVALID_ARGUMENT", []);
+                // Descriptions quote the offending value: clip them, so a 1 MB value cannot
+                // blow the answer's headers (grpc-message, details) past HTTP/2 limits.
                 details.set_bad_request(
                     violations
                         .iter()
-                        .map(|v| FieldViolation::new(&v.field, &v.description))
+                        .take(MAX_VIOLATIONS)
+                        .map(|v| {
+                            FieldViolation::new(
+                                clip(&v.field, MAX_FIELD_CHARS),
+                                clip(&v.description, MAX_DESCRIPTION_CHARS),
+                            )
+                        })
                         .collect::<Vec<_>>(),
                 );
                 (
                     Code::InvalidArgument,
-                    format!("invalid request: {}", describe(violations)),
+                    clip(
+                        &format!("invalid request: {}", describe(violations)),
+                        MAX_MESSAGE_CHARS,
+                    ),
                 )
             }
             GatewayError::Unauthenticated(message) => {
@@ -832,6 +861,19 @@ mod tests {
     };
 
     use super::*;
+
+    #[test]
+    fn huge_values_are_clipped_in_invalid_argument_answers() {
+        let huge = "é".repeat(1024 * 1024);
+        let status =
+            GatewayError::invalid("name", format!("must be short; got {huge:?}")).to_status();
+        assert!(status.message().len() <= MAX_MESSAGE_CHARS + 4);
+        let details = status.get_error_details();
+        let violations = &details.bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "name");
+        assert!(violations[0].description.len() <= MAX_DESCRIPTION_CHARS + 4);
+        assert!(violations[0].description.ends_with('…'));
+    }
 
     fn ctx() -> UpstreamContext {
         UpstreamContext {

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod convert;
 pub mod errors;
 pub mod idempotency;
+pub mod limits;
 pub mod lro;
 pub mod operations;
 pub mod ops_service;
@@ -22,6 +23,7 @@ pub mod routing;
 pub mod server;
 pub mod services;
 pub mod validate;
+pub mod validation;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};
 pub use errors::GatewayError;

@@ -30,6 +30,10 @@ pub fn page_size(asked: i32) -> Result<u32, GatewayError> {
     }
 }
 
+/// Largest offset a page token may carry (far above any real collection), so offset
+/// arithmetic never overflows.
+pub const MAX_TOKEN_OFFSET: u64 = 1 << 40;
+
 /// Where the next page starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken {
@@ -70,6 +74,10 @@ impl PageToken {
         };
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
         let decoded: PageToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        // Tokens are not signed: a forged offset must not reach the page arithmetic.
+        if decoded.offset > MAX_TOKEN_OFFSET {
+            return Err(invalid());
+        }
         if decoded.filter_hash != filter_hash {
             return Err(GatewayError::invalid(
                 "page_token",

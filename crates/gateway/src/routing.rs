@@ -143,10 +143,61 @@ fn is_not_owner(status: &Status) -> bool {
             .is_some_and(|info| info.reason == "NOT_ZONE_OWNER")
 }
 
+/// The worker's `ErrorInfo.reason`, if it sent one.
+fn worker_reason(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
+}
+
+/// `ErrorInfo.reason` of a worker that reached Scaleway and spent its retry budget on 429s,
+/// 5xx, timeouts or resets (`fleet_worker::calls::UPSTREAM_UNAVAILABLE`).
+const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
+/// `ErrorInfo.reason` of a worker refusing a resource outside the caller's projects
+/// (`fleet_worker::calls::OUTSIDE_PROJECT_SCOPE`).
+const OUTSIDE_PROJECT_SCOPE: &str = "OUTSIDE_PROJECT_SCOPE";
+
 fn should_retry(status: &Status) -> bool {
     // Unavailable covers refused connections and a worker that went away mid-call; Unknown
-    // covers transport errors tonic could not classify.
+    // covers transport errors tonic could not classify. A worker that answered after
+    // retrying Scaleway itself is not asked again: that would double the upstream load.
+    if status.code() == Code::Unavailable
+        && worker_reason(status).as_deref() == Some(UPSTREAM_UNAVAILABLE)
+    {
+        return false;
+    }
     is_not_owner(status) || matches!(status.code(), Code::Unavailable | Code::Unknown)
+}
+
+/// The upstream failure a worker reported after spending its retry budget, as the upstream
+/// answer the error table maps (429 → `UPSTREAM_RATE_LIMITED`, 5xx and transport failures →
+/// `UPSTREAM_UNAVAILABLE`, both with `RetryInfo`).
+fn upstream_unavailable(zone: &str, status: &Status) -> GatewayError {
+    let details = status.get_error_details();
+    let info = details.error_info();
+    let metadata = |key: &str| info.and_then(|i| i.metadata.get(key).cloned());
+    // `error_type` is the HTTP status for HTTP errors, a class name (timeout, reset) otherwise.
+    let http = metadata("error_type")
+        .and_then(|t| t.parse::<u16>().ok())
+        .filter(|s| *s == 429 || *s >= 500)
+        .unwrap_or(503);
+    let kind = if http == 429 {
+        "too_many_requests"
+    } else {
+        "internal_error"
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("type".into(), kind.into());
+    body.insert("message".into(), status.message().into());
+    let error = fleet_core::ApiError::Other(fleet_core::UnknownError { body });
+    GatewayError::Upstream {
+        status: http,
+        error: Box::new(error),
+        retry_after: details.retry_info().and_then(|r| r.retry_delay),
+        context: Box::new(crate::errors::UpstreamContext {
+            zone: zone.to_owned(),
+            operation: metadata("operation").unwrap_or_default(),
+            resource: None,
+        }),
+    }
 }
 
 fn worker_error(zone: &str, status: Status) -> GatewayError {
@@ -155,6 +206,15 @@ fn worker_error(zone: &str, status: Status) -> GatewayError {
             zone: zone.to_owned(),
             message: "zone ownership is moving to another worker".into(),
         };
+    }
+    match (status.code(), worker_reason(&status).as_deref()) {
+        (Code::Unavailable, Some(UPSTREAM_UNAVAILABLE)) => {
+            return upstream_unavailable(zone, &status);
+        }
+        (Code::PermissionDenied, Some(OUTSIDE_PROJECT_SCOPE)) => {
+            return GatewayError::denied("PROJECT_NOT_GRANTED", status.message().to_owned());
+        }
+        _ => {}
     }
     match status.code() {
         Code::Unavailable | Code::Unknown | Code::ResourceExhausted => {
@@ -166,6 +226,11 @@ fn worker_error(zone: &str, status: Status) -> GatewayError {
         Code::DeadlineExceeded | Code::Cancelled => GatewayError::DeadlineExceeded(format!(
             "the worker for zone {zone} did not answer in time"
         )),
+        // The worker's project-scope check (the resource belongs to a project the caller was
+        // not granted) is the caller's refusal, not an internal failure.
+        Code::PermissionDenied => {
+            GatewayError::denied("PROJECT_NOT_GRANTED", status.message().to_owned())
+        }
         _ => GatewayError::WorkerRefused(Box::new(status)),
     }
 }

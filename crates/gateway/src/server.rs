@@ -14,7 +14,6 @@ use fleet_proto::v1;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
@@ -23,6 +22,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::api::Api;
 use crate::auth::{AuthInterceptor, CallerConfig, Callers, CallersError};
+use crate::limits::Limit;
 use crate::ops_service::OperationsApi;
 use crate::routing::ZoneRouter;
 use crate::services::FleetApi;
@@ -107,6 +107,10 @@ pub struct GatewayConfig {
     pub health_interval: Duration,
     /// Postgres pool size (`FLEET_GATEWAY_DB_CONNECTIONS`, 16).
     pub db_connections: u32,
+    /// Default per-caller rate limit, for callers that set none of their own
+    /// (`FLEET_GATEWAY_CALLER_RATE` requests/s, 200, 0 = unlimited;
+    /// `FLEET_GATEWAY_CALLER_BURST`, 400).
+    pub caller_limit: Limit,
 }
 
 impl GatewayConfig {
@@ -133,6 +137,7 @@ impl GatewayConfig {
             drain_timeout: Duration::from_secs(20),
             health_interval: Duration::from_secs(2),
             db_connections: 16,
+            caller_limit: Limit::default(),
         }
     }
 
@@ -203,6 +208,25 @@ impl GatewayConfig {
                         name: "FLEET_GATEWAY_DB_CONNECTIONS",
                         reason: e.to_string(),
                     })?;
+        }
+        if let Some(v) = get("FLEET_GATEWAY_CALLER_RATE") {
+            config.caller_limit.rate = v
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| GatewayStartError::Setting {
+                    name: "FLEET_GATEWAY_CALLER_RATE",
+                    reason: format!("must be a number of requests per second >= 0; got {v:?}"),
+                })?;
+        }
+        if let Some(v) = get("FLEET_GATEWAY_CALLER_BURST") {
+            config.caller_limit.burst =
+                v.parse::<u32>().ok().filter(|b| *b > 0).ok_or_else(|| {
+                    GatewayStartError::Setting {
+                        name: "FLEET_GATEWAY_CALLER_BURST",
+                        reason: format!("must be a positive number of requests; got {v:?}"),
+                    }
+                })?;
         }
         if let Some(v) = get("FLEET_GATEWAY_MIGRATE") {
             config.migrate = !matches!(v.as_str(), "0" | "false" | "no");
@@ -304,17 +328,20 @@ impl Gateway {
 
         let fleet = FleetApi { api: api.clone() };
         let ops = OperationsApi { api: api.clone() };
-        let auth = AuthInterceptor::new(self.callers.clone());
+        let limits = Arc::new(self.callers.limits(config.caller_limit));
+        let auth = AuthInterceptor::new(self.callers.clone()).with_limits(limits);
         let max = config.max_message_bytes;
         macro_rules! svc {
             ($server:path, $value:expr) => {{
                 use $server as S;
                 tonic::service::interceptor::InterceptedService::new(
-                    S::new($value)
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max)
-                        .accept_compressed(CompressionEncoding::Gzip)
-                        .send_compressed(CompressionEncoding::Gzip),
+                    DecodeAsInvalid(
+                        S::new($value)
+                            .max_decoding_message_size(max)
+                            .max_encoding_message_size(max)
+                            .accept_compressed(CompressionEncoding::Gzip)
+                            .send_compressed(CompressionEncoding::Gzip),
+                    ),
                     auth.clone(),
                 )
             }};
@@ -376,8 +403,10 @@ impl Gateway {
                 drained.cancel();
             }
         };
-        let serve =
-            router.serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
+        let serve = router.serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+            signal,
+        );
         tokio::pin!(serve);
         let result = tokio::select! {
             result = &mut serve => result.map_err(GatewayStartError::from),
@@ -444,5 +473,164 @@ async fn readiness(
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.cancelled() => return,
         }
+    }
+}
+
+/// Answers a request body that does not decode as its method's request message (invalid
+/// UTF-8 in a string, a truncated field, a wrong wire type) with INVALID_ARGUMENT naming the
+/// field, instead of the INTERNAL that tonic's codec gives decode errors: the caller sent bad
+/// input, the gateway is fine (promise 6). Everything else passes through untouched.
+#[derive(Debug, Clone)]
+pub struct DecodeAsInvalid<S>(pub S);
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for DecodeAsInvalid<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for DecodeAsInvalid<S>
+where
+    S: tonic::codegen::Service<
+            tonic::codegen::http::Request<B>,
+            Response = tonic::codegen::http::Response<tonic::body::Body>,
+        >,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: tonic::codegen::http::Request<B>) -> Self::Future {
+        let method = request.uri().path().trim_start_matches('/').to_owned();
+        let future = self.0.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            Ok(remap_decode_error(&method, response))
+        })
+    }
+}
+
+/// Tonic's prost codec reports undecodable bodies as `INTERNAL "failed to decode Protobuf
+/// message: …"` in a trailers-only response.
+const DECODE_FAILURE: &str = "failed to decode Protobuf message";
+
+fn remap_decode_error(
+    method: &str,
+    response: tonic::codegen::http::Response<tonic::body::Body>,
+) -> tonic::codegen::http::Response<tonic::body::Body> {
+    let headers = response.headers();
+    let internal = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    if !internal {
+        return response;
+    }
+    let message = headers
+        .get("grpc-message")
+        .map(|v| percent_decode(v.as_bytes()))
+        .unwrap_or_default();
+    if !message.starts_with(DECODE_FAILURE) {
+        return response;
+    }
+    let Some(input) = crate::validation::input_of(method) else {
+        return response;
+    };
+    tracing::debug!(method, "call refused: request body does not decode");
+    crate::validation::decode_failure(&input, &message).into_http()
+}
+
+fn percent_decode(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%'
+            && let Some(hex) = raw.get(i + 1..i + 3)
+            && let Some(byte) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_limits_come_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        const BASE: &[(&str, &str)] = &[("DATABASE_URL", "postgres://x"), ("FLEET_CALLERS", "[]")];
+        let config = GatewayConfig::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.caller_limit, Limit::default());
+        let config = GatewayConfig::from_lookup(env(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("FLEET_CALLERS", "[]"),
+            ("FLEET_GATEWAY_CALLER_RATE", "2.5"),
+            ("FLEET_GATEWAY_CALLER_BURST", "9"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.caller_limit,
+            Limit {
+                rate: 2.5,
+                burst: 9
+            }
+        );
+        for bad in [
+            &[
+                ("DATABASE_URL", "postgres://x"),
+                ("FLEET_CALLERS", "[]"),
+                ("FLEET_GATEWAY_CALLER_RATE", "-1"),
+            ][..],
+            &[
+                ("DATABASE_URL", "postgres://x"),
+                ("FLEET_CALLERS", "[]"),
+                ("FLEET_GATEWAY_CALLER_BURST", "0"),
+            ][..],
+        ] {
+            let owned: Vec<(String, String)> = bad
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let lookup = |name: &str| {
+                owned
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            assert!(GatewayConfig::from_lookup(lookup).is_err());
+        }
+    }
+
+    #[test]
+    fn percent_decoding_of_grpc_messages() {
+        assert_eq!(
+            percent_decode(b"failed%20to%20decode%20Protobuf%20message"),
+            DECODE_FAILURE
+        );
+        assert_eq!(percent_decode(b"100%"), "100%");
+        assert_eq!(percent_decode(b"%zz"), "%zz");
     }
 }

@@ -293,7 +293,10 @@ fn fields_rules(check: &mut Check, message: &str, prefix: &str, fields: &Map<Str
             ("tags", Value::Array(tags)) => {
                 for (i, tag) in tags.iter().enumerate() {
                     let tag = tag.as_str().unwrap_or("");
-                    if tag.is_empty() || tag.len() > 128 || tag.chars().any(char::is_control) {
+                    if tag.is_empty()
+                        || tag.len() > 128
+                        || tag.chars().any(|c| c.is_control() || is_invisible(c))
+                    {
                         check.add(
                             format!("{path}.{i}"),
                             "must be 1 to 128 printable characters",
@@ -409,6 +412,15 @@ fn fields_rules(check: &mut Check, message: &str, prefix: &str, fields: &Map<Str
             format!("must not be below dest_port_from ({from}); got {to}"),
         );
     }
+}
+
+/// Invisible format characters (zero-width, bidi overrides and isolates, BOM) that make a
+/// value display differently from what it is.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 fn is_resource(name: &str) -> bool {

@@ -3,6 +3,10 @@
 //! and writes completions in batches (a background completer flushes every few milliseconds or
 //! every N jobs with one fenced `UPDATE … FROM unnest(ids, tokens, results)`).
 //!
+//! An optional claim gate ([`Runner::with_claim_gate`]) is asked before each claim how many of
+//! the free slots may be filled now (e.g. what a rate budget can serve); without one the
+//! runner claims into every free slot.
+//!
 //! Graceful stop: stop claiming, wait up to `shutdown_grace` for in-flight handlers, then abort
 //! the rest and release their jobs (available again, attempt not consumed), and flush pending
 //! completions.
@@ -15,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt as _;
+use futures::future::BoxFuture;
 use serde_json::Value;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -142,6 +147,12 @@ struct CompletionMsg {
     zone: String,
 }
 
+/// Asked before each claim with the number of jobs the runner could claim now (free slots,
+/// capped by the batch size); answers how many it may claim now. It may wait (for budget)
+/// before answering; `0` means none now: the runner asks again after its next poll tick,
+/// notification or freed slot. Answers above the question are capped to it.
+pub type ClaimGate = Arc<dyn Fn(usize) -> BoxFuture<'static, usize> + Send + Sync>;
+
 /// Runs jobs of some zones with an async handler.
 pub struct Runner<H> {
     pool: PgPool,
@@ -149,6 +160,7 @@ pub struct Runner<H> {
     handler: Arc<H>,
     listener: Option<Listener>,
     counters: Arc<RunnerCounters>,
+    gate: Option<ClaimGate>,
 }
 
 impl<H, Fut> Runner<H>
@@ -164,7 +176,15 @@ where
             handler: Arc::new(handler),
             listener: None,
             counters: Arc::new(RunnerCounters::default()),
+            gate: None,
         }
+    }
+
+    /// Claims only as many jobs as `gate` allows at each claim (e.g. what a rate budget can
+    /// serve now). Without a gate the runner claims into every free slot.
+    pub fn with_claim_gate(mut self, gate: ClaimGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Wake on enqueue notifications from `listener` (otherwise the runner only polls).
@@ -250,9 +270,23 @@ where
                     }
                 }
             }
-            let limit = sem.available_permits().min(config.claim_batch);
+            let mut limit = sem.available_permits().min(config.claim_batch);
             if limit == 0 {
                 continue;
+            }
+            if let Some(gate) = &self.gate {
+                let allowed = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    allowed = gate(limit) => allowed,
+                };
+                if allowed == 0 {
+                    // Nothing may be claimed now: ask again after the next poll tick,
+                    // notification or freed slot.
+                    more_pending = false;
+                    last_full = false;
+                    continue;
+                }
+                limit = limit.min(allowed);
             }
             let request = ClaimRequest {
                 limit,

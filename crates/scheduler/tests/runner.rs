@@ -153,3 +153,64 @@ async fn heartbeats_keep_long_jobs_alive() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_gate_bounds_every_claim() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let pool = db().await;
+    let jobs: Vec<NewJob> = (0..40)
+        .map(|i| NewJob::new("noop", "fr-par-1", json!({"i": i})))
+        .collect();
+    enqueue_many(&pool, &jobs).await.unwrap();
+    let mut cfg = RunnerConfig::new(vec!["fr-par-1".into()], "gated");
+    cfg.concurrency = 32;
+    cfg.claim_batch = 32;
+    cfg.poll_interval = Duration::from_millis(20);
+    // Jobs run until released, so what is in flight is exactly what was claimed.
+    let release = CancellationToken::new();
+    let handler_release = release.clone();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let granted = Arc::new(AtomicUsize::new(0));
+    let (gate_asked, gate_granted) = (asked.clone(), granted.clone());
+    // The budget: 3 jobs in all, granted one per question.
+    let gate: fleet_scheduler::runner::ClaimGate = Arc::new(move |free: usize| {
+        let asked = gate_asked.clone();
+        let granted = gate_granted.clone();
+        Box::pin(async move {
+            asked.fetch_add(1, Ordering::SeqCst);
+            assert!(free > 0 && free <= 32, "asked with the free slots");
+            if granted.load(Ordering::SeqCst) >= 3 {
+                return 0;
+            }
+            granted.fetch_add(1, Ordering::SeqCst);
+            1
+        })
+    });
+    let runner = Runner::new(pool.clone(), cfg, move |_job: ClaimedJob| {
+        let release = handler_release.clone();
+        async move {
+            release.cancelled().await;
+            Outcome::Complete(json!(null))
+        }
+    })
+    .with_claim_gate(gate);
+    let counters = runner.counters();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(runner.run(shutdown.clone()));
+    // The gate is asked again after refusing, and nothing beyond its grants is claimed.
+    common::eventually("the gate to refuse", Duration::from_secs(10), || async {
+        (asked.load(Ordering::SeqCst) >= 6).then_some(())
+    })
+    .await;
+    let running: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(running, 3);
+    assert_eq!(RunnerCounters::get(&counters.claimed), 3);
+    release.cancel();
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}

@@ -46,6 +46,19 @@
 //! the client's own token bucket is emptied and paused by each 429, so jobs already running
 //! wait for budget instead of adding to the storm. The runner claims only into free slots (the
 //! zone's concurrency), so the jobs waiting for budget are bounded too.
+//!
+//! The budget is also spent before a job is claimed, not after: the zone's runner asks a
+//! claim gate ([`claimable`]) before each claim, which waits (briefly) until the zone's token
+//! bucket holds a token that no running job is waiting for, and lets the runner claim only as
+//! many jobs as there are such tokens. Jobs already claimed and queued for budget therefore
+//! hold the claimer back, and a zone with a small rate never claims a burst it cannot serve.
+//!
+//! # Metrics
+//!
+//! On the global meter `fleet.worker`: `fleet.worker.zones.owned` (gauge, by `worker_id`: the
+//! zones held), `fleet.worker.zone_lease.epoch` (gauge, by `zone`: the epoch of the held lease,
+//! 0 once given up or lost) and `fleet.worker.zone_lease.changes` (counter, by `zone` and
+//! `change` = `acquired`, `lost` or `released`), recorded where leases change.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -54,12 +67,14 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use fleet_core::Zone;
-use fleet_scaleway::Client;
+use fleet_scaleway::{Client, RateLimiter};
+use fleet_scheduler::runner::ClaimGate;
 use fleet_scheduler::{
     ClaimedJob, Listener, Outcome, Runner, RunnerConfig, ZoneLease, heartbeat_worker,
     leave_workers, release_zone, renew_zone, try_acquire_zone, zone_owners,
 };
 use futures::future::BoxFuture;
+use opentelemetry::KeyValue;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -295,7 +310,7 @@ impl Ownership {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                    reap(joined, &mut slots);
+                    reap(&config.worker_id, joined, &mut slots);
                     continue;
                 }
                 _ = tick.tick() => {}
@@ -324,7 +339,7 @@ impl Ownership {
         let bound = config.runner_grace() + config.lease_ttl * 2;
         let drained = tokio::time::timeout(bound, async {
             while let Some(joined) = tasks.join_next_with_id().await {
-                reap(joined, &mut slots);
+                reap(&config.worker_id, joined, &mut slots);
             }
         })
         .await;
@@ -504,11 +519,19 @@ impl Ownership {
                 release: slot_release,
             },
         );
+        record_lease_change(
+            &config.worker_id,
+            zone,
+            epoch,
+            LeaseChange::Acquired,
+            slots.len(),
+        );
     }
 }
 
 /// Records the end of a zone task.
 fn reap(
+    worker_id: &str,
     joined: Result<(tokio::task::Id, (Zone, i64, ZoneEnd)), tokio::task::JoinError>,
     slots: &mut BTreeMap<Zone, Slot>,
 ) {
@@ -517,6 +540,11 @@ fn reap(
             if slots.get(&zone).is_some_and(|s| s.epoch == epoch) {
                 slots.remove(&zone);
             }
+            let change = match end {
+                ZoneEnd::Released => LeaseChange::Released,
+                ZoneEnd::Lost | ZoneEnd::Expired => LeaseChange::Lost,
+            };
+            record_lease_change(worker_id, zone, epoch, change, slots.len());
             match end {
                 ZoneEnd::Released => tracing::info!(zone = %zone, epoch, "zone released"),
                 ZoneEnd::Lost => tracing::warn!(zone = %zone, epoch, "zone lease lost"),
@@ -530,8 +558,10 @@ fn reap(
             // expires on its own.
             let id = err.id();
             let zone = slots.iter().find(|(_, s)| s.task == id).map(|(z, _)| *z);
-            if let Some(zone) = zone {
-                slots.remove(&zone);
+            if let Some(zone) = zone
+                && let Some(slot) = slots.remove(&zone)
+            {
+                record_lease_change(worker_id, zone, slot.epoch, LeaseChange::Lost, slots.len());
             }
             tracing::error!(zone = ?zone, error = %err, "zone task failed");
         }
@@ -787,6 +817,7 @@ impl ZoneTask {
         if let Some(listener) = &self.listener {
             runner = runner.with_listener(listener.clone());
         }
+        runner = runner.with_claim_gate(budget_gate(self.client.rate_limiter().clone(), self.zone));
         let runner_stop = stop.clone();
         let runner =
             parts.spawn(async move { runner.run(runner_stop).await.map_err(anyhow::Error::from) });
@@ -869,6 +900,115 @@ async fn pause_claims(pool: &PgPool, zone: Zone, pause: Duration) {
     }
 }
 
+/// Names of the ownership metrics (dashboards query them).
+pub const ZONES_OWNED: &str = "fleet.worker.zones.owned";
+pub const ZONE_LEASE_EPOCH: &str = "fleet.worker.zone_lease.epoch";
+pub const ZONE_LEASE_CHANGES: &str = "fleet.worker.zone_lease.changes";
+
+/// A change of a held lease, as counted by [`ZONE_LEASE_CHANGES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeaseChange {
+    Acquired,
+    Lost,
+    Released,
+}
+
+impl LeaseChange {
+    fn as_str(self) -> &'static str {
+        match self {
+            LeaseChange::Acquired => "acquired",
+            LeaseChange::Lost => "lost",
+            LeaseChange::Released => "released",
+        }
+    }
+}
+
+struct OwnershipMetrics {
+    owned: opentelemetry::metrics::Gauge<u64>,
+    epoch: opentelemetry::metrics::Gauge<u64>,
+    changes: opentelemetry::metrics::Counter<u64>,
+}
+
+fn metrics() -> &'static OwnershipMetrics {
+    static METRICS: std::sync::OnceLock<OwnershipMetrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("fleet.worker");
+        OwnershipMetrics {
+            owned: meter
+                .u64_gauge(ZONES_OWNED)
+                .with_description("Zones held by the worker")
+                .build(),
+            epoch: meter
+                .u64_gauge(ZONE_LEASE_EPOCH)
+                .with_description("Fencing epoch of the held lease of a zone (0 once given up)")
+                .build(),
+            changes: meter
+                .u64_counter(ZONE_LEASE_CHANGES)
+                .with_description("Zone lease changes: acquired, lost or released")
+                .build(),
+        }
+    })
+}
+
+/// Records a change of `zone`'s lease held by `worker_id`, and the zones it holds after it.
+fn record_lease_change(worker_id: &str, zone: Zone, epoch: i64, change: LeaseChange, held: usize) {
+    let metrics = metrics();
+    let zone_attr = KeyValue::new("zone", zone.as_str());
+    metrics.changes.add(
+        1,
+        &[zone_attr.clone(), KeyValue::new("change", change.as_str())],
+    );
+    let epoch = match change {
+        LeaseChange::Acquired => u64::try_from(epoch).unwrap_or(0),
+        LeaseChange::Lost | LeaseChange::Released => 0,
+    };
+    metrics.epoch.record(epoch, &[zone_attr]);
+    metrics.owned.record(
+        held as u64,
+        &[KeyValue::new("worker_id", worker_id.to_owned())],
+    );
+}
+
+/// Longest a claim gate waits for a free token before answering "none now".
+const MAX_GATE_WAIT: Duration = Duration::from_secs(1);
+
+/// The claim gate of a zone's runner: see [`claimable`].
+fn budget_gate(limiter: RateLimiter, zone: Zone) -> ClaimGate {
+    Arc::new(move |free| {
+        let limiter = limiter.clone();
+        Box::pin(async move { claimable(&limiter, zone, free, MAX_GATE_WAIT).await })
+    })
+}
+
+/// How many jobs of `zone` may be claimed now, out of `free` slots: as many as the zone's
+/// token bucket holds whole tokens nobody is waiting for (at least one). Waits up to
+/// `max_wait` for such a token, then answers 0. An unlimited zone may claim every free slot.
+pub async fn claimable(
+    limiter: &RateLimiter,
+    zone: Zone,
+    free: usize,
+    max_wait: Duration,
+) -> usize {
+    let started = Instant::now();
+    loop {
+        let rate = limiter.rate(zone);
+        if !rate.rate.is_finite() || rate.rate <= 0.0 {
+            return free;
+        }
+        let available = limiter.available(zone);
+        if available >= 1.0 {
+            // Whole tokens only.
+            return (available.floor() as usize).max(1).min(free);
+        }
+        let waited = started.elapsed();
+        if waited >= max_wait {
+            return 0;
+        }
+        let until_token = Duration::from_secs_f64(((1.0 - available) / rate.rate).min(3600.0));
+        tokio::time::sleep(until_token.clamp(Duration::from_millis(2), max_wait - waited)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -887,6 +1027,32 @@ mod tests {
         // After a quiet period: back to the minimum.
         let t = t + Duration::from_secs(60);
         assert_eq!(g.observe(5, t), Some(MIN_CLAIM_PAUSE));
+    }
+
+    #[tokio::test]
+    async fn claims_follow_the_tokens_nobody_waits_for() {
+        use fleet_scaleway::RateLimitConfig;
+        let zone = Zone::FrPar1;
+        let unlimited = RateLimiter::new(RateLimitConfig::unlimited(), None);
+        assert_eq!(claimable(&unlimited, zone, 12, Duration::ZERO).await, 12);
+
+        // One token a second, bursts of 3: a full bucket lets 3 jobs be claimed.
+        let limiter = RateLimiter::new(RateLimitConfig::uniform(1.0, 3), None);
+        assert_eq!(claimable(&limiter, zone, 8, Duration::ZERO).await, 3);
+        assert_eq!(claimable(&limiter, zone, 2, Duration::ZERO).await, 2);
+        assert_eq!(claimable(&limiter, zone, 0, Duration::ZERO).await, 0);
+        // Spent by running jobs: none now, then one once a token is back.
+        for _ in 0..3 {
+            assert!(limiter.try_acquire(zone));
+        }
+        assert_eq!(
+            claimable(&limiter, zone, 8, Duration::from_millis(10)).await,
+            0
+        );
+        assert_eq!(
+            claimable(&limiter, zone, 8, Duration::from_secs(5)).await,
+            1
+        );
     }
 
     #[test]

@@ -134,6 +134,8 @@ async fn run_roles(
         token_sha256: None,
         projects: vec!["*".to_owned()],
         role: Role::Operator,
+        rate_limit: None,
+        burst: None,
     }];
     let mut gateway_config = GatewayConfig::new(args.listen, database_url, callers);
     gateway_config.migrate = false;
@@ -263,7 +265,13 @@ fn print_banner(banner: &Banner<'_>) {
     lines.push(String::new());
     lines.push("connect:".to_owned());
     lines.push(format!("  export FLEET_ADDR=http://{}", banner.gateway));
-    lines.push(format!("  export FLEET_TOKEN={}", banner.token));
+    if banner.token_generated {
+        // Nobody knows a generated token yet: showing it once is the point.
+        lines.push(format!("  export FLEET_TOKEN={}", banner.token));
+    } else {
+        // A chosen token is a secret the operator already has: never print it (promise 7).
+        lines.push("  export FLEET_TOKEN=\"$FLEET_DEV_TOKEN\"".to_owned());
+    }
     lines.push("  fleetctl servers list --zone all".to_owned());
     lines.push("press Ctrl-C to stop".to_owned());
     println!("{}", lines.join("\n"));

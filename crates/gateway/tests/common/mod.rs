@@ -1,6 +1,20 @@
-//! Test harness: Postgres, the emulator, a test-only ZoneCalls worker that forwards to the
-//! emulator (the real worker is being written elsewhere), a test job runner completing jobs
-//! through fleet-scheduler, and the gateway itself, all in-process.
+//! Test harness: the real stack in-process.
+//!
+//! * a fresh Postgres database ([`fleet_pgcluster::testing::fresh_database`]);
+//! * the emulator, with short transitions ([`TRANSITION`]);
+//! * the real worker ([`fleet_worker`], its own job handlers and watcher) owning [`ZONE`] and
+//!   calling the emulator directly;
+//! * a second real worker owning [`CANNED_ZONE`] whose Scaleway URL is a [`Canned`] proxy in
+//!   front of the same emulator. The proxy forwards everything unchanged unless a test armed a
+//!   canned answer: that is the one test double here, and it exists only for the Scaleway
+//!   error bodies the emulator never sends (`conflict`, `resource_expired`,
+//!   `unknown_resource`, legacy `invalid_request_error`, unknown types). Everything else the
+//!   tests see comes from the emulator through a real worker;
+//! * the scheduler service (rescue, cron, prune);
+//! * the gateway.
+//!
+//! Only the workers call the emulator; the tests call it directly only to set up fixtures
+//! ([`emulator_post`]) and to read its call log.
 
 #![allow(dead_code)]
 
@@ -8,129 +22,32 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use fleet_emulator::{Emulator, RunningEmulator};
+use fleet_core::Zone;
+use fleet_emulator::{Emulator, Quotas, RunningEmulator, TokenEntry, TokensConfig};
 use fleet_gateway::{CallerConfig, GatewayConfig, Role};
-use fleet_proto::internal::zone_calls_server::{ZoneCalls, ZoneCallsServer};
-use fleet_proto::internal::{InvokeRequest, InvokeResponse};
-use fleet_scheduler::{ClaimRequest, ClaimedJob, JobError};
+use fleet_scaleway::{RateLimitConfig, RetryPolicy};
+use fleet_worker::jobs::JobSettings;
+use fleet_worker::jobs::watcher::WatchSettings;
+use fleet_worker::{WorkerConfig, WorkerHandle};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::http;
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
 pub const OPS_TOKEN: &str = "ops-token-1";
 pub const VIEWER_TOKEN: &str = "viewer-token-1";
 pub const LIMITED_TOKEN: &str = "limited-token-1";
+/// The zone of the first worker (emulator direct).
 pub const ZONE: &str = "fr-par-1";
-
-/// Forwards Invoke to the emulator over HTTP and returns its raw answer.
-pub struct Forwarder {
-    pub base: String,
-    pub secret: String,
-    pub http: reqwest::Client,
-}
-
-impl Forwarder {
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<(Vec<u8>, String)>,
-    ) -> Result<(u16, Vec<u8>, String, Option<u64>, Vec<(String, String)>), String> {
-        let mut url =
-            reqwest::Url::parse(&format!("{}{}", self.base, path)).map_err(|e| e.to_string())?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter());
-        }
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut rb = self
-            .http
-            .request(method, url)
-            .header("X-Auth-Token", &self.secret);
-        if let Some((body, ct)) = body {
-            rb = rb.header("content-type", ct).body(body);
-        }
-        let resp = rb.send().await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_lowercase(),
-                    v.to_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect();
-        let total = headers
-            .iter()
-            .find(|(k, _)| k == "x-total-count")
-            .and_then(|(_, v)| v.parse().ok());
-        let ct = headers
-            .iter()
-            .find(|(k, _)| k == "content-type")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();
-        Ok((status, body, ct, total, headers))
-    }
-}
-
-/// The test worker's service.
-#[derive(Clone)]
-pub struct TestWorker(pub Arc<Forwarder>);
-
-#[tonic::async_trait]
-impl ZoneCalls for TestWorker {
-    async fn invoke(
-        &self,
-        request: Request<InvokeRequest>,
-    ) -> Result<Response<InvokeResponse>, Status> {
-        let r = request.into_inner();
-        let op = fleet_core::Operation::from_name(&r.operation).ok_or_else(|| {
-            Status::invalid_argument(format!("unknown operation {}", r.operation))
-        })?;
-        let ep = op.endpoint();
-        let mut path = ep.path.replace("{zone}", &r.zone);
-        for (k, v) in &r.path_params {
-            path = path.replace(&format!("{{{k}}}"), v);
-        }
-        let query: Vec<(String, String)> = r
-            .query
-            .iter()
-            .map(|q| (q.key.clone(), q.value.clone()))
-            .collect();
-        let body = (!r.body.is_empty() || !r.content_type.is_empty())
-            .then(|| (r.body.clone(), r.content_type.clone()));
-        let (status, body, content_type, total_count, headers) = self
-            .0
-            .send(ep.method.as_str(), &path, &query, body)
-            .await
-            .map_err(Status::unavailable)?;
-        Ok(Response::new(InvokeResponse {
-            status: u32::from(status),
-            body,
-            content_type,
-            total_count,
-            headers: headers
-                .into_iter()
-                .filter(|(k, _)| {
-                    matches!(
-                        k.as_str(),
-                        "retry-after" | "x-request-id" | "location" | "link"
-                    )
-                })
-                .collect(),
-            attempts: 1,
-        }))
-    }
-}
+/// The zone of the second worker (through the [`Canned`] proxy).
+pub const CANNED_ZONE: &str = "nl-ams-1";
+/// How long the emulator's transient states last.
+pub const TRANSITION: Duration = Duration::from_millis(200);
 
 /// Bearer token interceptor for clients.
 #[derive(Clone)]
@@ -175,20 +92,172 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Recording {
 
 pub type Svc = tonic::service::interceptor::InterceptedService<Recording, Bearer>;
 
+// ---------------------------------------------------------------------------------------------
+// The canned-answer proxy.
+
+/// One armed answer: the next `remaining` requests with this method whose path ends with
+/// `path_suffix` get `status` and `body` instead of the emulator's answer.
+#[derive(Debug, Clone)]
+pub struct CannedAnswer {
+    pub method: String,
+    pub path_suffix: String,
+    pub status: u16,
+    pub body: Value,
+    pub remaining: usize,
+}
+
+/// A reverse proxy in front of the emulator for the second worker (see the module doc).
+pub struct Canned {
+    target: String,
+    http: reqwest::Client,
+    armed: Mutex<Vec<CannedAnswer>>,
+    /// Canned answers served so far.
+    pub served: Mutex<Vec<String>>,
+}
+
+impl Canned {
+    /// Arms one canned answer for the next matching request.
+    pub fn arm(&self, method: &str, path_suffix: &str, status: u16, body: Value) {
+        self.armed.lock().unwrap().push(CannedAnswer {
+            method: method.to_owned(),
+            path_suffix: path_suffix.to_owned(),
+            status,
+            body,
+            remaining: 1,
+        });
+    }
+
+    fn take(&self, method: &str, path: &str) -> Option<CannedAnswer> {
+        let mut armed = self.armed.lock().unwrap();
+        let i = armed
+            .iter()
+            .position(|a| a.method == method && path.ends_with(&a.path_suffix))?;
+        armed[i].remaining -= 1;
+        let answer = armed[i].clone();
+        if armed[i].remaining == 0 {
+            armed.remove(i);
+        }
+        Some(answer)
+    }
+
+    async fn handle(self: Arc<Self>, request: axum::extract::Request) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let method = request.method().as_str().to_owned();
+        let path = request.uri().path().to_owned();
+        if let Some(answer) = self.take(&method, &path) {
+            self.served
+                .lock()
+                .unwrap()
+                .push(format!("{method} {path} -> {}", answer.status));
+            return (
+                http::StatusCode::from_u16(answer.status).unwrap(),
+                [(http::header::CONTENT_TYPE, "application/json")],
+                serde_json::to_vec(&answer.body).unwrap(),
+            )
+                .into_response();
+        }
+        let url = format!(
+            "{}{}",
+            self.target,
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+        );
+        let mut forward = self
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        for (name, value) in request.headers() {
+            if !matches!(name.as_str(), "host" | "content-length" | "connection") {
+                forward = forward.header(name.as_str(), value.as_bytes());
+            }
+        }
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let answer = match forward.body(body.to_vec()).send().await {
+            Ok(answer) => answer,
+            Err(err) => {
+                return (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response();
+            }
+        };
+        let mut response = http::Response::builder().status(answer.status().as_u16());
+        for (name, value) in answer.headers() {
+            if !matches!(
+                name.as_str(),
+                "content-length" | "connection" | "transfer-encoding"
+            ) {
+                response = response.header(name.as_str(), value.as_bytes());
+            }
+        }
+        let bytes = answer.bytes().await.unwrap_or_default();
+        response
+            .body(axum::body::Body::from(bytes))
+            .unwrap()
+            .into_response()
+    }
+
+    /// Starts the proxy on a loopback port; returns its base URL.
+    async fn start(target: String, shutdown: CancellationToken) -> (Arc<Canned>, String) {
+        let canned = Arc::new(Canned {
+            target,
+            http: reqwest::Client::new(),
+            armed: Mutex::new(Vec::new()),
+            served: Mutex::new(Vec::new()),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = canned.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let state = state.clone();
+            async move { state.handle(request).await }
+        });
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+                .unwrap();
+        });
+        (canned, format!("http://{addr}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment.
+
+/// What differs between tests.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Emulator quotas (defaults otherwise).
+    pub quotas: Option<Quotas>,
+}
+
 pub struct Env {
     pub pool: PgPool,
     pub emulator: RunningEmulator,
-    pub forwarder: Arc<Forwarder>,
+    /// The proxy of the second worker's zone.
+    pub canned: Arc<Canned>,
     pub gateway: SocketAddr,
-    pub worker: SocketAddr,
+    pub workers: Vec<WorkerHandle>,
     pub shutdown: CancellationToken,
     pub seen: Arc<Mutex<BTreeSet<String>>>,
+    /// The emulator tenant's secret key, which is also its default project.
     pub secret: String,
-    pub gateway_task: tokio::task::JoinHandle<()>,
+    /// The organization's second project, the only one the `limited` caller is granted.
+    pub other_project: String,
+    /// For fixtures only.
+    pub http: reqwest::Client,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }
 
 impl Env {
-    /// The project of the emulator tenant (the secret key is its own tenant).
+    /// The default project of the emulator tenant.
     pub fn project(&self) -> String {
         self.secret.clone()
     }
@@ -221,8 +290,61 @@ pub fn callers(limited_project: &str) -> Vec<CallerConfig> {
     configs
 }
 
-/// Starts everything; `runner` starts the test job runner on the zone.
-pub async fn start(runner: bool) -> Env {
+/// Job pacing for a 200 ms emulator.
+pub fn fast_jobs() -> JobSettings {
+    JobSettings {
+        min_poll: Duration::from_millis(100),
+        max_poll: Duration::from_secs(1),
+        max_poll_unwatched: Duration::from_millis(500),
+        fresh: Duration::from_millis(500),
+        unreachable_grace: Duration::from_secs(3),
+        lease_lost_delay: Duration::from_millis(200),
+        watch: WatchSettings {
+            min_round: Duration::from_millis(50),
+            max_round: Duration::from_millis(500),
+            ..WatchSettings::default()
+        },
+        max_deadline: Some(Duration::from_secs(60)),
+    }
+}
+
+fn worker_config(url: &str, api_url: String, secret: &str, zone: Zone) -> WorkerConfig {
+    let scaleway = fleet_scaleway::Config::new(secret.to_owned())
+        .with_api_url(api_url)
+        .with_retry(RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(1),
+        })
+        .with_rate_limit(RateLimitConfig::unlimited())
+        .with_timeouts(Duration::from_secs(2), Duration::from_secs(10));
+    let mut config = WorkerConfig::new(url, scaleway);
+    config.zones = Some(vec![zone]);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.lease_ttl = Duration::from_secs(10);
+    config.concurrency = 8;
+    config.job_lease = Duration::from_secs(10);
+    config.db_max_connections = 5;
+    config
+}
+
+/// Waits (bounded) until `ready` holds.
+pub async fn eventually(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts everything with the default options.
+pub async fn start() -> Env {
+    start_with(Options::default()).await
+}
+
+/// Starts everything.
+pub async fn start_with(options: Options) -> Env {
     let url = fleet_pgcluster::testing::fresh_database().await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
@@ -230,240 +352,100 @@ pub async fn start(runner: bool) -> Env {
         .await
         .unwrap();
     fleet_scheduler::migrate(&pool).await.unwrap();
-    let emulator = Emulator::builder()
-        .transition(Duration::from_millis(50))
-        .start()
-        .await
-        .unwrap();
+    // One Scaleway organization with two projects: the default one (every test resource) and
+    // the one the `limited` caller is granted.
     let secret = uuid::Uuid::new_v4().to_string();
-    let forwarder = Arc::new(Forwarder {
-        base: emulator.base_url(),
-        secret: secret.clone(),
-        http: reqwest::Client::new(),
-    });
+    let other_project = uuid::Uuid::new_v4().to_string();
+    let tokens = TokensConfig {
+        tokens: vec![TokenEntry {
+            secret_key: secret.clone(),
+            organization_id: uuid::Uuid::new_v4().to_string(),
+            projects: vec![secret.clone(), other_project.clone()],
+            default_project_id: Some(secret.clone()),
+        }],
+    };
+    let mut emulator = Emulator::builder()
+        .transition(TRANSITION)
+        .seed(7)
+        .tokens(tokens);
+    if let Some(quotas) = options.quotas {
+        emulator = emulator.quotas(quotas);
+    }
+    let emulator = emulator.start().await.unwrap();
     let shutdown = CancellationToken::new();
 
-    // The test worker.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let worker = listener.local_addr().unwrap();
-    {
-        let forwarder = forwarder.clone();
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .add_service(ZoneCallsServer::new(TestWorker(forwarder)))
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    token.cancelled_owned(),
-                )
-                .await
-                .unwrap();
-        });
+    // The scheduler service.
+    let scheduler = fleet_scheduler::SchedulerConfig {
+        rescue_interval: Duration::from_millis(500),
+        ..Default::default()
     }
-    fleet_scheduler::try_acquire_zone(
-        &pool,
-        ZONE,
-        "test-worker",
-        &worker.to_string(),
-        Duration::from_secs(600),
-    )
-    .await
-    .unwrap()
-    .expect("lease");
-    fleet_scheduler::heartbeat_worker(
-        &pool,
-        "test-worker",
-        &worker.to_string(),
-        &[ZONE.to_owned()],
-        Duration::from_secs(600),
-    )
-    .await
+    .build(pool.clone())
     .unwrap();
+    tokio::spawn(scheduler.run(shutdown.clone()));
 
-    let mut config = GatewayConfig::new("127.0.0.1:0".parse().unwrap(), url, callers(&secret));
+    // Two real workers: one zone each.
+    let (canned, canned_url) = Canned::start(emulator.base_url(), shutdown.clone()).await;
+    let mut workers = Vec::new();
+    for (zone, api_url) in [
+        (Zone::FrPar1, emulator.base_url()),
+        (Zone::NlAms1, canned_url),
+    ] {
+        let config = worker_config(&url, api_url, &secret, zone);
+        let worker = config
+            .build_with(fleet_worker::jobs_factory(fast_jobs()))
+            .await
+            .unwrap();
+        workers.push(worker.handle());
+        tokio::spawn(worker.run(shutdown.clone()));
+    }
+
+    let mut config =
+        GatewayConfig::new("127.0.0.1:0".parse().unwrap(), url, callers(&other_project));
+    config.migrate = false;
     config.health_interval = Duration::from_millis(100);
     config.drain_timeout = Duration::from_secs(2);
     let gateway = config.build_with_pool(pool.clone()).await.unwrap();
     let addr = gateway.local_addr();
     let token = shutdown.clone();
-    let gateway_task = tokio::spawn(async move {
+    tokio::spawn(async move {
         gateway.run(token).await.unwrap();
     });
-    if runner {
-        tokio::spawn(run_jobs(pool.clone(), forwarder.clone(), shutdown.clone()));
-    }
+    let handles = workers.clone();
+    eventually(
+        "each worker to own its zone",
+        Duration::from_secs(30),
+        || handles[0].held_zones() == [Zone::FrPar1] && handles[1].held_zones() == [Zone::NlAms1],
+    )
+    .await;
     Env {
         pool,
         emulator,
-        forwarder,
+        canned,
         gateway: addr,
-        worker,
+        workers,
         shutdown,
         seen: Arc::new(Mutex::new(BTreeSet::new())),
         secret,
-        gateway_task,
+        other_project,
+        http: reqwest::Client::new(),
     }
 }
 
-/// Test job runner: claims the zone's jobs and finishes them like a (very small) worker.
-pub async fn run_jobs(pool: PgPool, forwarder: Arc<Forwarder>, shutdown: CancellationToken) {
-    let request = ClaimRequest {
-        zones: vec![ZONE.to_owned()],
-        owner: "test-runner".into(),
-        limit: 10,
-        lease: Duration::from_secs(30),
-    };
-    while !shutdown.is_cancelled() {
-        match fleet_scheduler::claim(&pool, &request).await {
-            Ok(jobs) => {
-                for job in jobs {
-                    tokio::spawn(handle(job, forwarder.clone()));
-                }
-            }
-            Err(err) => eprintln!("claim failed: {err}"),
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-}
-
-async fn handle(job: ClaimedJob, forwarder: Arc<Forwarder>) {
-    let spec = fleet_jobs::JobSpec::from_args(&job.job.args).unwrap();
-    let zone = job.job.zone.clone();
-    match spec {
-        fleet_jobs::JobSpec::CreateServer(create) => {
-            let body = serde_json::to_vec(&create.request).unwrap();
-            let (status, body, ..) = forwarder
-                .send(
-                    "POST",
-                    &format!("/instance/v1/zones/{zone}/servers"),
-                    &[],
-                    Some((body, "application/json".into())),
-                )
-                .await
-                .unwrap();
-            if status >= 400 {
-                let err = JobError::new(fleet_jobs::failure_kind::UPSTREAM, "create refused")
-                    .with_details(
-                        fleet_jobs::Failure {
-                            status: Some(status),
-                            upstream: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                            ..Default::default()
-                        }
-                        .to_details(),
-                    );
-                job.fail(&err).await.unwrap();
-                return;
-            }
-            let v: Value = serde_json::from_slice(&body).unwrap();
-            job.complete(&v["server"]).await.unwrap();
-        }
-        fleet_jobs::JobSpec::ServerAction(action) => {
-            let body = serde_json::to_vec(&action.request).unwrap();
-            let path = format!(
-                "/instance/v1/zones/{zone}/servers/{}/action",
-                action.server_id
-            );
-            let (status, body, ..) = forwarder
-                .send("POST", &path, &[], Some((body, "application/json".into())))
-                .await
-                .unwrap();
-            if status >= 400 {
-                let err = JobError::new(fleet_jobs::failure_kind::UPSTREAM, "action refused")
-                    .with_details(
-                        fleet_jobs::Failure {
-                            status: Some(status),
-                            upstream: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                            ..Default::default()
-                        }
-                        .to_details(),
-                    );
-                job.fail(&err).await.unwrap();
-                return;
-            }
-            let (_, server, ..) = forwarder
-                .send(
-                    "GET",
-                    &format!("/instance/v1/zones/{zone}/servers/{}", action.server_id),
-                    &[],
-                    None,
-                )
-                .await
-                .unwrap();
-            let server: Value = serde_json::from_slice(&server).unwrap_or(Value::Null);
-            let action_name = action
-                .request
-                .action
-                .as_ref()
-                .map(|a| a.as_str().to_owned())
-                .unwrap_or_default();
-            job.complete(&json!({"action": action_name, "server": server.get("server")}))
-                .await
-                .unwrap();
-        }
-        // Stays running until cancelled: the Cancel flow.
-        fleet_jobs::JobSpec::CreateSnapshot(_) => {
-            for _ in 0..400 {
-                let ack = job.heartbeat(Duration::from_secs(30)).await.unwrap();
-                let progress = fleet_scheduler::Progress {
-                    step: Some("poll".into()),
-                    percent: Some(50.0),
-                    message: Some("waiting for the snapshot".into()),
-                    ..Default::default()
-                };
-                let _ = job.record_progress(&progress).await;
-                if ack.cancel_requested || job.is_cancel_requested() {
-                    job.cancelled(None).await.unwrap();
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            job.complete(&json!({})).await.unwrap();
-        }
-        // Fails upstream: failed operations carry the mapped error.
-        fleet_jobs::JobSpec::CreateVolume(_) => {
-            let err = JobError::new(fleet_jobs::failure_kind::UPSTREAM, "quota").with_details(
-                fleet_jobs::Failure {
-                    status: Some(403),
-                    upstream: json!({"type": "quotas_exceeded", "message": "quota(s) exceeded for this resource",
-                                     "details": [{"resource": "volumes_l_ssd_total_size", "quota": 100, "current": 100}]}),
-                    ..Default::default()
-                }
-                .to_details(),
-            );
-            job.fail(&err).await.unwrap();
-        }
-        fleet_jobs::JobSpec::DeleteServer(delete) => {
-            job.complete(&json!({"server_id": delete.server_id}))
-                .await
-                .unwrap();
-        }
-        _ => {
-            job.complete(&json!({})).await.unwrap();
-        }
-    }
-}
-
-/// Direct call to the emulator (setup of fixtures the gateway API needs).
+/// Direct call to the emulator (setup of fixtures the gateway API cannot make).
 pub async fn emulator_post(env: &Env, path: &str, body: Value) -> Value {
-    let (status, body, ..) = env
-        .forwarder
-        .send(
-            "POST",
-            path,
-            &[],
-            Some((
-                serde_json::to_vec(&body).unwrap(),
-                "application/json".into(),
-            )),
-        )
+    let response = env
+        .http
+        .post(format!("{}{path}", env.emulator.base_url()))
+        .header("X-Auth-Token", &env.secret)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&body).unwrap())
+        .send()
         .await
         .unwrap();
-    assert!(
-        status < 300,
-        "{path}: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap_or(Value::Null)
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 /// Every method of the public services, from the descriptors.

@@ -65,6 +65,9 @@ pub struct JobSettings {
     pub lease_lost_delay: Duration,
     /// Watcher pacing.
     pub watch: WatchSettings,
+    /// Caps the deadline of every operation (tests, tools); `None` keeps each kind's own
+    /// ([`JobSpec::deadline`]).
+    pub max_deadline: Option<Duration>,
 }
 
 impl Default for JobSettings {
@@ -77,6 +80,7 @@ impl Default for JobSettings {
             unreachable_grace: Duration::from_secs(15),
             lease_lost_delay: Duration::from_secs(2),
             watch: WatchSettings::default(),
+            max_deadline: None,
         }
     }
 }
@@ -166,7 +170,10 @@ impl ZoneJobs {
             ));
         }
         let mut run = Run::new(&self.inner, &job, &spec);
-        if run.past_deadline() {
+        // Past the deadline: a job that has been waiting on its resource runs once more, so
+        // that its wait reports the deadline with the last state and the target and
+        // compensates what it made; any other fails at once.
+        if run.past_deadline() && run.detail.history.is_empty() {
             return run.deadline_exceeded(None, None);
         }
         if job.is_cancel_requested() {
@@ -246,7 +253,11 @@ impl<'a> Run<'a> {
             Some(deadline) => deadline,
             None => {
                 let base = job.job.started_at.unwrap_or_else(OffsetDateTime::now_utc);
-                let deadline = base + spec.deadline();
+                let allowed = match inner.settings.max_deadline {
+                    Some(cap) => spec.deadline().min(cap),
+                    None => spec.deadline(),
+                };
+                let deadline = base + allowed;
                 detail.deadline = Some(fmt_time(deadline));
                 deadline
             }
@@ -483,24 +494,44 @@ impl<'a> Run<'a> {
         key: &WatchKey,
         since: OffsetDateTime,
     ) -> Result<Observed, StepError> {
+        self.look(key, since, false)
+            .await
+            .map(|(observed, _)| observed)
+    }
+
+    /// [`Run::observe`]; with `state_only_ok`, a watcher observation that holds only the
+    /// resource's state is returned as is (`true` with it) instead of being read again.
+    async fn look(
+        &mut self,
+        key: &WatchKey,
+        since: OffsetDateTime,
+        state_only_ok: bool,
+    ) -> Result<(Observed, bool), StepError> {
         let watcher = &self.inner.watcher;
-        let observed = match watcher.sighting(key, since, self.settings().fresh) {
-            Some(sighting) if !sighting.observed.is_gone() => sighting.observed,
-            // A list that no longer shows the resource is confirmed with a GET.
-            _ => {
-                self.inner.ctx.guard.check()?;
-                let observed = observe::fetch(self.client(), self.zone(), key)
-                    .await
-                    .map_err(|source| StepError::Upstream {
-                        operation: "get",
-                        source,
-                    })?;
-                watcher.record(key, &observed);
-                observed
+        let (observed, state_only) = match watcher.sighting(key, since, self.settings().fresh) {
+            Some(sighting)
+                if !sighting.observed.is_gone() && (state_only_ok || !sighting.state_only) =>
+            {
+                (sighting.observed, sighting.state_only)
             }
+            // A list that no longer shows the resource is confirmed with a GET.
+            _ => (self.fetch(key).await?, false),
         };
         let (state, detail) = observed.state();
         self.detail.observe(&state, &detail, now_rfc3339());
+        Ok((observed, state_only))
+    }
+
+    /// One GET of `key`, shared with the watcher.
+    async fn fetch(&self, key: &WatchKey) -> Result<Observed, StepError> {
+        self.inner.ctx.guard.check()?;
+        let observed = observe::fetch(self.client(), self.zone(), key)
+            .await
+            .map_err(|source| StepError::Upstream {
+                operation: "get",
+                source,
+            })?;
+        self.inner.watcher.record(key, &observed);
         Ok(observed)
     }
 
@@ -522,8 +553,16 @@ impl<'a> Run<'a> {
         expect: Option<&str>,
         judge: impl Fn(&Observed) -> Judge,
     ) -> Result<Waited, StepError> {
-        let observed = self.observe(key, since).await?;
-        let verdict = judge(&observed);
+        let (mut observed, state_only) = self.look(key, since, true).await?;
+        let mut verdict = judge(&observed);
+        if state_only && (verdict != Judge::Wait || self.past_deadline()) {
+            // Only the state was kept: the resource itself decides (and is the result, or
+            // what a failure compensates).
+            observed = self.fetch(key).await?;
+            let (state, detail) = observed.state();
+            self.detail.observe(&state, &detail, now_rfc3339());
+            verdict = judge(&observed);
+        }
         let elapsed: Duration = (OffsetDateTime::now_utc() - since)
             .try_into()
             .unwrap_or(Duration::ZERO);

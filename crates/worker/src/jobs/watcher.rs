@@ -14,6 +14,12 @@
 //! rate, shortened to the minimum while the zone's token bucket is idle (nobody else needs
 //! the budget) and doubled after the zone saw 429s.
 //!
+//! Memory stays small with many resources pending: an observation whose state is the one its
+//! jobs already know (the state they registered in or were last woken for) is kept as the
+//! server's state alone, not the whole resource; only observations that wake jobs keep the
+//! resource, for the woken handlers to finish with. A handler that reads a state-only
+//! observation and would act on it (anything but "keep waiting") reads the resource first.
+//!
 //! Losing the watcher costs latency, not correctness: handlers also snooze for a bounded
 //! fallback period and GET the resource themselves when no fresh observation exists.
 
@@ -74,12 +80,89 @@ struct Waiting {
 pub struct Sighting {
     pub observed: Observed,
     pub at: OffsetDateTime,
+    /// `observed` holds only the resource's id and state (see [`Seen::State`]): read the
+    /// resource before using anything else of it.
+    pub state_only: bool,
+}
+
+/// What the watcher keeps of an observation.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// The whole resource (it woke its jobs, or is not a server).
+    Full(Observed),
+    /// A server's state only: its jobs already know this state.
+    State {
+        state: fleet_core::ServerState,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    seen: Seen,
+    at: OffsetDateTime,
+}
+
+impl Stored {
+    fn state_is(&self, state: &str) -> bool {
+        match &self.seen {
+            Seen::Full(observed) => observed.state().0 == state,
+            Seen::State { state: s, .. } => s.as_str() == state,
+        }
+    }
+
+    fn sighting(&self, key: &WatchKey) -> Sighting {
+        match &self.seen {
+            Seen::Full(observed) => Sighting {
+                observed: observed.clone(),
+                at: self.at,
+                state_only: false,
+            },
+            Seen::State { state, detail } => Sighting {
+                observed: Observed::Server(Box::new(fleet_core::Server {
+                    id: key.id.clone(),
+                    state: state.clone(),
+                    state_detail: detail.clone(),
+                    ..fleet_core::Server::default()
+                })),
+                at: self.at,
+                state_only: true,
+            },
+        }
+    }
+}
+
+/// What to keep of `observed` for a resource whose jobs know `known` (the state they
+/// registered in or were last woken for), given what is kept now.
+fn keep(
+    observed: Observed,
+    known: Option<&str>,
+    previous: Option<&Stored>,
+    at: OffsetDateTime,
+) -> Stored {
+    let seen = match observed {
+        Observed::Server(server)
+            if known == Some(server.state.as_str())
+                // A resource kept whole for woken jobs stays whole while its state holds.
+                && !previous.is_some_and(|p| {
+                    matches!(p.seen, Seen::Full(_)) && p.state_is(server.state.as_str())
+                }) =>
+        {
+            let server = *server;
+            Seen::State {
+                state: server.state,
+                detail: server.state_detail,
+            }
+        }
+        other => Seen::Full(other),
+    };
+    Stored { seen, at }
 }
 
 #[derive(Debug, Default)]
 struct State {
     waits: BTreeMap<WatchKey, Waiting>,
-    seen: HashMap<WatchKey, Sighting>,
+    seen: HashMap<WatchKey, Stored>,
     /// Zone totals of the list endpoints (for choosing lists over GETs).
     totals: HashMap<Kind, u64>,
 }
@@ -191,20 +274,21 @@ impl Watcher {
         let now = OffsetDateTime::now_utc();
         let st = self.lock();
         let seen = st.seen.get(key)?;
-        (seen.at >= since && now - seen.at <= fresh).then(|| seen.clone())
+        (seen.at >= since && now - seen.at <= fresh).then(|| seen.sighting(key))
     }
 
     /// Stores an observation made by a handler (so other jobs on the resource share it).
     pub fn record(&self, key: &WatchKey, observed: &Observed) {
         let mut st = self.lock();
-        if st.waits.contains_key(key) {
-            st.seen.insert(
-                key.clone(),
-                Sighting {
-                    observed: observed.clone(),
-                    at: OffsetDateTime::now_utc(),
-                },
+        let State { waits, seen, .. } = &mut *st;
+        if let Some(waiting) = waits.get(key) {
+            let stored = keep(
+                observed.clone(),
+                waiting.woken_state.as_deref(),
+                seen.get(key),
+                OffsetDateTime::now_utc(),
             );
+            seen.insert(key.clone(), stored);
         }
     }
 
@@ -310,26 +394,13 @@ impl Watcher {
             (due, st.totals.clone())
         };
         let mut calls = 0u64;
-        let mut found: Vec<(WatchKey, Observed)> = Vec::new();
+        // Each observation is kept (or reduced to its state) as soon as it is read, so a
+        // round never holds more than one page of whole resources.
+        let mut wake: Vec<i64> = Vec::new();
         for (kind, keys) in due {
             calls += self
-                .read_kind(client, zone, guard, kind, &keys, &totals, &mut found)
+                .read_kind(client, zone, guard, kind, &keys, &totals, &mut wake)
                 .await?;
-        }
-        let at = OffsetDateTime::now_utc();
-        let mut wake: Vec<i64> = Vec::new();
-        {
-            let mut st = self.lock();
-            for (key, observed) in found {
-                let (state, _) = observed.state();
-                if let Some(w) = st.waits.get_mut(&key)
-                    && w.woken_state.as_deref() != Some(state.as_str())
-                {
-                    w.woken_state = Some(state);
-                    wake.extend(w.jobs.keys().copied());
-                }
-                st.seen.insert(key, Sighting { observed, at });
-            }
         }
         if !wake.is_empty() {
             wake.sort_unstable();
@@ -348,6 +419,25 @@ impl Watcher {
         Ok(calls)
     }
 
+    /// Keeps an observation of `key`; notes the jobs to wake when its state changed.
+    fn absorb(&self, key: WatchKey, observed: Observed, wake: &mut Vec<i64>) {
+        let at = OffsetDateTime::now_utc();
+        let mut st = self.lock();
+        let State { waits, seen, .. } = &mut *st;
+        let (state, _) = observed.state();
+        let known = match waits.get_mut(&key) {
+            Some(w) if w.woken_state.as_deref() != Some(state.as_str()) => {
+                w.woken_state = Some(state);
+                wake.extend(w.jobs.keys().copied());
+                None
+            }
+            Some(w) => w.woken_state.clone(),
+            None => None,
+        };
+        let stored = keep(observed, known.as_deref(), seen.get(&key), at);
+        seen.insert(key, stored);
+    }
+
     /// Reads every key of one kind; returns the calls made.
     #[allow(clippy::too_many_arguments)]
     async fn read_kind(
@@ -358,7 +448,7 @@ impl Watcher {
         kind: Kind,
         keys: &[WatchKey],
         totals: &HashMap<Kind, u64>,
-        found: &mut Vec<(WatchKey, Observed)>,
+        wake: &mut Vec<i64>,
     ) -> Result<u64, RoundError> {
         let stats = &self.inner.stats;
         let mut calls = 0u64;
@@ -382,7 +472,7 @@ impl Watcher {
                             Some(server) => Observed::Server(Box::new(server)),
                             None => Observed::Gone,
                         };
-                        found.push((key.clone(), observed));
+                        self.absorb(key.clone(), observed, wake);
                     }
                 }
             }
@@ -392,16 +482,14 @@ impl Watcher {
                     .map(|t| t.div_ceil(PAGE as u64).max(1))
                     .unwrap_or(u64::MAX);
                 if pages < keys.len() as u64 {
-                    calls += self
-                        .list_all(client, zone, guard, kind, keys, found)
-                        .await?;
+                    calls += self.list_all(client, zone, guard, kind, keys, wake).await?;
                 } else {
                     for key in keys {
                         guard.check()?;
                         let observed = fetch(client, zone, key).await?;
                         calls += 1;
                         stats.get_calls.fetch_add(1, Ordering::Relaxed);
-                        found.push((key.clone(), observed));
+                        self.absorb(key.clone(), observed, wake);
                     }
                     if keys.len() > 1 && !totals.contains_key(&kind) {
                         // Learn the zone's size for the next rounds (one small page).
@@ -418,7 +506,7 @@ impl Watcher {
                     let observed = fetch(client, zone, key).await?;
                     calls += 1;
                     stats.get_calls.fetch_add(1, Ordering::Relaxed);
-                    found.push((key.clone(), observed));
+                    self.absorb(key.clone(), observed, wake);
                 }
             }
         }
@@ -462,8 +550,9 @@ impl Watcher {
         guard: &ZoneGuard,
         kind: Kind,
         keys: &[WatchKey],
-        found: &mut Vec<(WatchKey, Observed)>,
+        wake: &mut Vec<i64>,
     ) -> Result<u64, RoundError> {
+        let wanted: std::collections::HashSet<&str> = keys.iter().map(|k| k.id.as_str()).collect();
         let mut seen: HashMap<String, Observed> = HashMap::new();
         let mut calls = 0u64;
         let mut page = 1i32;
@@ -523,7 +612,12 @@ impl Watcher {
             };
             calls += 1;
             self.inner.stats.list_calls.fetch_add(1, Ordering::Relaxed);
-            seen.extend(items);
+            // Only the waited-on resources are kept from each page.
+            seen.extend(
+                items
+                    .into_iter()
+                    .filter(|(id, _): &(String, Observed)| wanted.contains(id.as_str())),
+            );
             let read = u64::try_from(page).unwrap_or(0) * PAGE as u64;
             if count < PAGE || read >= total {
                 break;
@@ -533,7 +627,7 @@ impl Watcher {
         self.lock().totals.insert(kind, total);
         for key in keys {
             let observed = seen.remove(&key.id).unwrap_or(Observed::Gone);
-            found.push((key.clone(), observed));
+            self.absorb(key.clone(), observed, wake);
         }
         Ok(calls)
     }
@@ -553,4 +647,49 @@ enum RoundError {
     LeaseLost(#[from] crate::context::LeaseLost),
     #[error(transparent)]
     Upstream(#[from] fleet_scaleway::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleet_core::{Server, ServerState};
+
+    fn server(state: ServerState) -> Observed {
+        Observed::Server(Box::new(Server {
+            id: "s1".into(),
+            name: "big".into(),
+            state,
+            ..Server::default()
+        }))
+    }
+
+    #[test]
+    fn a_known_server_state_is_kept_alone_and_a_new_one_whole() {
+        let key = WatchKey::new(Kind::Server, "s1");
+        let at = OffsetDateTime::now_utc();
+        // The state its jobs know: only the state is kept.
+        let known = keep(server(ServerState::Starting), Some("starting"), None, at);
+        assert!(matches!(known.seen, Seen::State { .. }));
+        let sighting = known.sighting(&key);
+        assert!(sighting.state_only);
+        assert_eq!(sighting.observed.state().0, "starting");
+        assert_eq!(sighting.observed.server().unwrap().id, "s1");
+        assert_eq!(sighting.observed.server().unwrap().name, "");
+
+        // A state that wakes its jobs: whole, and it stays whole while the state holds.
+        let woke = keep(server(ServerState::Running), None, Some(&known), at);
+        assert!(matches!(woke.seen, Seen::Full(_)));
+        let again = keep(
+            server(ServerState::Running),
+            Some("running"),
+            Some(&woke),
+            at,
+        );
+        assert!(!again.sighting(&key).state_only);
+        assert_eq!(again.sighting(&key).observed.server().unwrap().name, "big");
+
+        // Other kinds, and a 404, are kept as they are.
+        let gone = keep(Observed::Gone, Some("gone"), None, at);
+        assert!(matches!(gone.seen, Seen::Full(Observed::Gone)));
+    }
 }

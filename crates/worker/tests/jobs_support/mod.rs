@@ -58,6 +58,7 @@ pub fn fast_settings() -> JobSettings {
             max_round: Duration::from_secs(1),
             ..WatchSettings::default()
         },
+        max_deadline: None,
     }
 }
 
@@ -101,6 +102,10 @@ impl Env {
     }
 
     pub fn zone_jobs(&self, owner: &str) -> (ZoneJobs, ZoneGuard) {
+        self.zone_jobs_with(owner, fast_settings())
+    }
+
+    pub fn zone_jobs_with(&self, owner: &str, settings: JobSettings) -> (ZoneJobs, ZoneGuard) {
         let guard = ZoneGuard::new(ZONE, 1);
         let ctx = ZoneContext {
             zone: ZONE,
@@ -109,12 +114,17 @@ impl Env {
             guard: guard.clone(),
             worker_id: owner.to_owned(),
         };
-        (ZoneJobs::with_settings(ctx, fast_settings()), guard)
+        (ZoneJobs::with_settings(ctx, settings), guard)
     }
 
     /// A runner and a watcher for the zone, as `owner`, with `lease`.
     pub fn spawn_worker(&self, owner: &str, lease: Duration) -> Worker {
-        let (jobs, guard) = self.zone_jobs(owner);
+        self.spawn_worker_with(owner, lease, fast_settings())
+    }
+
+    /// [`Env::spawn_worker`] with other job settings.
+    pub fn spawn_worker_with(&self, owner: &str, lease: Duration, settings: JobSettings) -> Worker {
+        let (jobs, guard) = self.zone_jobs_with(owner, settings);
         let stop = CancellationToken::new();
         let mut config = RunnerConfig::new(vec![ZONE.as_str().to_owned()], owner);
         config.lease = lease;

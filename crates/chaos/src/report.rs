@@ -1,0 +1,287 @@
+//! The outcome of a run: the summary table and the one-line verdict.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::analysis::{Failover, OnceCheck, OwnerCheck};
+use crate::procs::UnexpectedExit;
+
+/// Per operation kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindStats {
+    pub accepted: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub lost: usize,
+    pub rejected: usize,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub seed: u64,
+    pub planned_ops: usize,
+    /// Operations the gateway accepted (answered with an Operation).
+    pub ops: usize,
+    /// Operations the gateway refused (never accepted; not part of promise 1).
+    pub rejected: usize,
+    /// Accepted operations done per GetOperation and terminal in the jobs table.
+    pub terminal: usize,
+    /// Accepted operations not terminal after the settle deadline.
+    pub lost: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Accepted operations whose first call did not get an answer, so the same request_id
+    /// was sent again.
+    pub resubmitted: usize,
+    /// Accepted operations whose gateway view (done) and jobs row (terminal) disagree.
+    pub disagreements: usize,
+    pub jobs_total: usize,
+    /// Jobs rows not terminal at the end (including jobs of calls the harness gave up on).
+    pub jobs_unfinished: usize,
+    pub once: OnceCheck,
+    pub owners: OwnerCheck,
+    pub failovers: Vec<Failover>,
+    pub max_failover: Option<Duration>,
+    /// (offset from the start of the drive, process, worker id).
+    pub kills: Vec<(Duration, String, Option<String>)>,
+    /// How long each Postgres restart took.
+    pub pg_restarts: Vec<Duration>,
+    /// (offset, storm preset, zones).
+    pub storms: Vec<(Duration, String, String)>,
+    pub unexpected_exits: Vec<UnexpectedExit>,
+    pub by_kind: BTreeMap<&'static str, KindStats>,
+    /// Error codes of failed operations and reasons of refusals, with counts.
+    pub errors: BTreeMap<String, usize>,
+    pub accept_p50: Option<Duration>,
+    pub accept_p99: Option<Duration>,
+    pub done_p50: Option<Duration>,
+    pub done_p99: Option<Duration>,
+    pub done_max: Option<Duration>,
+    pub calls_total: usize,
+    pub elapsed: Duration,
+    /// Where the process logs were kept (`None`: removed after a passing run).
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Report {
+    /// The promises held: nothing lost, nothing created twice, no successful create without
+    /// its resource, no call from a superseded zone owner.
+    pub fn passed(&self) -> bool {
+        self.lost == 0
+            && self.once.duplicates == 0
+            && self.once.missing == 0
+            && self.owners.double_owner_calls == 0
+    }
+
+    /// The last line of the output.
+    pub fn summary_line(&self) -> String {
+        let failover = self
+            .max_failover
+            .map_or_else(|| "n/a".to_owned(), |d| format!("{:.2}", d.as_secs_f64()));
+        format!(
+            "ops={} terminal={} lost={} duplicates={} double_owner_calls={} max_failover_s={failover}",
+            self.ops,
+            self.terminal,
+            self.lost,
+            self.once.duplicates,
+            self.owners.double_owner_calls
+        )
+    }
+
+    /// The human summary printed before the last line.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let ms = |d: Option<Duration>| {
+            d.map_or_else(|| "-".to_owned(), |d| format!("{:.2}s", d.as_secs_f64()))
+        };
+        let _ = writeln!(
+            out,
+            "fleet-chaos summary (seed {}, {:.0}s)",
+            self.seed,
+            self.elapsed.as_secs_f64()
+        );
+        let _ = writeln!(out, "{:-<72}", "");
+        let rows: Vec<(&str, String)> = vec![
+            ("operations planned", self.planned_ops.to_string()),
+            ("accepted (Operation returned)", self.ops.to_string()),
+            ("refused by the gateway", self.rejected.to_string()),
+            (
+                "accepted after a resubmission",
+                self.resubmitted.to_string(),
+            ),
+            (
+                "terminal (gateway done + job row terminal)",
+                self.terminal.to_string(),
+            ),
+            (
+                "  succeeded / failed",
+                format!("{} / {}", self.succeeded, self.failed),
+            ),
+            ("lost", self.lost.to_string()),
+            ("gateway/jobs disagreements", self.disagreements.to_string()),
+            (
+                "jobs rows / unfinished",
+                format!("{} / {}", self.jobs_total, self.jobs_unfinished),
+            ),
+            ("creates checked upstream", self.once.checked.to_string()),
+            ("duplicate resources", self.once.duplicates.to_string()),
+            (
+                "succeeded creates without resource",
+                self.once.missing.to_string(),
+            ),
+            ("upstream calls logged", self.calls_total.to_string()),
+            (
+                "worker calls attributed / epochs",
+                format!("{} / {}", self.owners.attributed_calls, self.owners.epochs),
+            ),
+            (
+                "double-owner calls",
+                self.owners.double_owner_calls.to_string(),
+            ),
+            (
+                "malformed caller headers",
+                self.owners.malformed_callers.to_string(),
+            ),
+            ("kills (SIGKILL)", self.kills.len().to_string()),
+            (
+                "postgres immediate restarts",
+                self.pg_restarts.len().to_string(),
+            ),
+            ("fault storms", self.storms.len().to_string()),
+            (
+                "unexpected process exits",
+                self.unexpected_exits.len().to_string(),
+            ),
+            (
+                "zone failovers measured / unseen",
+                format!(
+                    "{} / {}",
+                    self.failovers.iter().filter(|f| f.after.is_some()).count(),
+                    self.failovers.iter().filter(|f| f.after.is_none()).count()
+                ),
+            ),
+            ("max failover (kill -> new owner)", ms(self.max_failover)),
+            (
+                "accept latency p50 / p99",
+                format!("{} / {}", ms(self.accept_p50), ms(self.accept_p99)),
+            ),
+            (
+                "done latency p50 / p99 / max",
+                format!(
+                    "{} / {} / {}",
+                    ms(self.done_p50),
+                    ms(self.done_p99),
+                    ms(self.done_max)
+                ),
+            ),
+        ];
+        for (label, value) in rows {
+            let _ = writeln!(out, "{label:<44} {value:>26}");
+        }
+        let _ = writeln!(out, "{:-<72}", "");
+        let _ = writeln!(
+            out,
+            "{:<18}{:>10}{:>11}{:>9}{:>7}{:>9}",
+            "kind", "accepted", "succeeded", "failed", "lost", "refused"
+        );
+        for (kind, s) in &self.by_kind {
+            let _ = writeln!(
+                out,
+                "{kind:<18}{:>10}{:>11}{:>9}{:>7}{:>9}",
+                s.accepted, s.succeeded, s.failed, s.lost, s.rejected
+            );
+        }
+        if !self.errors.is_empty() {
+            let _ = writeln!(out, "{:-<72}", "");
+            let _ = writeln!(out, "failure and refusal reasons:");
+            for (reason, n) in &self.errors {
+                let _ = writeln!(out, "  {n:>5}  {reason}");
+            }
+        }
+        if !self.kills.is_empty() || !self.pg_restarts.is_empty() || !self.storms.is_empty() {
+            let _ = writeln!(out, "{:-<72}", "");
+            let _ = writeln!(out, "disruptions:");
+            for (at, name, id) in &self.kills {
+                let _ = writeln!(
+                    out,
+                    "  {:>7.1}s  kill {name}{}",
+                    at.as_secs_f64(),
+                    id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default()
+                );
+            }
+            for (at, name, zones) in &self.storms {
+                let _ = writeln!(out, "  {:>7.1}s  storm {name} in {zones}", at.as_secs_f64());
+            }
+            for d in &self.pg_restarts {
+                let _ = writeln!(out, "  postgres restart took {:.2}s", d.as_secs_f64());
+            }
+        }
+        let slow: Vec<&Failover> = {
+            let mut f: Vec<&Failover> = self.failovers.iter().collect();
+            f.sort_by_key(|f| std::cmp::Reverse(f.after));
+            f.into_iter().take(5).collect()
+        };
+        if !slow.is_empty() {
+            let _ = writeln!(out, "slowest zone failovers:");
+            for f in slow {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {} (first call {})",
+                    f.worker_id,
+                    f.zone,
+                    ms(f.after),
+                    ms(f.first_call_after)
+                );
+            }
+        }
+        for exit in &self.unexpected_exits {
+            let _ = writeln!(out, "unexpected exit: {} ({})", exit.name, exit.status);
+        }
+        for example in self.owners.examples.iter().chain(&self.once.examples) {
+            let _ = writeln!(out, "violation: {example}");
+        }
+        match &self.log_dir {
+            Some(dir) => {
+                let _ = writeln!(out, "process logs: {}", dir.display());
+            }
+            None => {
+                let _ = writeln!(out, "process logs: removed (the run passed)");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_is_stable_and_verdict_follows_the_checks() {
+        let mut report = Report {
+            ops: 200,
+            terminal: 200,
+            max_failover: Some(Duration::from_millis(2346)),
+            ..Report::default()
+        };
+        assert_eq!(
+            report.summary_line(),
+            "ops=200 terminal=200 lost=0 duplicates=0 double_owner_calls=0 max_failover_s=2.35"
+        );
+        assert!(report.passed());
+        assert!(report.table().contains("lost"));
+        report.once.duplicates = 1;
+        assert!(!report.passed());
+        report.once.duplicates = 0;
+        report.owners.double_owner_calls = 1;
+        assert!(!report.passed());
+        report.owners.double_owner_calls = 0;
+        report.lost = 1;
+        assert!(!report.passed());
+        report.max_failover = None;
+        assert!(report.summary_line().ends_with("max_failover_s=n/a"));
+    }
+}

@@ -1,0 +1,66 @@
+//! CI short mode of the chaos harness (issue 10, `docs/reliability.md`): the real `fleet`
+//! binary as emulator, scheduler, gateway and three workers on a private Postgres; 200
+//! long-running operations while ten processes are SIGKILLed, Postgres restarts once with an
+//! immediate shutdown and fault storms blow upstream. Promises 1 (nothing lost), 2 (nothing
+//! created twice) and 4 (one caller per zone, bounded failover) must hold.
+//!
+//! The seed fixes the timeline, the operation mix and the request ids; set `FLEET_CHAOS_SEED`
+//! to replay another one. Run with `--nocapture` to see the summary table.
+
+use std::time::Duration;
+
+use fleet_chaos::ChaosConfig;
+
+#[test]
+fn chaos_short_mode_keeps_the_promises() {
+    let seed = std::env::var("FLEET_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let config = ChaosConfig {
+        fleet_bin: Some(env!("CARGO_BIN_EXE_fleet").into()),
+        ops: 200,
+        kills: 10,
+        pg_restarts: 1,
+        duration: Duration::from_secs(100),
+        settle_timeout: Duration::from_secs(120),
+        seed,
+        verbose: true,
+        ..ChaosConfig::default()
+    };
+    let report = match fleet_chaos::run_blocking(config) {
+        Ok(report) => report,
+        Err(err) => panic!("the chaos run could not be carried out: {err:#}"),
+    };
+    print!("{}", report.table());
+    println!("{}", report.summary_line());
+
+    assert_eq!(report.lost, 0, "accepted operations never finished");
+    assert_eq!(
+        report.terminal, report.ops,
+        "every accepted operation is terminal"
+    );
+    assert_eq!(report.once.duplicates, 0, "resources created twice");
+    assert_eq!(
+        report.once.missing, 0,
+        "successful creates without their resource"
+    );
+    assert_eq!(
+        report.owners.double_owner_calls, 0,
+        "calls from a superseded zone owner"
+    );
+    assert!(
+        report.ops >= 190,
+        "most operations are accepted: {}",
+        report.ops
+    );
+    assert_eq!(report.kills.len(), 10);
+    assert_eq!(report.pg_restarts.len(), 1);
+    if let Some(failover) = report.max_failover {
+        // Lease TTL 2 s: a dead owner's zones move within a few TTLs.
+        assert!(
+            failover < Duration::from_secs(10),
+            "failover took {failover:?}"
+        );
+    }
+}

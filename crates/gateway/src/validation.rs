@@ -1,0 +1,428 @@
+//! The gateway's checks of a request, from its wire bytes, without a database, a worker or a
+//! caller: decode → JSON → [`validate`] → [`prepare`] (the fleet-core request) → the job of a
+//! long-running call or the page token of a List, in the order and with the functions the
+//! server uses (see [`crate::api`] and [`crate::ops_service`]).
+//!
+//! Why it exists: fuzzing and property tests need one entry point that runs everything the
+//! gateway does to a request before it reaches Postgres or a worker, to prove that no input
+//! panics and that every refusal is INVALID_ARGUMENT naming a field (promise 6). What it
+//! leaves out needs a caller or state: the read-only and project checks, request_id records,
+//! and the lookups of operations and resources.
+
+use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use serde_json::Value;
+use tonic::Status;
+
+use crate::api::known_zone;
+use crate::convert::{self, prepare};
+use crate::errors::{GatewayError, Violation};
+use crate::lro::job_spec;
+use crate::operations::{job_states, parse_name};
+use crate::paging::{PageToken, filter_hash, page_size};
+use crate::validate::validate;
+
+/// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
+/// service, as `fleet.v1.Service/Method`.
+pub fn method_names() -> Vec<String> {
+    let mut names: Vec<String> = fleet_proto::descriptor_pool()
+        .services()
+        .filter(|s| s.package_name() == "fleet.v1")
+        .flat_map(|s| {
+            s.methods()
+                .map(|m| format!("{}/{}", s.full_name(), m.name()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The request message of `fleet.v1.Service/Method`.
+pub fn input_of(method: &str) -> Option<MessageDescriptor> {
+    let (service, name) = method.split_once('/')?;
+    let service = fleet_proto::descriptor_pool().get_service_by_name(service)?;
+    let found = service.methods().find(|m| m.name() == name)?;
+    Some(found.input())
+}
+
+/// Runs the gateway's checks on the encoded request `bytes` of `method`
+/// (`fleet.v1.Servers/CreateServer`). `Ok` means the request would go on to the caller
+/// checks and then to Postgres or the zone's worker; `Err` is the status the gateway answers.
+///
+/// Bytes that are not a protobuf message of the method's request type are answered
+/// INVALID_ARGUMENT with a BadRequest naming the field the decoder stopped at (see
+/// [`decode_failure`]), as the server does for a body that does not decode.
+pub fn check_request(method: &str, bytes: &[u8]) -> Result<(), Status> {
+    let Some(input) = input_of(method) else {
+        return Err(Status::unimplemented(format!("unknown method {method}")));
+    };
+    let message = DynamicMessage::decode(input.clone(), bytes).map_err(|err| {
+        // The typed decoder the server uses names the field; the dynamic one does not, so
+        // find it by decoding field by field.
+        let field = locate_decode_error(&input, bytes, 0);
+        invalid_body(&input, field, &err.to_string())
+    })?;
+    check_message(method, &message).map_err(|err| err.to_status())
+}
+
+/// [`check_request`] from a decoded message.
+pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), GatewayError> {
+    if let Some(name) = method.strip_prefix("fleet.v1.Operations/") {
+        // The Operations service reads its typed request; no JSON is involved.
+        return check_operations(name, message);
+    }
+    let json = message
+        .serialize_with_options(serde_json::value::Serializer, &serialize_options())
+        .map_err(|err| not_json(&err.to_string()))?;
+    let info = convert::method(method)?;
+    validate(info, &json)?;
+    if info.long_running {
+        let prepared = prepare(info, &json, None)?;
+        job_spec(info, &json, &prepared)?;
+        return Ok(());
+    }
+    if info.is_list() {
+        page_size(json.get("page_size").and_then(Value::as_i64).unwrap_or(0) as i32)?;
+        let mut filters = json.clone();
+        if let Value::Object(map) = &mut filters {
+            map.remove("page_size");
+            map.remove("page_token");
+        }
+        let hash = filter_hash(&info.grpc_method, &filters);
+        let token = PageToken::decode(
+            json.get("page_token").and_then(Value::as_str).unwrap_or(""),
+            &hash,
+        )?;
+        let mut zone_json = json.clone();
+        if let Value::Object(map) = &mut zone_json
+            && map.get("zone").and_then(Value::as_str) == Some("all")
+        {
+            map.insert(
+                "zone".into(),
+                Value::String(fleet_core::Zone::ALL[0].as_str().to_owned()),
+            );
+        }
+        let page = token.offset / 100 + 1;
+        prepare(info, &zone_json, Some((page, 100)))?;
+        return Ok(());
+    }
+    prepare(info, &json, None)?;
+    Ok(())
+}
+
+/// The checks of the Operations service that need no caller and no database.
+fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayError> {
+    let text = |field: &str| -> String {
+        message
+            .get_field_by_name(field)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let has = |field: &str| message.has_field_by_name(field);
+    match name {
+        "GetOperation" | "CancelOperation" | "WatchOperation" => {
+            parse_name(&text("name"))?;
+            Ok(())
+        }
+        "WaitOperation" => {
+            parse_name(&text("name"))?;
+            if has("timeout")
+                && let Some(timeout) = message.get_field_by_name("timeout")
+                && let Some(timeout) = timeout.as_message()
+            {
+                let number = |f: &str| {
+                    timeout
+                        .get_field_by_name(f)
+                        .and_then(|v| v.as_i64().or_else(|| v.as_i32().map(i64::from)))
+                        .unwrap_or(0)
+                };
+                let duration = prost_types::Duration {
+                    seconds: number("seconds"),
+                    nanos: number("nanos") as i32,
+                };
+                std::time::Duration::try_from(duration)
+                    .map_err(|_| GatewayError::invalid("timeout", "must be a positive duration"))?;
+            }
+            Ok(())
+        }
+        "ListOperations" => {
+            let size = message
+                .get_field_by_name("page_size")
+                .and_then(|v| v.as_i32())
+                .unwrap_or(0);
+            page_size(size)?;
+            let mut violations = Vec::new();
+            if has("state") {
+                let state = text("state");
+                if job_states(&state).is_empty() {
+                    violations.push(Violation::new(
+                        "state",
+                        format!("must be one of queued, running, succeeded, failed, cancelled; got {state:?}"),
+                    ));
+                }
+            }
+            match text("zone").as_str() {
+                "" | "all" => {}
+                zone if known_zone(zone) => {}
+                zone => violations.push(Violation::new("zone", format!("unknown zone {zone:?}"))),
+            }
+            let project = text("project");
+            if !project.is_empty() && uuid::Uuid::parse_str(&project).is_err() {
+                violations.push(Violation::new(
+                    "project",
+                    format!("must be a UUID; got {project:?}"),
+                ));
+            }
+            if !violations.is_empty() {
+                return Err(GatewayError::InvalidArgument(violations));
+            }
+            // The token's filter hash includes the caller; only its shape is checked here.
+            let token = text("page_token");
+            if !token.is_empty() {
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(&token)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<PageToken>(&b).ok())
+                    .filter(|t| t.offset <= crate::paging::MAX_TOKEN_OFFSET);
+                if decoded.is_none() {
+                    return Err(GatewayError::invalid(
+                        "page_token",
+                        "is not a token returned by this method; omit it to start from the first page",
+                    ));
+                }
+            }
+            Ok(())
+        }
+        other => Err(GatewayError::Internal(format!(
+            "no checks for fleet.v1.Operations/{other}"
+        ))),
+    }
+}
+
+/// The refusal of a request that decodes but has no JSON form (a non-finite number in a
+/// `google.protobuf.Value`, an invalid well-known type): INVALID_ARGUMENT on `request`, since
+/// the encoder does not say which field.
+pub fn not_json(error: &str) -> GatewayError {
+    GatewayError::invalid(
+        "request",
+        format!(
+            "holds a value that has no JSON form: {}",
+            truncate(error, 200)
+        ),
+    )
+}
+
+/// The status of a request body that does not decode as `input`: INVALID_ARGUMENT with a
+/// BadRequest naming the field the decoder names (`SetServerUserDataRequest.key: invalid
+/// string value: data is not UTF-8 encoded` → `key`), or `request` when it names none.
+/// `message` is the decoder's text, possibly prefixed by tonic's "failed to decode Protobuf
+/// message: ".
+pub fn decode_failure(input: &MessageDescriptor, message: &str) -> Status {
+    let detail = message
+        .strip_prefix("failed to decode Protobuf message: ")
+        .unwrap_or(message);
+    invalid_body(input, decode_error_field(input, detail), detail)
+}
+
+fn invalid_body(input: &MessageDescriptor, field: Option<String>, detail: &str) -> Status {
+    let field = field.unwrap_or_else(|| "request".to_owned());
+    GatewayError::invalid(
+        field,
+        format!(
+            "the request is not a valid {} message: {}",
+            input.name(),
+            truncate(detail, 200)
+        ),
+    )
+    .to_status()
+}
+
+/// The field path in a prost decode error: its parts are `Message.field: ` pairs, outermost
+/// last (`Inner.name: Outer.inner: invalid string value`).
+fn decode_error_field(input: &MessageDescriptor, detail: &str) -> Option<String> {
+    let mut path: Vec<String> = detail
+        .split(": ")
+        .filter_map(|part| {
+            let (message, field) = part.rsplit_once('.')?;
+            let ok = !message.is_empty()
+                && !field.is_empty()
+                && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && message
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            ok.then(|| field.to_owned())
+        })
+        .collect();
+    path.reverse();
+    let first = path.first()?;
+    input.get_field_by_name(first)?;
+    Some(path.join("."))
+}
+
+/// The path of the first field of `bytes` that does not decode as `input` (`inner.name`),
+/// or `None` when the framing itself is broken (then the whole request is at fault).
+fn locate_decode_error(input: &MessageDescriptor, bytes: &[u8], depth: usize) -> Option<String> {
+    use prost::encoding::decode_varint;
+    if depth > 32 {
+        return None;
+    }
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let start = rest;
+        let key = decode_varint(&mut rest).ok()?;
+        let number = u32::try_from(key >> 3).ok()?;
+        let payload: &[u8] = match key & 7 {
+            0 => {
+                decode_varint(&mut rest).ok()?;
+                &[]
+            }
+            1 => {
+                rest = rest.get(8..)?;
+                &[]
+            }
+            2 => {
+                let len = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
+                let payload = rest.get(..len)?;
+                rest = &rest[len..];
+                payload
+            }
+            5 => {
+                rest = rest.get(4..)?;
+                &[]
+            }
+            _ => return None,
+        };
+        let record = &start[..start.len() - rest.len()];
+        if DynamicMessage::decode(input.clone(), record).is_ok() {
+            continue;
+        }
+        let field = input.get_field(number)?;
+        if let prost_reflect::Kind::Message(inner) = field.kind()
+            && !field.is_map()
+            && let Some(deeper) = locate_decode_error(&inner, payload, depth + 1)
+        {
+            return Some(format!("{}.{deeper}", field.name()));
+        }
+        return Some(field.name().to_owned());
+    }
+    None
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The options of `fleet_proto::json` (proto field names, numbers as numbers, defaults
+/// written), so the JSON is the one the server validates.
+fn serialize_options() -> SerializeOptions {
+    SerializeOptions::new()
+        .use_proto_field_name(true)
+        .stringify_64_bit_integers(false)
+        .skip_default_fields(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_proto::v1;
+    use prost::Message as _;
+    use tonic::Code;
+    use tonic_types::StatusExt as _;
+
+    use super::*;
+
+    fn fields(status: &Status) -> Vec<String> {
+        status
+            .get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_public_method_is_known() {
+        let names = method_names();
+        assert!(names.len() >= 88, "{}", names.len());
+        for name in &names {
+            assert!(input_of(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_valid_create_passes_and_an_invalid_one_names_its_fields() {
+        let ok = v1::CreateServerRequest {
+            zone: "fr-par-1".into(),
+            name: "web-1".into(),
+            commercial_type: "DEV1-S".into(),
+            image: Some("ubuntu_noble".into()),
+            ..Default::default()
+        };
+        check_request("fleet.v1.Servers/CreateServer", &ok.encode_to_vec()).unwrap();
+        let bad = v1::CreateServerRequest {
+            name: "a/../b".into(),
+            ..ok
+        };
+        let status =
+            check_request("fleet.v1.Servers/CreateServer", &bad.encode_to_vec()).unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(fields(&status), ["name"]);
+    }
+
+    #[test]
+    fn undecodable_bytes_name_the_field() {
+        // Field 2 (key) of SetServerUserDataRequest with invalid UTF-8.
+        let mut bytes = v1::SetServerUserDataRequest {
+            zone: "fr-par-1".into(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let input = input_of("fleet.v1.UserData/SetServerUserData").unwrap();
+        let number = input.get_field_by_name("key").unwrap().number();
+        bytes.push(((number << 3) | 2) as u8);
+        bytes.extend([2, 0xff, 0xfe]);
+        let status = check_request("fleet.v1.UserData/SetServerUserData", &bytes).unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(fields(&status), ["key"]);
+        let status = check_request("fleet.v1.Servers/GetServer", &[0xff]).unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(fields(&status), ["request"]);
+    }
+
+    #[test]
+    fn forged_page_tokens_are_refused() {
+        use base64::Engine as _;
+        let list = |token: String| v1::ListServersRequest {
+            zone: "fr-par-1".into(),
+            page_token: token,
+            ..Default::default()
+        };
+        let hash = filter_hash(
+            "fleet.v1.Servers/ListServers",
+            &fleet_proto::json::to_json(&list(String::new()))
+                .as_object()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m.remove("page_size");
+                    m.remove("page_token");
+                    Value::Object(m)
+                })
+                .unwrap(),
+        );
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"o":18446744073709551615,"h":"{hash}"}}"#));
+        let status = check_request(
+            "fleet.v1.Servers/ListServers",
+            &list(forged).encode_to_vec(),
+        )
+        .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(fields(&status), ["page_token"]);
+    }
+}
