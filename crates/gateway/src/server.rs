@@ -27,23 +27,14 @@ use crate::ops_service::OperationsApi;
 use crate::routing::ZoneRouter;
 use crate::services::FleetApi;
 
-/// Public services reported by health.
-pub const PUBLIC_SERVICES: &[&str] = &[
-    "fleet.v1.Products",
-    "fleet.v1.Servers",
-    "fleet.v1.ServerActions",
-    "fleet.v1.UserData",
-    "fleet.v1.Images",
-    "fleet.v1.Snapshots",
-    "fleet.v1.Volumes",
-    "fleet.v1.BlockMigration",
-    "fleet.v1.SecurityGroups",
-    "fleet.v1.PlacementGroups",
-    "fleet.v1.Ips",
-    "fleet.v1.PrivateNics",
-    "fleet.v1.Dashboards",
-    "fleet.v1.Operations",
-];
+/// Public services reported by health: every `fleet.v1` service of the descriptor set (the
+/// internal `ZoneCalls` is served by workers, not here).
+fn public_services() -> impl Iterator<Item = &'static str> {
+    fleet_proto::SERVICES
+        .iter()
+        .copied()
+        .filter(|service| service.starts_with("fleet.v1."))
+}
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -429,8 +420,8 @@ impl Gateway {
 
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
-    for service in PUBLIC_SERVICES {
-        reporter.set_service_status(*service, status).await;
+    for service in public_services() {
+        reporter.set_service_status(service, status).await;
     }
 }
 

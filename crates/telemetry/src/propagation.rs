@@ -88,6 +88,10 @@ pub fn job_run_span(
         zone = %zone,
         trace_id = tracing::field::Empty,
     );
+    // The runner calls this for every job; without a subscriber there is nothing to parent.
+    if span.is_disabled() {
+        return span;
+    }
     let carrier: HashMap<String, String> = trace_context
         .as_object()
         .map(|map| {
