@@ -111,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn reset(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql("TRUNCATE jobs").execute(pool).await?;
+    sqlx::raw_sql("TRUNCATE jobs CASCADE").execute(pool).await?;
     Ok(())
 }
 
