@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use fleet_proto::reasons::PROJECT_NOT_GRANTED;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tonic::Request;
@@ -82,7 +83,7 @@ impl Caller {
             Ok(())
         } else {
             Err(GatewayError::denied(
-                "PROJECT_NOT_GRANTED",
+                PROJECT_NOT_GRANTED,
                 format!(
                     "caller {} may not use project {project}; use one of its granted projects",
                     self.name

@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fleet_core::ApiError;
+use fleet_proto::reasons::UPSTREAM_UNAVAILABLE;
 use prost::Message as _;
 use tonic::{Code, Status};
 use tonic_types::{
@@ -487,7 +488,7 @@ pub fn upstream_status(
             )
         }
         ApiError::InvalidRequest(e) if status >= 500 => {
-            base("UPSTREAM_UNAVAILABLE", vec![], &mut details);
+            base(UPSTREAM_UNAVAILABLE, vec![], &mut details);
             details.set_retry_info(Some(retry_after.unwrap_or(Duration::from_secs(1))));
             (
                 Code::Unavailable,
@@ -759,7 +760,7 @@ fn status_only(
             details.set_retry_info(Some(retry_after.unwrap_or(Duration::from_secs(1))));
             (
                 Code::Unavailable,
-                "UPSTREAM_UNAVAILABLE",
+                UPSTREAM_UNAVAILABLE,
                 format!(
                     "scaleway is unavailable in zone {} ({text}); retry later",
                     context.zone

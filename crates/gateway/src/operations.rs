@@ -5,6 +5,7 @@
 //! operations of its granted projects and the ones it started itself.
 
 use fleet_jobs::{Failure, JobSpec, ProgressDetail, failure_kind};
+use fleet_proto::reasons::PROJECT_NOT_GRANTED;
 use fleet_proto::v1;
 use fleet_scheduler::{Job, JobState};
 use prost::Message as _;
@@ -249,7 +250,7 @@ pub async fn get_visible(pool: &PgPool, caller: &Caller, name: &str) -> Result<J
     let job = fleet_scheduler::get_job(pool, id).await?;
     if !visible(caller, &job) {
         return Err(GatewayError::denied(
-            "PROJECT_NOT_GRANTED",
+            PROJECT_NOT_GRANTED,
             format!(
                 "caller {} may not see {name}: it belongs to a project not granted",
                 caller.name

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use fleet_proto::internal::zone_calls_client::ZoneCallsClient;
 use fleet_proto::internal::{InvokeRequest, InvokeResponse};
+use fleet_proto::reasons::{
+    NOT_ZONE_OWNER, OUTSIDE_PROJECT_SCOPE, PROJECT_NOT_GRANTED, UPSTREAM_UNAVAILABLE,
+};
 use fleet_scheduler::ZoneLease;
 use sqlx::PgPool;
 use tonic::transport::{Channel, Endpoint};
@@ -140,7 +143,7 @@ fn is_not_owner(status: &Status) -> bool {
     status.code() == Code::FailedPrecondition
         && status
             .get_details_error_info()
-            .is_some_and(|info| info.reason == "NOT_ZONE_OWNER")
+            .is_some_and(|info| info.reason == NOT_ZONE_OWNER)
 }
 
 /// The worker's `ErrorInfo.reason`, if it sent one.
@@ -149,11 +152,6 @@ fn worker_reason(status: &Status) -> Option<String> {
 }
 
 /// `ErrorInfo.reason` of a worker that reached Scaleway and spent its retry budget on 429s,
-/// 5xx, timeouts or resets (`fleet_worker::calls::UPSTREAM_UNAVAILABLE`).
-const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
-/// `ErrorInfo.reason` of a worker refusing a resource outside the caller's projects
-/// (`fleet_worker::calls::OUTSIDE_PROJECT_SCOPE`).
-const OUTSIDE_PROJECT_SCOPE: &str = "OUTSIDE_PROJECT_SCOPE";
 
 fn should_retry(status: &Status) -> bool {
     // Unavailable covers refused connections and a worker that went away mid-call; Unknown
@@ -212,7 +210,7 @@ fn worker_error(zone: &str, status: Status) -> GatewayError {
             return upstream_unavailable(zone, &status);
         }
         (Code::PermissionDenied, Some(OUTSIDE_PROJECT_SCOPE)) => {
-            return GatewayError::denied("PROJECT_NOT_GRANTED", status.message().to_owned());
+            return GatewayError::denied(PROJECT_NOT_GRANTED, status.message().to_owned());
         }
         _ => {}
     }
@@ -229,7 +227,7 @@ fn worker_error(zone: &str, status: Status) -> GatewayError {
         // The worker's project-scope check (the resource belongs to a project the caller was
         // not granted) is the caller's refusal, not an internal failure.
         Code::PermissionDenied => {
-            GatewayError::denied("PROJECT_NOT_GRANTED", status.message().to_owned())
+            GatewayError::denied(PROJECT_NOT_GRANTED, status.message().to_owned())
         }
         _ => GatewayError::WorkerRefused(Box::new(status)),
     }

@@ -6,11 +6,13 @@
 //! * [`FILE_DESCRIPTOR_SET`]: every file (imports included) for server reflection and
 //!   for [`json`], the Scaleway-JSON ⇄ proto bridge.
 //! * [`endpoints`]: which gRPC method stands for each of the 76 Scaleway endpoints.
+//! * [`reasons`]: the `ErrorInfo` reasons the worker and the gateway exchange.
 //!
 //! `google.rpc.*` types are `tonic_types::pb`, well-known types are `prost_types`.
 
 pub mod endpoints;
 pub mod json;
+pub mod reasons;
 
 /// Generated code, nested as the proto packages.
 pub mod fleet {

@@ -49,14 +49,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::ownership::{HeldZone, HeldZones};
 
-/// `ErrorInfo.domain` of this service's errors.
-pub const ERROR_DOMAIN: &str = "worker.fleet.internal";
-/// `ErrorInfo.reason` when this worker does not hold the zone.
-pub const NOT_ZONE_OWNER: &str = "NOT_ZONE_OWNER";
-/// `ErrorInfo.reason` when the retry budget was spent.
-pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
-/// `ErrorInfo.reason` of a refusal by project scope.
-pub const OUTSIDE_PROJECT_SCOPE: &str = "OUTSIDE_PROJECT_SCOPE";
+pub use fleet_proto::reasons::{
+    NOT_ZONE_OWNER, OUTSIDE_PROJECT_SCOPE, UPSTREAM_UNAVAILABLE, WORKER_DOMAIN as ERROR_DOMAIN,
+};
 
 /// The `ZoneCalls` service of one worker.
 #[derive(Debug, Clone)]
