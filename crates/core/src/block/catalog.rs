@@ -200,17 +200,13 @@ macro_rules! ty {
     };
 }
 
-/// Declares [`BlockOperation`] and [`BLOCK_ENDPOINTS`] from one list.
-macro_rules! block_catalog {
-    ($(
-        $op:ident $name:literal $method:ident $path:literal in $versions:ident
-            query $query:expr, request $request:expr, response $response:expr,
-            status $status:literal, page $page:expr;
-    )*) => {
+/// Declares [`BlockOperation`], its order and its snake_case names.
+macro_rules! operations {
+    ($( $op:ident $name:literal, )*) => {
         /// Stable identifier of a Block endpoint; `BLOCK_ENDPOINTS[op as usize]` is its entry.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum BlockOperation {
-            $( #[doc = concat!("`", $name, "`: `", stringify!($method), " /block/{version}", $path, "`")] $op, )*
+            $( #[doc = concat!("`", $name, "`")] $op, )*
         }
 
         impl BlockOperation {
@@ -224,22 +220,24 @@ macro_rules! block_catalog {
                 }
             }
         }
-
-        /// All Block endpoints: volume types, volumes, snapshots.
-        pub static BLOCK_ENDPOINTS: &[BlockEndpoint] = &[
-            $( BlockEndpoint {
-                operation: BlockOperation::$op,
-                method: Method::$method,
-                path: $path,
-                versions: $versions,
-                query: $query,
-                request: $request,
-                response: $response,
-                success_status: $status,
-                pagination: $page,
-            }, )*
-        ];
     };
+}
+
+operations! {
+    ListVolumeTypes "list_volume_types",
+    ListVolumes "list_volumes",
+    CreateVolume "create_volume",
+    GetVolume "get_volume",
+    UpdateVolume "update_volume",
+    DeleteVolume "delete_volume",
+    ListSnapshots "list_snapshots",
+    CreateSnapshot "create_snapshot",
+    ImportSnapshotFromObjectStorage "import_snapshot_from_object_storage",
+    ImportSnapshotFromS3 "import_snapshot_from_s3",
+    ExportSnapshotToObjectStorage "export_snapshot_to_object_storage",
+    GetSnapshot "get_snapshot",
+    UpdateSnapshot "update_snapshot",
+    DeleteSnapshot "delete_snapshot",
 }
 
 impl BlockOperation {
@@ -263,58 +261,140 @@ impl fmt::Display for BlockOperation {
     }
 }
 
-/// Served by v1 and v1alpha1 alike.
-const BOTH: &[BlockVersion] = BlockVersion::ALL;
-/// Deprecated, v1alpha1 only.
-const V1ALPHA1: &[BlockVersion] = &[BlockVersion::V1alpha1];
+/// Table builders: an entry starts from its method (200 with no bodies,
+/// both versions; 204 for deletes) and gains its bodies.
+impl BlockEndpoint {
+    const fn new(operation: BlockOperation, method: Method, path: &'static str) -> Self {
+        BlockEndpoint {
+            operation,
+            method,
+            path,
+            versions: BlockVersion::ALL,
+            query: None,
+            request: Body::None,
+            response: Body::None,
+            success_status: 200,
+            pagination: None,
+        }
+    }
 
-use Body::Json;
+    const fn list(self, items_key: &'static str, query: TypeRef, response: TypeRef) -> Self {
+        BlockEndpoint {
+            query: Some(query),
+            pagination: Some(items_key),
+            ..self.answers(response)
+        }
+    }
 
-block_catalog! {
-    ListVolumeTypes "list_volume_types" Get "/zones/{zone}/volume-types" in BOTH
-        query Some(ty!(ListVolumeTypesQuery)), request Body::None, response Json(ty!(ListVolumeTypesResponse)),
-        status 200, page Some("volume_types");
-    ListVolumes "list_volumes" Get "/zones/{zone}/volumes" in BOTH
-        query Some(ty!(ListVolumesQuery)), request Body::None, response Json(ty!(ListVolumesResponse)),
-        status 200, page Some("volumes");
-    CreateVolume "create_volume" Post "/zones/{zone}/volumes" in BOTH
-        query None, request Json(ty!(CreateVolumeRequest)), response Json(ty!(Volume)),
-        status 200, page None;
-    GetVolume "get_volume" Get "/zones/{zone}/volumes/{volume_id}" in BOTH
-        query None, request Body::None, response Json(ty!(Volume)),
-        status 200, page None;
-    UpdateVolume "update_volume" Patch "/zones/{zone}/volumes/{volume_id}" in BOTH
-        query None, request Json(ty!(UpdateVolumeRequest)), response Json(ty!(Volume)),
-        status 200, page None;
-    // Refused while the volume is `in_use`.
-    DeleteVolume "delete_volume" Delete "/zones/{zone}/volumes/{volume_id}" in BOTH
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    ListSnapshots "list_snapshots" Get "/zones/{zone}/snapshots" in BOTH
-        query Some(ty!(ListSnapshotsQuery)), request Body::None, response Json(ty!(ListSnapshotsResponse)),
-        status 200, page Some("snapshots");
-    CreateSnapshot "create_snapshot" Post "/zones/{zone}/snapshots" in BOTH
-        query None, request Json(ty!(CreateSnapshotRequest)), response Json(ty!(Snapshot)),
-        status 200, page None;
-    ImportSnapshotFromObjectStorage "import_snapshot_from_object_storage" Post "/zones/{zone}/snapshots/import-from-object-storage" in BOTH
-        query None, request Json(ty!(ImportSnapshotFromObjectStorageRequest)), response Json(ty!(Snapshot)),
-        status 200, page None;
-    ImportSnapshotFromS3 "import_snapshot_from_s3" Post "/zones/{zone}/snapshots/import-from-s3" in V1ALPHA1
-        query None, request Json(ty!(ImportSnapshotFromObjectStorageRequest)), response Json(ty!(Snapshot)),
-        status 200, page None;
-    ExportSnapshotToObjectStorage "export_snapshot_to_object_storage" Post "/zones/{zone}/snapshots/{snapshot_id}/export-to-object-storage" in BOTH
-        query None, request Json(ty!(ExportSnapshotToObjectStorageRequest)), response Json(ty!(Snapshot)),
-        status 200, page None;
-    GetSnapshot "get_snapshot" Get "/zones/{zone}/snapshots/{snapshot_id}" in BOTH
-        query None, request Body::None, response Json(ty!(Snapshot)),
-        status 200, page None;
-    UpdateSnapshot "update_snapshot" Patch "/zones/{zone}/snapshots/{snapshot_id}" in BOTH
-        query None, request Json(ty!(UpdateSnapshotRequest)), response Json(ty!(Snapshot)),
-        status 200, page None;
-    DeleteSnapshot "delete_snapshot" Delete "/zones/{zone}/snapshots/{snapshot_id}" in BOTH
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    const fn takes(self, request: TypeRef) -> Self {
+        BlockEndpoint {
+            request: Body::Json(request),
+            ..self
+        }
+    }
+
+    const fn answers(self, response: TypeRef) -> Self {
+        BlockEndpoint {
+            response: Body::Json(response),
+            ..self
+        }
+    }
+
+    const fn only_in(self, versions: &'static [BlockVersion]) -> Self {
+        BlockEndpoint { versions, ..self }
+    }
 }
+
+const fn get(operation: BlockOperation, path: &'static str) -> BlockEndpoint {
+    BlockEndpoint::new(operation, Method::Get, path)
+}
+
+const fn post(operation: BlockOperation, path: &'static str) -> BlockEndpoint {
+    BlockEndpoint::new(operation, Method::Post, path)
+}
+
+const fn patch(operation: BlockOperation, path: &'static str) -> BlockEndpoint {
+    BlockEndpoint::new(operation, Method::Patch, path)
+}
+
+const fn delete(operation: BlockOperation, path: &'static str) -> BlockEndpoint {
+    BlockEndpoint {
+        success_status: 204,
+        ..BlockEndpoint::new(operation, Method::Delete, path)
+    }
+}
+
+use BlockOperation::*;
+
+const TABLE: &[BlockEndpoint] = &[
+    get(ListVolumeTypes, "/zones/{zone}/volume-types").list(
+        "volume_types",
+        ty!(ListVolumeTypesQuery),
+        ty!(ListVolumeTypesResponse),
+    ),
+    get(ListVolumes, "/zones/{zone}/volumes").list(
+        "volumes",
+        ty!(ListVolumesQuery),
+        ty!(ListVolumesResponse),
+    ),
+    post(CreateVolume, "/zones/{zone}/volumes")
+        .takes(ty!(CreateVolumeRequest))
+        .answers(ty!(Volume)),
+    get(GetVolume, "/zones/{zone}/volumes/{volume_id}").answers(ty!(Volume)),
+    patch(UpdateVolume, "/zones/{zone}/volumes/{volume_id}")
+        .takes(ty!(UpdateVolumeRequest))
+        .answers(ty!(Volume)),
+    // Refused while the volume is `in_use`.
+    delete(DeleteVolume, "/zones/{zone}/volumes/{volume_id}"),
+    get(ListSnapshots, "/zones/{zone}/snapshots").list(
+        "snapshots",
+        ty!(ListSnapshotsQuery),
+        ty!(ListSnapshotsResponse),
+    ),
+    post(CreateSnapshot, "/zones/{zone}/snapshots")
+        .takes(ty!(CreateSnapshotRequest))
+        .answers(ty!(Snapshot)),
+    post(
+        ImportSnapshotFromObjectStorage,
+        "/zones/{zone}/snapshots/import-from-object-storage",
+    )
+    .takes(ty!(ImportSnapshotFromObjectStorageRequest))
+    .answers(ty!(Snapshot)),
+    // The deprecated name of the import, v1alpha1 only.
+    post(
+        ImportSnapshotFromS3,
+        "/zones/{zone}/snapshots/import-from-s3",
+    )
+    .takes(ty!(ImportSnapshotFromObjectStorageRequest))
+    .answers(ty!(Snapshot))
+    .only_in(&[BlockVersion::V1alpha1]),
+    // Answers the snapshot, `exporting`, not a task.
+    post(
+        ExportSnapshotToObjectStorage,
+        "/zones/{zone}/snapshots/{snapshot_id}/export-to-object-storage",
+    )
+    .takes(ty!(ExportSnapshotToObjectStorageRequest))
+    .answers(ty!(Snapshot)),
+    get(GetSnapshot, "/zones/{zone}/snapshots/{snapshot_id}").answers(ty!(Snapshot)),
+    patch(UpdateSnapshot, "/zones/{zone}/snapshots/{snapshot_id}")
+        .takes(ty!(UpdateSnapshotRequest))
+        .answers(ty!(Snapshot)),
+    delete(DeleteSnapshot, "/zones/{zone}/snapshots/{snapshot_id}"),
+];
+
+// The table is in operation order, so `BLOCK_ENDPOINTS[op as usize]` is
+// `op`'s entry; checked when the crate compiles.
+const _: () = {
+    assert!(TABLE.len() == BlockOperation::ALL.len());
+    let mut i = 0;
+    while i < TABLE.len() {
+        assert!(TABLE[i].operation as usize == i);
+        i += 1;
+    }
+};
+
+/// All Block endpoints: volume types, volumes, snapshots.
+pub static BLOCK_ENDPOINTS: &[BlockEndpoint] = TABLE;
 
 #[cfg(test)]
 mod tests {

@@ -1,108 +1,88 @@
 //! Request bodies and query structs of the Block API, with the conventions
-//! of the Instance requests: body fields are `Option<T>` skipped when
-//! `None`, [`Maybe<T>`] where clients send `null` (the CLI sends
+//! of the Instance requests: body fields are `Option<T>` left out when
+//! `None` (`skip_serializing_none`), [`Maybe<T>`] where clients send `null` (the CLI sends
 //! `"tags": null`, Terraform `"size": null` in `from_snapshot`), unknown
 //! keys kept in `extra`. List filters such as `tags` are one comma-joined
 //! parameter, like the Instance filters (only single tags were recorded).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use serde_with::skip_serializing_none;
 
 use crate::block::enums::{ListOrderBy, VolumeType};
 use crate::maybe::Maybe;
 use crate::requests::comma_list;
 
 /// Query of `GET volume-types`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListVolumeTypesQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// At most 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
 }
 
 /// Query of `GET volumes`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListVolumesQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ListOrderBy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// At most 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Volumes held by this server or image.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_resource_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
+    #[serde(with = "comma_list")]
     pub tags: Option<Vec<String>>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_deleted: Option<bool>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_type: Option<VolumeType>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
+    #[serde(with = "comma_list")]
     pub volume_ids: Option<Vec<String>>,
 }
 
 /// Query of `GET snapshots`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListSnapshotsQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ListOrderBy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// At most 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
     /// Snapshots taken from this volume.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
+    #[serde(with = "comma_list")]
     pub tags: Option<Vec<String>>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_deleted: Option<bool>,
 }
 
 /// `POST volumes`: exactly one of `from_empty` and `from_snapshot` (both
 /// are kept as sent so a server can refuse a body with none or both).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 5000 (the default, `sbs_5k`) or 15000 (`sbs_15k`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub perf_iops: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_empty: Option<CreateVolumeFromEmpty>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_snapshot: Option<CreateVolumeFromSnapshot>,
     #[serde(skip_serializing_if = "Maybe::is_absent")]
     pub tags: Maybe<Vec<String>>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
@@ -167,11 +147,11 @@ impl CreateVolumeRequest {
 }
 
 /// `from_empty` of a volume create.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateVolumeFromEmpty {
     /// Bytes, in 1 GB steps.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
@@ -179,10 +159,10 @@ pub struct CreateVolumeFromEmpty {
 }
 
 /// `from_snapshot` of a volume create.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateVolumeFromSnapshot {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_id: Option<String>,
     /// Bytes; at least the snapshot's size. Terraform sends `null`.
     #[serde(skip_serializing_if = "Maybe::is_absent")]
@@ -194,17 +174,15 @@ pub struct CreateVolumeFromSnapshot {
 
 /// `PATCH volumes/{volume_id}`. `size` only grows; `perf_iops` moves the
 /// volume between `sbs_5k` and `sbs_15k` (both through `updating`).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdateVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Bytes, in 1 GB steps.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(skip_serializing_if = "Maybe::is_absent")]
     pub tags: Maybe<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub perf_iops: Option<u32>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
@@ -212,19 +190,16 @@ pub struct UpdateVolumeRequest {
 }
 
 /// `POST snapshots`, of a volume `available` or `in_use`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateSnapshotRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     #[serde(skip_serializing_if = "Maybe::is_absent")]
     pub tags: Maybe<Vec<String>>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
@@ -233,16 +208,13 @@ pub struct CreateSnapshotRequest {
 
 /// `POST snapshots/import-from-object-storage` (and v1alpha1's deprecated
 /// `import-from-s3`, same body): a QCOW2 object of the same region.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ImportSnapshotFromObjectStorageRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     #[serde(skip_serializing_if = "Maybe::is_absent")]
     pub tags: Maybe<Vec<String>>,
@@ -256,12 +228,11 @@ pub struct ImportSnapshotFromObjectStorageRequest {
 
 /// `POST snapshots/{snapshot_id}/export-to-object-storage`: writes a QCOW2
 /// object; the answer is the snapshot, `exporting`, not a task.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExportSnapshotToObjectStorageRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
@@ -269,15 +240,14 @@ pub struct ExportSnapshotToObjectStorageRequest {
 }
 
 /// `PATCH snapshots/{snapshot_id}`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpdateSnapshotRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Maybe::is_absent")]
     pub tags: Maybe<Vec<String>>,
     /// v1 only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
     /// Keys this crate does not model, written back unchanged.
     #[serde(flatten)]
