@@ -7,8 +7,8 @@
 //! must match a Block catalog entry; its JSON request body is parsed into
 //! the entry's request type and its JSON response body into the response
 //! type (`ApiError` for 4xx/5xx), serialized back and compared by value
-//! (key order aside, numbers as numbers). Empty bodies (deletes, 429s) are
-//! not counted. There is no exception list: every body must round-trip.
+//! (key order aside, numbers as numbers), and a `not_found` must name a
+//! [`BlockResource`]. Empty bodies (deletes, 429s) are not counted. There is no exception list: every body must round-trip.
 //!
 //! `harness = false`, so its one line,
 //! `block cassette conformance: N/N request bodies, M/M response bodies`,
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use fleet_core::ApiError;
-use fleet_core::block::catalog;
+use fleet_core::block::{BlockResource, catalog};
 use fleet_core::catalog::Body;
 use serde::Deserialize;
 use serde_json::Value;
@@ -166,11 +166,16 @@ fn check_cassette(cassette: &Cassette, rel: &str, tally: &mut Tally) {
             } else {
                 Expected::Body(&endpoint.response)
             };
-            tally.record(
-                false,
-                &format!("{at} -> {code}"),
-                round_trip(body, expected),
-            );
+            let at = format!("{at} -> {code}");
+            tally.record(false, &at, round_trip(body, expected));
+            if let Ok(ApiError::NotFound(error)) = serde_json::from_str::<ApiError>(body)
+                && !BlockResource::from_wire(&error.resource).is_known()
+            {
+                let resource = error.resource;
+                tally.failures.push(format!(
+                    "{at}: not_found names {resource:?}, no BlockResource"
+                ));
+            }
         }
     }
 }

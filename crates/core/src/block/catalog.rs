@@ -324,63 +324,64 @@ const fn delete(operation: BlockOperation, path: &'static str) -> BlockEndpoint 
     }
 }
 
-use BlockOperation::*;
-
-const TABLE: &[BlockEndpoint] = &[
-    get(ListVolumeTypes, "/zones/{zone}/volume-types").list(
-        "volume_types",
-        ty!(ListVolumeTypesQuery),
-        ty!(ListVolumeTypesResponse),
-    ),
-    get(ListVolumes, "/zones/{zone}/volumes").list(
-        "volumes",
-        ty!(ListVolumesQuery),
-        ty!(ListVolumesResponse),
-    ),
-    post(CreateVolume, "/zones/{zone}/volumes")
-        .takes(ty!(CreateVolumeRequest))
-        .answers(ty!(Volume)),
-    get(GetVolume, "/zones/{zone}/volumes/{volume_id}").answers(ty!(Volume)),
-    patch(UpdateVolume, "/zones/{zone}/volumes/{volume_id}")
-        .takes(ty!(UpdateVolumeRequest))
-        .answers(ty!(Volume)),
-    // Refused while the volume is `in_use`.
-    delete(DeleteVolume, "/zones/{zone}/volumes/{volume_id}"),
-    get(ListSnapshots, "/zones/{zone}/snapshots").list(
-        "snapshots",
-        ty!(ListSnapshotsQuery),
-        ty!(ListSnapshotsResponse),
-    ),
-    post(CreateSnapshot, "/zones/{zone}/snapshots")
-        .takes(ty!(CreateSnapshotRequest))
+const TABLE: &[BlockEndpoint] = {
+    use BlockOperation::*;
+    &[
+        get(ListVolumeTypes, "/zones/{zone}/volume-types").list(
+            "volume_types",
+            ty!(ListVolumeTypesQuery),
+            ty!(ListVolumeTypesResponse),
+        ),
+        get(ListVolumes, "/zones/{zone}/volumes").list(
+            "volumes",
+            ty!(ListVolumesQuery),
+            ty!(ListVolumesResponse),
+        ),
+        post(CreateVolume, "/zones/{zone}/volumes")
+            .takes(ty!(CreateVolumeRequest))
+            .answers(ty!(Volume)),
+        get(GetVolume, "/zones/{zone}/volumes/{volume_id}").answers(ty!(Volume)),
+        patch(UpdateVolume, "/zones/{zone}/volumes/{volume_id}")
+            .takes(ty!(UpdateVolumeRequest))
+            .answers(ty!(Volume)),
+        // Refused while the volume is `in_use`.
+        delete(DeleteVolume, "/zones/{zone}/volumes/{volume_id}"),
+        get(ListSnapshots, "/zones/{zone}/snapshots").list(
+            "snapshots",
+            ty!(ListSnapshotsQuery),
+            ty!(ListSnapshotsResponse),
+        ),
+        post(CreateSnapshot, "/zones/{zone}/snapshots")
+            .takes(ty!(CreateSnapshotRequest))
+            .answers(ty!(Snapshot)),
+        post(
+            ImportSnapshotFromObjectStorage,
+            "/zones/{zone}/snapshots/import-from-object-storage",
+        )
+        .takes(ty!(ImportSnapshotFromObjectStorageRequest))
         .answers(ty!(Snapshot)),
-    post(
-        ImportSnapshotFromObjectStorage,
-        "/zones/{zone}/snapshots/import-from-object-storage",
-    )
-    .takes(ty!(ImportSnapshotFromObjectStorageRequest))
-    .answers(ty!(Snapshot)),
-    // The deprecated name of the import, v1alpha1 only.
-    post(
-        ImportSnapshotFromS3,
-        "/zones/{zone}/snapshots/import-from-s3",
-    )
-    .takes(ty!(ImportSnapshotFromObjectStorageRequest))
-    .answers(ty!(Snapshot))
-    .only_in(&[BlockVersion::V1alpha1]),
-    // Answers the snapshot, `exporting`, not a task.
-    post(
-        ExportSnapshotToObjectStorage,
-        "/zones/{zone}/snapshots/{snapshot_id}/export-to-object-storage",
-    )
-    .takes(ty!(ExportSnapshotToObjectStorageRequest))
-    .answers(ty!(Snapshot)),
-    get(GetSnapshot, "/zones/{zone}/snapshots/{snapshot_id}").answers(ty!(Snapshot)),
-    patch(UpdateSnapshot, "/zones/{zone}/snapshots/{snapshot_id}")
-        .takes(ty!(UpdateSnapshotRequest))
+        // The deprecated name of the import, v1alpha1 only.
+        post(
+            ImportSnapshotFromS3,
+            "/zones/{zone}/snapshots/import-from-s3",
+        )
+        .takes(ty!(ImportSnapshotFromObjectStorageRequest))
+        .answers(ty!(Snapshot))
+        .only_in(&[BlockVersion::V1alpha1]),
+        // Answers the snapshot, `exporting`, not a task.
+        post(
+            ExportSnapshotToObjectStorage,
+            "/zones/{zone}/snapshots/{snapshot_id}/export-to-object-storage",
+        )
+        .takes(ty!(ExportSnapshotToObjectStorageRequest))
         .answers(ty!(Snapshot)),
-    delete(DeleteSnapshot, "/zones/{zone}/snapshots/{snapshot_id}"),
-];
+        get(GetSnapshot, "/zones/{zone}/snapshots/{snapshot_id}").answers(ty!(Snapshot)),
+        patch(UpdateSnapshot, "/zones/{zone}/snapshots/{snapshot_id}")
+            .takes(ty!(UpdateSnapshotRequest))
+            .answers(ty!(Snapshot)),
+        delete(DeleteSnapshot, "/zones/{zone}/snapshots/{snapshot_id}"),
+    ]
+};
 
 // The table is in operation order, so `BLOCK_ENDPOINTS[op as usize]` is
 // `op`'s entry; checked when the crate compiles.
