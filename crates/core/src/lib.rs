@@ -15,6 +15,7 @@
 //!
 //! Everything is also re-exported at the crate root.
 
+pub mod block;
 pub mod catalog;
 pub mod enums;
 pub mod error;
