@@ -365,4 +365,48 @@ mod tests {
         assert_eq!(spec.target(), None);
         assert_eq!(spec.kind(), "create_server");
     }
+
+    #[test]
+    fn transient_states_are_core_s() {
+        let table = [
+            (ResourceKind::Server, &["starting", "stopping"][..]),
+            (
+                ResourceKind::Snapshot,
+                &["snapshotting", "importing", "exporting"][..],
+            ),
+            (
+                ResourceKind::Volume,
+                &[
+                    "snapshotting",
+                    "fetching",
+                    "saving",
+                    "attaching",
+                    "resizing",
+                    "hotsyncing",
+                ][..],
+            ),
+            (ResourceKind::Image, &["creating"][..]),
+            (ResourceKind::PrivateNic, &["syncing"][..]),
+        ];
+        for (kind, transient) in table {
+            for state in transient {
+                assert!(kind.is_transient(state), "{kind:?} {state}");
+            }
+            for state in [
+                "available",
+                "running",
+                "stopped",
+                "error",
+                "gone",
+                "unknown",
+            ] {
+                assert!(!kind.is_transient(state), "{kind:?} {state}");
+            }
+        }
+        assert_eq!(ResourceKind::Server.get_operation(), Operation::GetServer);
+        assert_eq!(
+            ResourceKind::PrivateNic.get_operation().name(),
+            "get_private_nic"
+        );
+    }
 }
