@@ -3,7 +3,7 @@
 
 use fleet_core::{
     ApplyBlockMigrationRequest, ListImagesQuery, ListSnapshotsQuery, ListVolumesQuery,
-    MigrationPlan, Operation, PlanBlockMigrationRequest,
+    MigrationPlan, Operation as Op, PlanBlockMigrationRequest,
 };
 use fleet_jobs::{
     BlockMigrationJob, CreateImageJob, CreateSnapshotJob, CreateVolumeJob, ExportSnapshotJob,
@@ -137,7 +137,7 @@ pub(crate) async fn create_snapshot(
             };
             let page = run
                 .call(
-                    Operation::ListSnapshots,
+                    Op::ListSnapshots,
                     run.client().list_snapshots(run.zone(), &query),
                 )
                 .await?;
@@ -148,7 +148,7 @@ pub(crate) async fn create_snapshot(
             request.tags = with_tag(&request.tags, tag);
             let created = run
                 .call(
-                    Operation::CreateSnapshot,
+                    Op::CreateSnapshot,
                     run.client().create_snapshot(run.zone(), &request),
                 )
                 .await?;
@@ -156,7 +156,7 @@ pub(crate) async fn create_snapshot(
         },
         async |run: &Run<'_>, id: String| {
             run.call(
-                Operation::DeleteSnapshot,
+                Op::DeleteSnapshot,
                 run.client().delete_snapshot(run.zone(), &id),
             )
             .await
@@ -185,10 +185,7 @@ pub(crate) async fn create_image(
                 ..Default::default()
             };
             let page = run
-                .call(
-                    Operation::ListImages,
-                    run.client().list_images(run.zone(), &query),
-                )
+                .call(Op::ListImages, run.client().list_images(run.zone(), &query))
                 .await?;
             Ok(page.items.into_iter().map(|i| i.id).min())
         },
@@ -197,18 +194,15 @@ pub(crate) async fn create_image(
             request.tags = with_tag(&request.tags, tag);
             let image = run
                 .call(
-                    Operation::CreateImage,
+                    Op::CreateImage,
                     run.client().create_image(run.zone(), &request),
                 )
                 .await?;
             Ok(image.id)
         },
         async |run: &Run<'_>, id: String| {
-            run.call(
-                Operation::DeleteImage,
-                run.client().delete_image(run.zone(), &id),
-            )
-            .await
+            run.call(Op::DeleteImage, run.client().delete_image(run.zone(), &id))
+                .await
         },
     )
     .await
@@ -235,7 +229,7 @@ pub(crate) async fn create_volume(
             };
             let page = run
                 .call(
-                    Operation::ListVolumes,
+                    Op::ListVolumes,
                     run.client().list_volumes(run.zone(), &query),
                 )
                 .await?;
@@ -246,7 +240,7 @@ pub(crate) async fn create_volume(
             request.tags = with_tag(&request.tags, tag);
             let volume = run
                 .call(
-                    Operation::CreateVolume,
+                    Op::CreateVolume,
                     run.client().create_volume(run.zone(), &request),
                 )
                 .await?;
@@ -254,7 +248,7 @@ pub(crate) async fn create_volume(
         },
         async |run: &Run<'_>, id: String| {
             run.call(
-                Operation::DeleteVolume,
+                Op::DeleteVolume,
                 run.client().delete_volume(run.zone(), &id),
             )
             .await
@@ -302,7 +296,7 @@ pub(crate) async fn export_snapshot(
             run.save("export_requested").await?;
             let task = run
                 .call(
-                    Operation::ExportSnapshot,
+                    Op::ExportSnapshot,
                     run.client()
                         .export_snapshot(zone, &job.snapshot_id, &job.request),
                 )
@@ -413,14 +407,14 @@ pub(crate) async fn block_migration(
                 };
                 match run
                     .call(
-                        Operation::PlanBlockMigration,
+                        Op::PlanBlockMigration,
                         run.client().plan_block_migration(zone, &request),
                     )
                     .await
                 {
                     Ok(plan) => plan,
                     Err(err) if err.class() == ErrorClass::Permanent => {
-                        return Ok(run.upstream_failed(Operation::PlanBlockMigration, &err));
+                        return Ok(run.upstream_failed(Op::PlanBlockMigration, &err));
                     }
                     Err(err) => return Err(err),
                 }
@@ -455,14 +449,14 @@ pub(crate) async fn block_migration(
             };
             match run
                 .call(
-                    Operation::ApplyBlockMigration,
+                    Op::ApplyBlockMigration,
                     run.client().apply_block_migration(zone, &request),
                 )
                 .await
             {
                 Ok(()) => {}
                 Err(err) if err.class() == ErrorClass::Permanent => {
-                    return Ok(run.upstream_failed(Operation::ApplyBlockMigration, &err));
+                    return Ok(run.upstream_failed(Op::ApplyBlockMigration, &err));
                 }
                 Err(err) => return Err(err),
             }
