@@ -12,17 +12,18 @@ use std::time::Duration;
 use fleet_core::{
     AttachServerVolumeRequest, CreateImageRequest, CreatePrivateNicRequest, CreateServerRequest,
     CreateSnapshotRequest, CreateVolumeRequest, DetachServerVolumeRequest, ExportSnapshotRequest,
-    Image, Server, ServerActionRequest, Snapshot, Task,
+    Image, ImageState, Operation, PrivateNicState, Server, ServerActionRequest, ServerState,
+    Snapshot, SnapshotState, Task, VolumeState,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A resource family a job acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A resource family a job acts on (and the worker's watcher observes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
     Server,
-    Volume,
     Snapshot,
+    Volume,
     Image,
     PrivateNic,
 }
@@ -36,6 +37,29 @@ impl ResourceKind {
             ResourceKind::Snapshot => "snapshot",
             ResourceKind::Image => "image",
             ResourceKind::PrivateNic => "private_nic",
+        }
+    }
+
+    /// Whether `state` is one a resource of this kind passes through (`fleet-core`'s transient
+    /// table; an unknown state is not transient).
+    pub fn is_transient(self, state: &str) -> bool {
+        match self {
+            ResourceKind::Server => ServerState::from(state).is_transient(),
+            ResourceKind::Snapshot => SnapshotState::from(state).is_transient(),
+            ResourceKind::Volume => VolumeState::from(state).is_transient(),
+            ResourceKind::Image => ImageState::from(state).is_transient(),
+            ResourceKind::PrivateNic => PrivateNicState::from(state).is_transient(),
+        }
+    }
+
+    /// The catalog GET that reads one resource of this kind.
+    pub fn get_operation(self) -> Operation {
+        match self {
+            ResourceKind::Server => Operation::GetServer,
+            ResourceKind::Snapshot => Operation::GetSnapshot,
+            ResourceKind::Volume => Operation::GetVolume,
+            ResourceKind::Image => Operation::GetImage,
+            ResourceKind::PrivateNic => Operation::GetPrivateNic,
         }
     }
 
@@ -340,5 +364,49 @@ mod tests {
         let spec = JobSpec::CreateServer(CreateServerJob::default());
         assert_eq!(spec.target(), None);
         assert_eq!(spec.kind(), "create_server");
+    }
+
+    #[test]
+    fn transient_states_are_core_s() {
+        let table = [
+            (ResourceKind::Server, &["starting", "stopping"][..]),
+            (
+                ResourceKind::Snapshot,
+                &["snapshotting", "importing", "exporting"][..],
+            ),
+            (
+                ResourceKind::Volume,
+                &[
+                    "snapshotting",
+                    "fetching",
+                    "saving",
+                    "attaching",
+                    "resizing",
+                    "hotsyncing",
+                ][..],
+            ),
+            (ResourceKind::Image, &["creating"][..]),
+            (ResourceKind::PrivateNic, &["syncing"][..]),
+        ];
+        for (kind, transient) in table {
+            for state in transient {
+                assert!(kind.is_transient(state), "{kind:?} {state}");
+            }
+            for state in [
+                "available",
+                "running",
+                "stopped",
+                "error",
+                "gone",
+                "unknown",
+            ] {
+                assert!(!kind.is_transient(state), "{kind:?} {state}");
+            }
+        }
+        assert_eq!(ResourceKind::Server.get_operation(), Operation::GetServer);
+        assert_eq!(
+            ResourceKind::PrivateNic.get_operation().name(),
+            "get_private_nic"
+        );
     }
 }

@@ -185,58 +185,69 @@ async fn insert_jobs(tx: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec<Enque
         }
     }
 
-    // Inputs that were not inserted hit an existing (caller, key): return it or report a conflict.
-    let missing: Vec<usize> = (0..n).filter(|&i| out[i].is_none()).collect();
-    if !missing.is_empty() {
-        let m_callers: Vec<&str> = missing.iter().map(|&i| jobs[i].caller.as_str()).collect();
-        let m_keys: Vec<&str> = missing
-            .iter()
-            .map(|&i| jobs[i].idempotency_key.as_deref().unwrap_or_default())
-            .collect();
-        let existing: Vec<Job> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs \
-             WHERE (caller, idempotency_key) IN \
-                   (SELECT c, k FROM unnest($1::text[], $2::text[]) AS u(c, k))"
-        )))
-        .bind(&m_callers)
-        .bind(&m_keys)
-        .fetch_all(&mut *tx)
-        .await?;
-        let by_key: HashMap<(&str, &str), &Job> = existing
-            .iter()
-            .filter_map(|j| {
-                j.idempotency_key
-                    .as_deref()
-                    .map(|k| ((j.caller.as_str(), k), j))
-            })
-            .collect();
-        for &i in &missing {
-            let job = &jobs[i];
-            let key = job.idempotency_key.as_deref().unwrap_or_default();
-            let Some(existing) = by_key.get(&(job.caller.as_str(), key)) else {
-                return Err(SchedulerError::Corrupt(format!(
-                    "job of caller {:?} with key {key:?} neither inserted nor found",
-                    job.caller
-                )));
-            };
-            if !same_request(job, existing) {
-                return Err(SchedulerError::IdempotencyConflict {
-                    caller: job.caller.clone(),
-                    key: key.to_owned(),
-                    existing_id: existing.id,
-                });
-            }
-            out[i] = Some(Enqueued {
-                id: existing.id,
-                created: false,
-                state: existing.state,
-            });
-        }
-    }
+    resolve_existing(tx, jobs, &mut out).await?;
 
     out.into_iter()
         .map(|e| e.ok_or_else(|| SchedulerError::Corrupt("enqueue lost a row".into())))
         .collect()
+}
+
+/// Inputs that were not inserted hit an existing (caller, key): fills in the existing job, or
+/// reports a conflict when it asked for something else.
+async fn resolve_existing(
+    tx: &mut PgConnection,
+    jobs: &[NewJob],
+    out: &mut [Option<Enqueued>],
+) -> Result<()> {
+    let missing: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_none()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let m_callers: Vec<&str> = missing.iter().map(|&i| jobs[i].caller.as_str()).collect();
+    let m_keys: Vec<&str> = missing
+        .iter()
+        .map(|&i| jobs[i].idempotency_key.as_deref().unwrap_or_default())
+        .collect();
+    let existing: Vec<Job> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE (caller, idempotency_key) IN \
+               (SELECT c, k FROM unnest($1::text[], $2::text[]) AS u(c, k))"
+    )))
+    .bind(&m_callers)
+    .bind(&m_keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    let by_key: HashMap<(&str, &str), &Job> = existing
+        .iter()
+        .filter_map(|j| {
+            j.idempotency_key
+                .as_deref()
+                .map(|k| ((j.caller.as_str(), k), j))
+        })
+        .collect();
+    for &i in &missing {
+        let job = &jobs[i];
+        let key = job.idempotency_key.as_deref().unwrap_or_default();
+        let Some(existing) = by_key.get(&(job.caller.as_str(), key)) else {
+            return Err(SchedulerError::Corrupt(format!(
+                "job of caller {:?} with key {key:?} neither inserted nor found",
+                job.caller
+            )));
+        };
+        if !same_request(job, existing) {
+            return Err(SchedulerError::IdempotencyConflict {
+                caller: job.caller.clone(),
+                key: key.to_owned(),
+                existing_id: existing.id,
+            });
+        }
+        out[i] = Some(Enqueued {
+            id: existing.id,
+            created: false,
+            state: existing.state,
+        });
+    }
+    Ok(())
 }
 
 fn created_from_row(row: &sqlx::postgres::PgRow) -> Result<Enqueued> {

@@ -305,36 +305,8 @@ where
             more_pending = last_full;
             RunnerCounters::inc(&self.counters.claimed, jobs.len() as u64);
             for job in jobs {
-                let Ok(permit) = sem.clone().try_acquire_owned() else {
-                    // Cannot happen (only this loop takes permits); give the job back.
-                    if let Err(err) = job.release().await {
-                        tracing::error!(job_id = job.id(), error = %err, "release failed");
-                    }
-                    continue;
-                };
-                let key = (job.lease.job_id, job.lease.token);
-                lock(&inflight).insert(
-                    key,
-                    Inflight {
-                        control: job.control().clone(),
-                        lease: job.lease.clone(),
-                        abort: None,
-                    },
-                );
-                let task = tokio::spawn(run_one(
-                    job,
-                    self.handler.clone(),
-                    self.pool.clone(),
-                    completion_tx.clone(),
-                    config.retry,
-                    self.counters.clone(),
-                    inflight.clone(),
-                    slot_freed.clone(),
-                    permit,
-                ));
-                if let Some(entry) = lock(&inflight).get_mut(&key) {
-                    entry.abort = Some(task.abort_handle());
-                }
+                self.spawn_job(job, &sem, &inflight, &completion_tx, &slot_freed)
+                    .await;
             }
         }
 
@@ -347,17 +319,7 @@ where
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         }
-        let leftovers: Vec<Inflight> = lock(&inflight).drain().map(|(_, v)| v).collect();
-        for entry in leftovers {
-            if let Some(abort) = &entry.abort {
-                abort.abort();
-            }
-            match lease::release(&self.pool, &entry.lease).await {
-                Ok(()) => RunnerCounters::inc(&self.counters.released, 1),
-                Err(err) => tracing::warn!(job_id = entry.lease.job_id, error = %err,
-                    "could not release job on stop"),
-            }
-        }
+        self.release_leftovers(&inflight).await;
         heartbeat_stop.cancel();
         drop(completion_tx);
         if let Err(err) = completer.await {
@@ -368,6 +330,63 @@ where
         }
         tracing::info!(owner = %config.owner, "runner stopped");
         Ok(())
+    }
+
+    /// Runs the handler of one claimed job in a free slot, tracked for heartbeats and stop.
+    async fn spawn_job(
+        &self,
+        job: ClaimedJob,
+        sem: &Arc<Semaphore>,
+        inflight: &InflightMap,
+        completion_tx: &mpsc::UnboundedSender<CompletionMsg>,
+        slot_freed: &Arc<Notify>,
+    ) {
+        let Ok(permit) = sem.clone().try_acquire_owned() else {
+            // Cannot happen (only the claim loop takes permits); give the job back.
+            if let Err(err) = job.release().await {
+                tracing::error!(job_id = job.id(), error = %err, "release failed");
+            }
+            return;
+        };
+        let key = (job.lease.job_id, job.lease.token);
+        lock(inflight).insert(
+            key,
+            Inflight {
+                control: job.control().clone(),
+                lease: job.lease.clone(),
+                abort: None,
+            },
+        );
+        let task = tokio::spawn(run_one(
+            job,
+            self.handler.clone(),
+            self.pool.clone(),
+            completion_tx.clone(),
+            self.config.retry,
+            self.counters.clone(),
+            inflight.clone(),
+            slot_freed.clone(),
+            permit,
+        ));
+        if let Some(entry) = lock(inflight).get_mut(&key) {
+            entry.abort = Some(task.abort_handle());
+        }
+    }
+
+    /// On stop, after the grace period: aborts the handlers still running and releases their
+    /// jobs.
+    async fn release_leftovers(&self, inflight: &InflightMap) {
+        let leftovers: Vec<Inflight> = lock(inflight).drain().map(|(_, v)| v).collect();
+        for entry in leftovers {
+            if let Some(abort) = &entry.abort {
+                abort.abort();
+            }
+            match lease::release(&self.pool, &entry.lease).await {
+                Ok(()) => RunnerCounters::inc(&self.counters.released, 1),
+                Err(err) => tracing::warn!(job_id = entry.lease.job_id, error = %err,
+                    "could not release job on stop"),
+            }
+        }
     }
 }
 

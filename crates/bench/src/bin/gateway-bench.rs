@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use fleet_core::Zone;
+use fleet_core::{Operation, Zone};
 use fleet_emulator::Emulator;
 use fleet_gateway::{CallerConfig, GatewayConfig};
 use fleet_proto::v1;
 use fleet_scaleway::{RateLimitConfig, RetryPolicy};
-use fleet_worker::WorkerConfig;
 use fleet_worker::jobs::JobSettings;
+use fleet_worker::{WorkerConfig, WorkerHandle};
 use tokio_util::sync::CancellationToken;
 
 const ZONE: &str = "fr-par-1";
@@ -72,87 +72,154 @@ async fn main() -> anyhow::Result<()> {
         .context("database connects")?;
     fleet_scheduler::migrate(&pool).await?;
 
-    // The emulator, and a server to read.
-    let emulator = Emulator::builder()
-        .transition(Duration::from_millis(200))
-        .start()
-        .await?;
-    let secret = uuid::Uuid::new_v4().to_string();
-    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let created = http
-        .post(format!(
-            "{}/instance/v1/zones/{ZONE}/servers",
-            emulator.base_url()
-        ))
-        .header("X-Auth-Token", &secret)
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&serde_json::json!({
-            "name": "bench-1", "commercial_type": "DEV1-S", "image": "ubuntu_jammy", "project": secret,
-        }))?)
-        .send()
-        .await?;
-    if !created.status().is_success() {
-        bail!("fixture server refused: {}", created.text().await?);
-    }
-    let created: serde_json::Value = serde_json::from_slice(&created.bytes().await?)?;
-    let server_id = created["server"]["id"]
-        .as_str()
-        .context("server id")?
-        .to_owned();
-    let direct_url = format!(
-        "{}/instance/v1/zones/{ZONE}/servers/{server_id}",
-        emulator.base_url()
-    );
-
-    // The scheduler service and one real worker.
-    let scheduler = fleet_scheduler::SchedulerConfig::default().build(pool.clone())?;
-    tokio::spawn(scheduler.run(shutdown.clone()));
-    let scaleway = fleet_scaleway::Config::new(secret.clone())
-        .with_api_url(emulator.base_url())
-        .with_retry(RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(1),
-        })
-        .with_rate_limit(RateLimitConfig::unlimited());
-    let mut worker_config = WorkerConfig::new(url.clone(), scaleway);
-    worker_config.zones = Some(vec![Zone::FrPar1]);
-    worker_config.listen = "127.0.0.1:0".parse()?;
-    worker_config.db_max_connections = 5;
-    let worker = worker_config
-        .build_with(fleet_worker::jobs_factory(JobSettings::default()))
-        .await?;
-    let handle = worker.handle();
-    let worker_addr = worker.local_addr();
-    tokio::spawn(worker.run(shutdown.clone()));
-
-    // The gateway.
-    let callers: Vec<CallerConfig> = serde_json::from_value(serde_json::json!([
-        {"name": "bench", "token": TOKEN, "projects": ["*"], "role": "operator", "rate_limit": 0},
-    ]))?;
-    let mut config = GatewayConfig::new("127.0.0.1:0".parse()?, url, callers);
-    config.migrate = false;
-    config.caller_limit.rate = 0.0;
-    let gateway = config.build_with_pool(pool.clone()).await?;
-    let addr = gateway.local_addr();
-    tokio::spawn(gateway.run(shutdown.clone()));
-
+    let fixture = Fixture::start().await?;
+    let roles = Roles::start(&pool, &url, &fixture, &shutdown).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !handle.held_zones().contains(&Zone::FrPar1) {
+    while !roles.worker.held_zones().contains(&Zone::FrPar1) {
         if Instant::now() > deadline {
             bail!("the worker never owned {ZONE}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
+    let (mut direct, mut through) = alternate(&args, &fixture, &roles).await?;
+    breakdown(&args, &fixture, &roles).await?;
+    shutdown.cancel();
+    direct.sort();
+    through.sort();
+    report(&args, &direct, &through);
+    Ok(())
+}
+
+/// The emulator, a server to read in it, and the plain HTTP client of the direct GETs.
+struct Fixture {
+    emulator: fleet_emulator::RunningEmulator,
+    secret: String,
+    http: reqwest::Client,
+    server_id: String,
+    direct_url: String,
+}
+
+impl Fixture {
+    async fn start() -> anyhow::Result<Self> {
+        let emulator = Emulator::builder()
+            .transition(Duration::from_millis(200))
+            .start()
+            .await?;
+        let secret = uuid::Uuid::new_v4().to_string();
+        let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let created = http
+            .post(format!(
+                "{}/instance/v1/zones/{ZONE}/servers",
+                emulator.base_url()
+            ))
+            .header("X-Auth-Token", &secret)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&serde_json::json!({
+                "name": "bench-1", "commercial_type": "DEV1-S", "image": "ubuntu_jammy", "project": secret,
+            }))?)
+            .send()
+            .await?;
+        if !created.status().is_success() {
+            bail!("fixture server refused: {}", created.text().await?);
+        }
+        let created: serde_json::Value = serde_json::from_slice(&created.bytes().await?)?;
+        let server_id = created["server"]["id"]
+            .as_str()
+            .context("server id")?
+            .to_owned();
+        let direct_url = format!(
+            "{}/instance/v1/zones/{ZONE}/servers/{server_id}",
+            emulator.base_url()
+        );
+        Ok(Self {
+            emulator,
+            secret,
+            http,
+            server_id,
+            direct_url,
+        })
+    }
+
+    fn get_server_request(&self) -> v1::GetServerRequest {
+        v1::GetServerRequest {
+            zone: ZONE.into(),
+            server_id: self.server_id.clone(),
+        }
+    }
+}
+
+/// The scheduler service, one real worker and the gateway, running until `shutdown`.
+struct Roles {
+    worker: WorkerHandle,
+    worker_addr: std::net::SocketAddr,
+    gateway_addr: std::net::SocketAddr,
+}
+
+impl Roles {
+    async fn start(
+        pool: &sqlx::PgPool,
+        url: &str,
+        fixture: &Fixture,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let scheduler = fleet_scheduler::SchedulerConfig::default().build(pool.clone())?;
+        tokio::spawn(scheduler.run(shutdown.clone()));
+        let scaleway = fleet_scaleway::Config::new(fixture.secret.clone())
+            .with_api_url(fixture.emulator.base_url())
+            .with_retry(RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(100),
+                max_retry_after: Duration::from_secs(1),
+            })
+            .with_rate_limit(RateLimitConfig::unlimited());
+        let mut worker_config = WorkerConfig::new(url.to_owned(), scaleway);
+        worker_config.zones = Some(vec![Zone::FrPar1]);
+        worker_config.listen = "127.0.0.1:0".parse()?;
+        worker_config.db_max_connections = 5;
+        let worker = worker_config
+            .build_with(fleet_worker::jobs_factory(JobSettings::default()))
+            .await?;
+        let handle = worker.handle();
+        let worker_addr = worker.local_addr();
+        tokio::spawn(worker.run(shutdown.clone()));
+
+        let callers: Vec<CallerConfig> = serde_json::from_value(serde_json::json!([
+            {"name": "bench", "token": TOKEN, "projects": ["*"], "role": "operator", "rate_limit": 0},
+        ]))?;
+        let mut config = GatewayConfig::new("127.0.0.1:0".parse()?, url.to_owned(), callers);
+        config.migrate = false;
+        config.caller_limit.rate = 0.0;
+        let gateway = config.build_with_pool(pool.clone()).await?;
+        let gateway_addr = gateway.local_addr();
+        tokio::spawn(gateway.run(shutdown.clone()));
+        Ok(Self {
+            worker: handle,
+            worker_addr,
+            gateway_addr,
+        })
+    }
+}
+
+async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?,
+    )
+}
+
+/// The measured requests: one direct GET and one `GetServer` through the gateway, in turn.
+async fn alternate(
+    args: &Args,
+    fixture: &Fixture,
+    roles: &Roles,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {TOKEN}").parse()?;
     let mut servers = v1::servers_client::ServersClient::with_interceptor(
-        channel,
+        connect(roles.gateway_addr).await?,
         move |mut request: tonic::Request<()>| {
             request
                 .metadata_mut()
@@ -165,9 +232,10 @@ async fn main() -> anyhow::Result<()> {
     let mut through = Vec::with_capacity(args.requests);
     for i in 0..args.warmup + args.requests {
         let started = Instant::now();
-        let response = http
-            .get(&direct_url)
-            .header("X-Auth-Token", &secret)
+        let response = fixture
+            .http
+            .get(&fixture.direct_url)
+            .header("X-Auth-Token", &fixture.secret)
             .send()
             .await?;
         if !response.status().is_success() {
@@ -181,15 +249,12 @@ async fn main() -> anyhow::Result<()> {
 
         let started = Instant::now();
         let got = servers
-            .get_server(v1::GetServerRequest {
-                zone: ZONE.into(),
-                server_id: server_id.clone(),
-            })
+            .get_server(fixture.get_server_request())
             .await
             .map_err(|s| anyhow::anyhow!("GetServer failed: {:?} {}", s.code(), s.message()))?
             .into_inner();
         let g = started.elapsed();
-        if got.id != server_id {
+        if got.id != fixture.server_id {
             bail!("GetServer returned another server");
         }
         if i >= args.warmup {
@@ -197,20 +262,20 @@ async fn main() -> anyhow::Result<()> {
             through.push(g);
         }
     }
+    Ok((direct, through))
+}
 
-    // Where the time goes: the worker's own Invoke (bench → worker → emulator), and a call the
-    // gateway refuses in its interceptor (bench → gateway only, no database, no worker).
+/// Where the time goes: the worker's own Invoke (bench → worker → emulator), and a call the
+/// gateway refuses in its interceptor (bench → gateway only, no database, no worker).
+async fn breakdown(args: &Args, fixture: &Fixture, roles: &Roles) -> anyhow::Result<()> {
     let samples = (args.requests / 10).max(50);
     let mut worker_client = fleet_proto::internal::zone_calls_client::ZoneCallsClient::new(
-        tonic::transport::Endpoint::from_shared(format!("http://{worker_addr}"))?
-            .tcp_nodelay(true)
-            .connect()
-            .await?,
+        connect(roles.worker_addr).await?,
     );
     let invoke = fleet_proto::internal::InvokeRequest {
         zone: ZONE.into(),
-        operation: "get_server".into(),
-        path_params: [("server_id".to_owned(), server_id.clone())].into(),
+        operation: Operation::GetServer.name().into(),
+        path_params: [("server_id".to_owned(), fixture.server_id.clone())].into(),
         caller: "bench".into(),
         ..Default::default()
     };
@@ -223,20 +288,12 @@ async fn main() -> anyhow::Result<()> {
             bail!("worker Invoke answered {}", answer.status);
         }
     }
-    let mut refused = v1::servers_client::ServersClient::new(
-        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-            .tcp_nodelay(true)
-            .connect()
-            .await?,
-    );
+    let mut refused = v1::servers_client::ServersClient::new(connect(roles.gateway_addr).await?);
     let mut gateway_only = Vec::with_capacity(samples);
     for _ in 0..samples {
         let started = Instant::now();
         let err = refused
-            .get_server(v1::GetServerRequest {
-                zone: ZONE.into(),
-                server_id: server_id.clone(),
-            })
+            .get_server(fixture.get_server_request())
             .await
             .expect_err("no token is refused");
         gateway_only.push(started.elapsed());
@@ -244,7 +301,6 @@ async fn main() -> anyhow::Result<()> {
             bail!("unexpected refusal {err:?}");
         }
     }
-    shutdown.cancel();
     via_worker.sort();
     gateway_only.sort();
     println!(
@@ -255,11 +311,13 @@ async fn main() -> anyhow::Result<()> {
         ms(quantile(&gateway_only, 0.5)),
         ms(quantile(&gateway_only, 0.99)),
     );
+    Ok(())
+}
 
-    direct.sort();
-    through.sort();
-    let (d50, d99) = (quantile(&direct, 0.50), quantile(&direct, 0.99));
-    let (g50, g99) = (quantile(&through, 0.50), quantile(&through, 0.99));
+/// Prints the figures of the sorted samples, the machine-readable line last.
+fn report(args: &Args, direct: &[Duration], through: &[Duration]) {
+    let (d50, d99) = (quantile(direct, 0.50), quantile(direct, 0.99));
+    let (g50, g99) = (quantile(through, 0.50), quantile(through, 0.99));
     let added50 = ms(g50) - ms(d50);
     let added99 = ms(g99) - ms(d99);
     println!(
@@ -288,5 +346,4 @@ async fn main() -> anyhow::Result<()> {
         ms(g50),
         ms(g99)
     );
-    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use fleet_core::ErrorKind;
+use fleet_core::{ErrorKind, Operation};
 use fleet_jobs::{Failure, failure_kind};
 use fleet_scheduler::{JobError, SchedulerError};
 use serde_json::{Value, json};
@@ -25,8 +25,8 @@ pub enum StepError {
     /// An upstream call failed.
     #[error("{operation}: {source}")]
     Upstream {
-        /// Client method, e.g. `create_server`.
-        operation: &'static str,
+        /// The catalog operation called, e.g. `create_server`.
+        operation: Operation,
         #[source]
         source: fleet_scaleway::Error,
     },

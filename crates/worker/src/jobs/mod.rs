@@ -27,11 +27,12 @@ mod resources;
 mod servers;
 pub mod watcher;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_core::Zone;
-use fleet_jobs::{Failure, JobSpec, ProgressDetail, failure_kind};
+use fleet_core::{Operation, Zone};
+use fleet_jobs::{Failure, JobSpec, ProgressDetail, ResourceKind, failure_kind};
 use fleet_scaleway::Client;
 use fleet_scheduler::{ClaimedJob, JobError, Outcome, Progress};
 use serde::Serialize;
@@ -295,7 +296,7 @@ impl<'a> Run<'a> {
     /// Runs an upstream call if the zone is still held.
     pub(crate) async fn call<T>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         fut: impl Future<Output = fleet_scaleway::Result<T>>,
     ) -> Result<T, StepError> {
         self.inner.ctx.guard.check()?;
@@ -357,7 +358,7 @@ impl<'a> Run<'a> {
     }
 
     /// Sets the public resource name.
-    pub(crate) fn set_resource(&mut self, kind: fleet_jobs::ResourceKind, id: &str) {
+    pub(crate) fn set_resource(&mut self, kind: ResourceKind, id: &str) {
         self.detail.resource = Some(fleet_jobs::resource_name(self.zone().as_str(), kind, id));
     }
 
@@ -446,7 +447,7 @@ impl<'a> Run<'a> {
     }
 
     /// Fails with the upstream error of a permanent failure.
-    pub(crate) fn upstream_failed(&self, operation: &str, err: &StepError) -> Outcome {
+    pub(crate) fn upstream_failed(&self, operation: impl fmt::Display, err: &StepError) -> Outcome {
         let mut failure = match err.upstream() {
             Some(up) => upstream_failure(up),
             None => Failure::default(),
@@ -528,7 +529,7 @@ impl<'a> Run<'a> {
         let observed = observe::fetch(self.client(), self.zone(), key)
             .await
             .map_err(|source| StepError::Upstream {
-                operation: "get",
+                operation: key.kind.get_operation(),
                 source,
             })?;
         self.inner.watcher.record(key, &observed);
@@ -536,7 +537,7 @@ impl<'a> Run<'a> {
     }
 
     /// Whether a transient state of `kind` was observed at or after `since`.
-    fn saw_transient_since(&self, kind: observe::Kind, since: OffsetDateTime) -> bool {
+    fn saw_transient_since(&self, kind: ResourceKind, since: OffsetDateTime) -> bool {
         self.detail.history.iter().any(|o| {
             kind.is_transient(&o.state) && parse_time(&o.observed_at).is_some_and(|at| at >= since)
         })

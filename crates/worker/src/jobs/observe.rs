@@ -2,55 +2,20 @@
 //! observations when fresh, otherwise with one GET.
 
 use fleet_core::{Image, PrivateNic, Server, Snapshot, Volume, Zone};
+use fleet_jobs::ResourceKind;
 use fleet_scaleway::Client;
-
-/// Resource families the watcher observes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Server,
-    Snapshot,
-    Volume,
-    Image,
-    PrivateNic,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Server => "server",
-            Kind::Snapshot => "snapshot",
-            Kind::Volume => "volume",
-            Kind::Image => "image",
-            Kind::PrivateNic => "private_nic",
-        }
-    }
-
-    /// Whether `state` is one the resource passes through (per the API's transient table).
-    pub fn is_transient(self, state: &str) -> bool {
-        match self {
-            Kind::Server => matches!(state, "starting" | "stopping"),
-            Kind::Snapshot => matches!(state, "snapshotting" | "importing" | "exporting"),
-            Kind::Volume => matches!(
-                state,
-                "snapshotting" | "fetching" | "saving" | "attaching" | "resizing" | "hotsyncing"
-            ),
-            Kind::Image => state == "creating",
-            Kind::PrivateNic => state == "syncing",
-        }
-    }
-}
 
 /// One watched resource. Private NICs are addressed through their server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WatchKey {
-    pub kind: Kind,
+    pub kind: ResourceKind,
     pub id: String,
     /// The server of a private NIC.
     pub parent: Option<String>,
 }
 
 impl WatchKey {
-    pub fn new(kind: Kind, id: impl Into<String>) -> Self {
+    pub fn new(kind: ResourceKind, id: impl Into<String>) -> Self {
         Self {
             kind,
             id: id.into(),
@@ -60,7 +25,7 @@ impl WatchKey {
 
     pub fn nic(server_id: impl Into<String>, nic_id: impl Into<String>) -> Self {
         Self {
-            kind: Kind::PrivateNic,
+            kind: ResourceKind::PrivateNic,
             id: nic_id.into(),
             parent: Some(server_id.into()),
         }
@@ -123,23 +88,23 @@ pub async fn fetch(
     key: &WatchKey,
 ) -> Result<Observed, fleet_scaleway::Error> {
     let result = match key.kind {
-        Kind::Server => client
+        ResourceKind::Server => client
             .get_server(zone, &key.id)
             .await
             .map(|s| Observed::Server(Box::new(s))),
-        Kind::Snapshot => client
+        ResourceKind::Snapshot => client
             .get_snapshot(zone, &key.id)
             .await
             .map(|s| Observed::Snapshot(Box::new(s))),
-        Kind::Volume => client
+        ResourceKind::Volume => client
             .get_volume(zone, &key.id)
             .await
             .map(|v| Observed::Volume(Box::new(v))),
-        Kind::Image => client
+        ResourceKind::Image => client
             .get_image(zone, &key.id)
             .await
             .map(|i| Observed::Image(Box::new(i))),
-        Kind::PrivateNic => {
+        ResourceKind::PrivateNic => {
             let server = key.parent.as_deref().unwrap_or_default();
             client
                 .get_private_nic(zone, server, &key.id)

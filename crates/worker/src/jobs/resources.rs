@@ -3,7 +3,7 @@
 
 use fleet_core::{
     ApplyBlockMigrationRequest, ListImagesQuery, ListSnapshotsQuery, ListVolumesQuery,
-    MigrationPlan, PlanBlockMigrationRequest,
+    MigrationPlan, Operation as Op, PlanBlockMigrationRequest,
 };
 use fleet_jobs::{
     BlockMigrationJob, CreateImageJob, CreateSnapshotJob, CreateVolumeJob, ExportSnapshotJob,
@@ -15,7 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::error::{ErrorClass, StepError};
-use super::observe::{Kind, Observed, WatchKey};
+use super::observe::{Observed, WatchKey};
 use super::{Judge, Run, Waited, now_rfc3339, parse_time};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -42,8 +42,7 @@ fn judge_available(o: &Observed) -> Judge {
 /// tag, `remove` is the compensation of a resource that ends in error.
 async fn create_and_wait(
     run: &mut Run<'_>,
-    kind: Kind,
-    resource: ResourceKind,
+    kind: ResourceKind,
     expect: &str,
     find: impl AsyncFnOnce(&Run<'_>, String) -> Result<Option<String>, StepError>,
     create: impl AsyncFnOnce(&Run<'_>, String) -> Result<String, StepError>,
@@ -73,7 +72,7 @@ async fn create_and_wait(
                 Err(err) => return Err(err),
             }
         }
-        run.set_resource(resource, data.id.as_deref().unwrap_or_default());
+        run.set_resource(kind, data.id.as_deref().unwrap_or_default());
         run.set_data(&data);
         run.save("created").await?;
         if run.cancel_requested {
@@ -129,7 +128,6 @@ pub(crate) async fn create_snapshot(
     };
     create_and_wait(
         run,
-        Kind::Snapshot,
         ResourceKind::Snapshot,
         expect,
         async |run: &Run<'_>, tag: String| {
@@ -139,7 +137,7 @@ pub(crate) async fn create_snapshot(
             };
             let page = run
                 .call(
-                    "list_snapshots",
+                    Op::ListSnapshots,
                     run.client().list_snapshots(run.zone(), &query),
                 )
                 .await?;
@@ -150,7 +148,7 @@ pub(crate) async fn create_snapshot(
             request.tags = with_tag(&request.tags, tag);
             let created = run
                 .call(
-                    "create_snapshot",
+                    Op::CreateSnapshot,
                     run.client().create_snapshot(run.zone(), &request),
                 )
                 .await?;
@@ -158,7 +156,7 @@ pub(crate) async fn create_snapshot(
         },
         async |run: &Run<'_>, id: String| {
             run.call(
-                "delete_snapshot",
+                Op::DeleteSnapshot,
                 run.client().delete_snapshot(run.zone(), &id),
             )
             .await
@@ -178,7 +176,6 @@ pub(crate) async fn create_image(
 ) -> Result<Outcome, StepError> {
     create_and_wait(
         run,
-        Kind::Image,
         ResourceKind::Image,
         "creating",
         async |run: &Run<'_>, tag: String| {
@@ -188,7 +185,7 @@ pub(crate) async fn create_image(
                 ..Default::default()
             };
             let page = run
-                .call("list_images", run.client().list_images(run.zone(), &query))
+                .call(Op::ListImages, run.client().list_images(run.zone(), &query))
                 .await?;
             Ok(page.items.into_iter().map(|i| i.id).min())
         },
@@ -197,14 +194,14 @@ pub(crate) async fn create_image(
             request.tags = with_tag(&request.tags, tag);
             let image = run
                 .call(
-                    "create_image",
+                    Op::CreateImage,
                     run.client().create_image(run.zone(), &request),
                 )
                 .await?;
             Ok(image.id)
         },
         async |run: &Run<'_>, id: String| {
-            run.call("delete_image", run.client().delete_image(run.zone(), &id))
+            run.call(Op::DeleteImage, run.client().delete_image(run.zone(), &id))
                 .await
         },
     )
@@ -223,7 +220,6 @@ pub(crate) async fn create_volume(
 ) -> Result<Outcome, StepError> {
     create_and_wait(
         run,
-        Kind::Volume,
         ResourceKind::Volume,
         "fetching",
         async |run: &Run<'_>, tag: String| {
@@ -233,7 +229,7 @@ pub(crate) async fn create_volume(
             };
             let page = run
                 .call(
-                    "list_volumes",
+                    Op::ListVolumes,
                     run.client().list_volumes(run.zone(), &query),
                 )
                 .await?;
@@ -244,15 +240,18 @@ pub(crate) async fn create_volume(
             request.tags = with_tag(&request.tags, tag);
             let volume = run
                 .call(
-                    "create_volume",
+                    Op::CreateVolume,
                     run.client().create_volume(run.zone(), &request),
                 )
                 .await?;
             Ok(volume.id)
         },
         async |run: &Run<'_>, id: String| {
-            run.call("delete_volume", run.client().delete_volume(run.zone(), &id))
-                .await
+            run.call(
+                Op::DeleteVolume,
+                run.client().delete_volume(run.zone(), &id),
+            )
+            .await
         },
     )
     .await
@@ -281,7 +280,7 @@ pub(crate) async fn export_snapshot(
     let zone = run.zone();
     let mut data: ExportData = run.data();
     run.set_resource(ResourceKind::Snapshot, &job.snapshot_id);
-    let key = WatchKey::new(Kind::Snapshot, &job.snapshot_id);
+    let key = WatchKey::new(ResourceKind::Snapshot, &job.snapshot_id);
     if !data.confirmed {
         let mut send = true;
         if data.issued_at.is_some() {
@@ -297,7 +296,7 @@ pub(crate) async fn export_snapshot(
             run.save("export_requested").await?;
             let task = run
                 .call(
-                    "export_snapshot",
+                    Op::ExportSnapshot,
                     run.client()
                         .export_snapshot(zone, &job.snapshot_id, &job.request),
                 )
@@ -372,9 +371,9 @@ pub(crate) async fn block_migration(
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
     let mut data: MigrationData = run.data();
-    let (key, resource) = match (&job.volume_id, &job.snapshot_id) {
-        (Some(id), _) => (WatchKey::new(Kind::Volume, id), ResourceKind::Volume),
-        (None, Some(id)) => (WatchKey::new(Kind::Snapshot, id), ResourceKind::Snapshot),
+    let key = match (&job.volume_id, &job.snapshot_id) {
+        (Some(id), _) => WatchKey::new(ResourceKind::Volume, id),
+        (None, Some(id)) => WatchKey::new(ResourceKind::Snapshot, id),
         (None, None) => {
             return Ok(run.fail(
                 fleet_jobs::failure_kind::INVALID_ARGUMENT,
@@ -383,7 +382,7 @@ pub(crate) async fn block_migration(
             ));
         }
     };
-    run.set_resource(resource, &key.id);
+    run.set_resource(key.kind, &key.id);
     let migrated = |o: &Observed| match o {
         Observed::Gone => true,
         Observed::Volume(v) => v.volume_type.as_str() == "sbs_volume",
@@ -408,14 +407,14 @@ pub(crate) async fn block_migration(
                 };
                 match run
                     .call(
-                        "plan_block_migration",
+                        Op::PlanBlockMigration,
                         run.client().plan_block_migration(zone, &request),
                     )
                     .await
                 {
                     Ok(plan) => plan,
                     Err(err) if err.class() == ErrorClass::Permanent => {
-                        return Ok(run.upstream_failed("plan_block_migration", &err));
+                        return Ok(run.upstream_failed(Op::PlanBlockMigration, &err));
                     }
                     Err(err) => return Err(err),
                 }
@@ -450,14 +449,14 @@ pub(crate) async fn block_migration(
             };
             match run
                 .call(
-                    "apply_block_migration",
+                    Op::ApplyBlockMigration,
                     run.client().apply_block_migration(zone, &request),
                 )
                 .await
             {
                 Ok(()) => {}
                 Err(err) if err.class() == ErrorClass::Permanent => {
-                    return Ok(run.upstream_failed("apply_block_migration", &err));
+                    return Ok(run.upstream_failed(Op::ApplyBlockMigration, &err));
                 }
                 Err(err) => return Err(err),
             }

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fleet_core::{ListImagesQuery, ListServersQuery, ListSnapshotsQuery, ListVolumesQuery, Zone};
+use fleet_jobs::ResourceKind;
 use fleet_scaleway::Client;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -36,7 +37,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ZoneGuard;
-use crate::jobs::observe::{Kind, Observed, WatchKey, fetch};
+use crate::jobs::observe::{Observed, WatchKey, fetch};
 
 /// Most ids per `GET servers?servers=…` page (the API's page maximum).
 const PAGE: usize = 100;
@@ -164,7 +165,7 @@ struct State {
     waits: BTreeMap<WatchKey, Waiting>,
     seen: HashMap<WatchKey, Stored>,
     /// Zone totals of the list endpoints (for choosing lists over GETs).
-    totals: HashMap<Kind, u64>,
+    totals: HashMap<ResourceKind, u64>,
 }
 
 /// Counters of a watcher.
@@ -385,7 +386,7 @@ impl Watcher {
             let keep = self.inner.settings.keep;
             let State { waits, seen, .. } = &mut *st;
             seen.retain(|k, s| waits.contains_key(k) || now - s.at <= keep);
-            let mut due: BTreeMap<Kind, Vec<WatchKey>> = BTreeMap::new();
+            let mut due: BTreeMap<ResourceKind, Vec<WatchKey>> = BTreeMap::new();
             for (key, w) in st.waits.iter() {
                 if w.due <= now {
                     due.entry(key.kind).or_default().push(key.clone());
@@ -445,15 +446,15 @@ impl Watcher {
         client: &Client,
         zone: Zone,
         guard: &ZoneGuard,
-        kind: Kind,
+        kind: ResourceKind,
         keys: &[WatchKey],
-        totals: &HashMap<Kind, u64>,
+        totals: &HashMap<ResourceKind, u64>,
         wake: &mut Vec<i64>,
     ) -> Result<u64, RoundError> {
         let stats = &self.inner.stats;
         let mut calls = 0u64;
         match kind {
-            Kind::Server => {
+            ResourceKind::Server => {
                 for chunk in keys.chunks(PAGE) {
                     guard.check()?;
                     let query = ListServersQuery {
@@ -476,7 +477,7 @@ impl Watcher {
                     }
                 }
             }
-            Kind::Snapshot | Kind::Volume | Kind::Image => {
+            ResourceKind::Snapshot | ResourceKind::Volume | ResourceKind::Image => {
                 let pages = totals
                     .get(&kind)
                     .map(|t| t.div_ceil(PAGE as u64).max(1))
@@ -500,7 +501,7 @@ impl Watcher {
                     }
                 }
             }
-            Kind::PrivateNic => {
+            ResourceKind::PrivateNic => {
                 for key in keys {
                     guard.check()?;
                     let observed = fetch(client, zone, key).await?;
@@ -513,23 +514,28 @@ impl Watcher {
         Ok(calls)
     }
 
-    async fn total_of(&self, client: &Client, zone: Zone, kind: Kind) -> Result<u64, RoundError> {
+    async fn total_of(
+        &self,
+        client: &Client,
+        zone: Zone,
+        kind: ResourceKind,
+    ) -> Result<u64, RoundError> {
         let total = match kind {
-            Kind::Snapshot => {
+            ResourceKind::Snapshot => {
                 let q = ListSnapshotsQuery {
                     per_page: Some(1),
                     ..Default::default()
                 };
                 client.list_snapshots(zone, &q).await?.total_count
             }
-            Kind::Volume => {
+            ResourceKind::Volume => {
                 let q = ListVolumesQuery {
                     per_page: Some(1),
                     ..Default::default()
                 };
                 client.list_volumes(zone, &q).await?.total_count
             }
-            Kind::Image => {
+            ResourceKind::Image => {
                 let q = ListImagesQuery {
                     per_page: Some(1),
                     public: Some(false),
@@ -537,7 +543,7 @@ impl Watcher {
                 };
                 client.list_images(zone, &q).await?.total_count
             }
-            Kind::Server | Kind::PrivateNic => None,
+            ResourceKind::Server | ResourceKind::PrivateNic => None,
         };
         Ok(total.unwrap_or(u64::MAX / 2))
     }
@@ -548,7 +554,7 @@ impl Watcher {
         client: &Client,
         zone: Zone,
         guard: &ZoneGuard,
-        kind: Kind,
+        kind: ResourceKind,
         keys: &[WatchKey],
         wake: &mut Vec<i64>,
     ) -> Result<u64, RoundError> {
@@ -560,7 +566,7 @@ impl Watcher {
         loop {
             guard.check()?;
             let (items, count) = match kind {
-                Kind::Snapshot => {
+                ResourceKind::Snapshot => {
                     let q = ListSnapshotsQuery {
                         per_page: Some(PAGE as u32),
                         page: Some(page),
@@ -576,7 +582,7 @@ impl Watcher {
                     total = p.total_count.unwrap_or(0);
                     (items, n)
                 }
-                Kind::Volume => {
+                ResourceKind::Volume => {
                     let q = ListVolumesQuery {
                         per_page: Some(PAGE as u32),
                         page: Some(page),
@@ -665,7 +671,7 @@ mod tests {
 
     #[test]
     fn a_known_server_state_is_kept_alone_and_a_new_one_whole() {
-        let key = WatchKey::new(Kind::Server, "s1");
+        let key = WatchKey::new(ResourceKind::Server, "s1");
         let at = OffsetDateTime::now_utc();
         // The state its jobs know: only the state is kept.
         let known = keep(server(ServerState::Starting), Some("starting"), None, at);

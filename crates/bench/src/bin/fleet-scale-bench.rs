@@ -1,6 +1,6 @@
 //! Fleet-scale benchmark of the worker: zone ownership, job handlers and zone watchers.
 //!
-//! `cargo run --release -p fleet-worker --bin fleet-scale-bench -- --servers 1000 --zones 7 --rate-limit 20`
+//! `cargo run --release -p fleet-bench --bin fleet-scale-bench -- --servers 1000 --zones 7 --rate-limit 20`
 //!
 //! Starts a private Postgres (unless `DATABASE_URL` is set) and the emulator in a child
 //! process (this binary re-executed with `--serve-emulator`) limited to `--rate-limit`
@@ -301,6 +301,126 @@ async fn wait_for_shares(workers: &[RunningWorker], zones: usize) -> anyhow::Res
     }
 }
 
+/// `DATABASE_URL`, or a private cluster kept alive by the returned guard.
+fn database_url() -> anyhow::Result<(Option<fleet_pgcluster::Cluster>, String)> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => Ok((None, url)),
+        Err(_) => {
+            let cluster =
+                fleet_pgcluster::Cluster::start(fleet_pgcluster::ClusterConfig::temporary())
+                    .context("starting a private postgres")?;
+            let url = cluster.url("postgres");
+            Ok((Some(cluster), url))
+        }
+    }
+}
+
+/// The bench's own connections (enqueue, progress), apart from the workers' pools, on an
+/// emptied schema.
+async fn prepare_database(url: &str) -> anyhow::Result<PgPool> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(url)
+        .await?;
+    fleet_scheduler::migrate(&pool).await?;
+    sqlx::query("TRUNCATE jobs CASCADE").execute(&pool).await?;
+    sqlx::query("DELETE FROM zone_leases")
+        .execute(&pool)
+        .await?;
+    sqlx::query("DELETE FROM fleet_workers")
+        .execute(&pool)
+        .await?;
+    Ok(pool)
+}
+
+/// Enqueues one `create_server` job with `start = true` per server, spread over the zones;
+/// returns when the enqueue started.
+async fn enqueue_creates(pool: &PgPool, servers: usize, zones: &[Zone]) -> anyhow::Result<Instant> {
+    let jobs: Vec<NewJob> = (0..servers)
+        .map(|i| {
+            let zone = zones[i % zones.len()];
+            let spec = JobSpec::CreateServer(CreateServerJob {
+                request: CreateServerRequest {
+                    name: Some(format!("bench-{i}")),
+                    commercial_type: Some("DEV1-S".into()),
+                    image: Some("ubuntu_noble".into()),
+                    ..Default::default()
+                },
+                start: true,
+                ..Default::default()
+            });
+            NewJob::new(spec.kind(), zone.as_str(), spec.to_args()).caller("bench")
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in jobs.chunks(1000) {
+        fleet_scheduler::enqueue_many(pool, chunk).await?;
+    }
+    Ok(started)
+}
+
+/// Waits until every operation has been started and is waiting (snoozed) on its server.
+async fn wait_in_flight(pool: &PgPool, n: usize, started: Instant) -> anyhow::Result<()> {
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE state = 'scheduled' \
+             AND progress->>'step' = 'poweron_waiting'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if waiting as usize >= n {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            bail!("only {waiting} of {n} operations in flight after 15 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Waits until every job has ended; returns (failed or cancelled, completed).
+async fn wait_until_done(
+    pool: &PgPool,
+    servers: usize,
+    started: Instant,
+) -> anyhow::Result<(i64, i64)> {
+    loop {
+        let counts = count_states(pool).await?;
+        let completed = counts.get("completed").copied().unwrap_or(0);
+        let failed = counts.get("failed").copied().unwrap_or(0)
+            + counts.get("cancelled").copied().unwrap_or(0);
+        if (completed + failed) as usize >= servers {
+            return Ok((failed, completed));
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("not done after 30 minutes: {counts:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Servers carrying each job's tag (more than one per job is a duplicate).
+async fn servers_per_job(
+    base_url: &str,
+    rate: f64,
+    zones: &[Zone],
+) -> anyhow::Result<HashMap<i64, usize>> {
+    let checker = Client::new(scaleway_config(base_url, rate))?.with_caller("bench-check");
+    let mut per_job: HashMap<i64, usize> = HashMap::new();
+    for zone in zones {
+        let all: Vec<fleet_core::Server> = checker
+            .list_servers_all(*zone, ListServersQuery::default())
+            .try_collect()
+            .await?;
+        for server in all {
+            if let Some(id) = server.tags.iter().find_map(|t| parse_job_tag(t)) {
+                *per_job.entry(id).or_default() += 1;
+            }
+        }
+    }
+    Ok(per_job)
+}
+
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -315,31 +435,8 @@ fn main() -> anyhow::Result<()> {
 
 async fn bench() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let _cluster;
-    let url = match std::env::var("DATABASE_URL") {
-        Ok(url) => url,
-        Err(_) => {
-            let cluster =
-                fleet_pgcluster::Cluster::start(fleet_pgcluster::ClusterConfig::temporary())
-                    .context("starting a private postgres")?;
-            let url = cluster.url("postgres");
-            _cluster = cluster;
-            url
-        }
-    };
-    // The bench's own connections (enqueue, progress), apart from the workers' pools.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await?;
-    fleet_scheduler::migrate(&pool).await?;
-    sqlx::query("TRUNCATE jobs CASCADE").execute(&pool).await?;
-    sqlx::query("DELETE FROM zone_leases")
-        .execute(&pool)
-        .await?;
-    sqlx::query("DELETE FROM fleet_workers")
-        .execute(&pool)
-        .await?;
+    let (_cluster, url) = database_url()?;
+    let pool = prepare_database(&url).await?;
 
     let inflight = args.inflight;
     let (servers, rate, transition, workers_n) = match inflight {
@@ -383,45 +480,10 @@ async fn bench() -> anyhow::Result<()> {
         .collect();
     eprintln!("zones held: {}", shares.join(" "));
 
-    let jobs: Vec<NewJob> = (0..servers)
-        .map(|i| {
-            let zone = zones[i % zones.len()];
-            let spec = JobSpec::CreateServer(CreateServerJob {
-                request: CreateServerRequest {
-                    name: Some(format!("bench-{i}")),
-                    commercial_type: Some("DEV1-S".into()),
-                    image: Some("ubuntu_noble".into()),
-                    ..Default::default()
-                },
-                start: true,
-                ..Default::default()
-            });
-            NewJob::new(spec.kind(), zone.as_str(), spec.to_args()).caller("bench")
-        })
-        .collect();
-    let started = Instant::now();
-    for chunk in jobs.chunks(1000) {
-        fleet_scheduler::enqueue_many(&pool, chunk).await?;
-    }
-    drop(jobs);
+    let started = enqueue_creates(&pool, servers, &zones).await?;
 
     if let Some(n) = inflight {
-        // Wait until every operation has been started and is waiting (snoozed) on its server.
-        loop {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM jobs WHERE state = 'scheduled' \
-                 AND progress->>'step' = 'poweron_waiting'",
-            )
-            .fetch_one(&pool)
-            .await?;
-            if waiting as usize >= n {
-                break;
-            }
-            if started.elapsed() > Duration::from_secs(900) {
-                bail!("only {waiting} of {n} operations in flight after 15 minutes");
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        wait_in_flight(&pool, n, started).await?;
         let setup = started.elapsed().as_secs_f64();
         // Let the watcher run rounds over everything pending (and the jobs come back to it at
         // their fallback polls) before reading the peak.
@@ -443,19 +505,7 @@ async fn bench() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let (failed, done) = loop {
-        let counts = count_states(&pool).await?;
-        let completed = counts.get("completed").copied().unwrap_or(0);
-        let failed = counts.get("failed").copied().unwrap_or(0)
-            + counts.get("cancelled").copied().unwrap_or(0);
-        if (completed + failed) as usize >= servers {
-            break (failed, completed);
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("not done after 30 minutes: {counts:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (failed, done) = wait_until_done(&pool, servers, started).await?;
     let wall = started.elapsed().as_secs_f64();
     let (requests, rate_limited) = emu.stats().await?;
     stop.cancel();
@@ -468,20 +518,7 @@ async fn bench() -> anyhow::Result<()> {
     }
     let _ = scheduler.await;
 
-    // Duplicates: servers carrying a job tag beyond one per job.
-    let checker = Client::new(scaleway_config(&emu.base_url, rate))?.with_caller("bench-check");
-    let mut per_job: HashMap<i64, usize> = HashMap::new();
-    for zone in &zones {
-        let all: Vec<fleet_core::Server> = checker
-            .list_servers_all(*zone, ListServersQuery::default())
-            .try_collect()
-            .await?;
-        for server in all {
-            if let Some(id) = server.tags.iter().find_map(|t| parse_job_tag(t)) {
-                *per_job.entry(id).or_default() += 1;
-            }
-        }
-    }
+    let per_job = servers_per_job(&emu.base_url, rate, &zones).await?;
     emu.stop().await;
     let duplicates: usize = per_job.values().map(|n| n.saturating_sub(1)).sum();
     let bound = 2.0 * servers as f64 / (zones.len() as f64 * rate) + transition.as_secs_f64();
