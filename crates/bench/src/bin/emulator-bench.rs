@@ -32,7 +32,11 @@ async fn load(addr: SocketAddr, path: String) -> anyhow::Result<(f64, Duration, 
             let end = Instant::now() + DURATION;
             while Instant::now() < end {
                 let t = Instant::now();
-                let r = client.get(&url).header("x-auth-token", TOKEN).send().await?;
+                let r = client
+                    .get(&url)
+                    .header("x-auth-token", TOKEN)
+                    .send()
+                    .await?;
                 let status = r.status();
                 // Read the whole body: the connection is reused only after it.
                 r.bytes().await?;
