@@ -8,18 +8,22 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use fleet_core::{Method, PathParams};
+
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::util::parse_uuid;
 
-/// An Instance API request, already split after `/instance/v1/zones/{zone}/`.
+fn uuid_param(value: &str, arg: &str) -> ApiResult<Uuid> {
+    parse_uuid(value).ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))
+}
+
+/// An Instance API request, already resolved to its catalog endpoint.
 #[derive(Debug)]
 pub struct Req {
-    /// Upper-case HTTP method.
-    pub method: String,
-    /// API version segment (`v1`, or `v2alpha1` for the few newer routes).
-    pub version: String,
-    /// Path segments after the zone, trailing empty segment removed.
-    pub segs: Vec<String>,
+    /// HTTP method.
+    pub method: Method,
+    /// Decoded path parameters of the endpoint's template (`zone` first).
+    pub params: PathParams,
     /// Decoded query pairs in order.
     pub query: Vec<(String, String)>,
     /// Raw body bytes.
@@ -27,6 +31,28 @@ pub struct Req {
 }
 
 impl Req {
+    /// A path parameter by name (`""` when the template has none).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or_default()
+    }
+
+    /// The first parameter after the zone: the resource the path names.
+    pub fn first_id(&self) -> Option<&str> {
+        self.params.iter().nth(1).map(|(_, v)| v)
+    }
+
+    /// The resource id of the path (its first parameter after the zone);
+    /// a malformed id is a 400 on `arg`. Templates name it `id` on some
+    /// PUTs, the API's errors always use the resource's name.
+    pub fn id(&self, arg: &str) -> ApiResult<Uuid> {
+        uuid_param(self.first_id().unwrap_or_default(), arg)
+    }
+
+    /// A UUID path parameter by name; a malformed one is a 400 on it.
+    pub fn path_id(&self, name: &str) -> ApiResult<Uuid> {
+        uuid_param(self.param(name), name)
+    }
+
     /// First value of a query parameter; empty values count as absent, as
     /// the SDKs send `name=` for unset filters.
     pub fn q(&self, key: &str) -> Option<&str> {

@@ -25,7 +25,6 @@ pub mod catalog_data;
 pub mod errors;
 pub mod faults;
 pub mod http;
-pub mod minihttp;
 pub mod pagination;
 pub mod ratelimit;
 pub mod server;

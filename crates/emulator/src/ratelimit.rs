@@ -1,10 +1,13 @@
-//! Per-zone token-bucket rate limit, like an API gateway's: `rate` requests
-//! per second sustained, `burst` at once. Over the limit the request gets a
-//! 429 `too_many_requests`.
+//! Per-zone rate limit, like an API gateway's: `per_second` requests per
+//! second sustained, `burst` at once (a `governor` GCRA limiter keyed by
+//! zone). Over the limit the request gets a 429 `too_many_requests`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Governor};
 
 /// Rate-limit settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,25 +18,38 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-/// The buckets of every zone.
-#[derive(Debug)]
+/// The limiter of every zone.
 pub struct RateLimiter {
     limit: RateLimit,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    zones: Governor<String, DefaultKeyedStateStore<String>, DefaultClock>,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
-    /// A limiter with full buckets.
+    /// A limiter with every zone's burst available.
     pub fn new(limit: RateLimit) -> Self {
+        let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+        // One request per `1 / per_second`; a rate too small to represent
+        // is one a year, a rate too large one per nanosecond.
+        let period = Duration::try_from_secs_f64(1.0 / limit.per_second)
+            .unwrap_or(Duration::from_secs(365 * 24 * 3600))
+            .max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        let clock = DefaultClock::default();
         Self {
             limit,
-            buckets: Mutex::new(HashMap::new()),
+            zones: Governor::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
+            clock,
         }
     }
 
@@ -42,28 +58,15 @@ impl RateLimiter {
         self.limit
     }
 
-    /// Take one token for `zone`; on refusal, the seconds until one is back.
-    pub fn check(&self, zone: &str, now: Instant) -> Result<(), u64> {
-        let burst = f64::from(self.limit.burst.max(1));
-        let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = map.entry(zone.to_owned()).or_insert(Bucket {
-            tokens: burst,
-            last: now,
-        });
-        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * rate).min(burst);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - b.tokens) / rate).ceil();
-            Err(if wait.is_finite() && wait >= 1.0 {
-                wait as u64
-            } else {
-                1
-            })
+    /// Take one request for `zone`; on refusal, the whole seconds until one
+    /// is allowed again (at least 1).
+    pub fn check(&self, zone: &str) -> Result<(), u64> {
+        match self.zones.check_key(&zone.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+            }
         }
     }
 }

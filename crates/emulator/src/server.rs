@@ -27,6 +27,8 @@ use crate::http::{Body, Req, Resp};
 use crate::ratelimit::RateLimiter;
 use crate::state::{Ctx, World, dispatch};
 use crate::util::{SplitMix, mix};
+use fleet_core::catalog::{self, Method, Operation, PathParams};
+use percent_encoding::percent_decode_str;
 
 /// Largest accepted request body; beyond it the request gets a 400.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -138,41 +140,10 @@ fn error_response(e: &Error, request_id: &str) -> Response<AxumBody> {
     e.to_response(request_id)
 }
 
-/// Percent-decode a query component (`+` is a space).
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
+/// Query pairs, form-decoded (`+` is a space), in order.
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    q.unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -257,7 +228,7 @@ async fn handle(
         }
     }
     if let Some(l) = &shared.limiter
-        && let Err(wait) = l.check(zone, Instant::now())
+        && let Err(wait) = l.check(zone)
     {
         let e = Error::too_many_requests(u64::from(l.limit().burst), wait, Some(wait));
         return error_response(&e, request_id);
@@ -279,29 +250,23 @@ async fn handle(
             return error_response(&e, request_id);
         }
     };
-    let mut segs: Vec<String> = rest.iter().map(|s| decode_path(s)).collect();
-    // Trailing slashes are accepted as the real API does (`…/servers/`).
-    while segs.last().is_some_and(String::is_empty) {
-        segs.pop();
-    }
-    let api_req = Req {
-        method: method.to_owned(),
-        version: version.to_owned(),
-        segs,
-        query,
-        body,
-    };
     let ctx = Ctx {
         tenant,
         zone: zone.to_owned(),
         now: SystemTime::now(),
         instant: Instant::now(),
     };
-    let result = {
+    let result = route(method, path, version, rest, query, body).and_then(|(target, req)| {
         let mut w = shared.world.lock().unwrap_or_else(|p| p.into_inner());
         w.settle(ctx.instant, ctx.now);
-        dispatch(&mut w, &ctx, &api_req)
-    };
+        match target {
+            Target::Catalog(op) => dispatch(&mut w, &ctx, op, &req),
+            Target::PlacementGroupsV2(segs) => {
+                let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+                crate::state::placement_groups::route_v2(&mut w, &ctx, &req, &segs)
+            }
+        }
+    });
     match result {
         Ok(r) => render(
             r,
@@ -312,11 +277,55 @@ async fn handle(
     }
 }
 
-fn decode_path(s: &str) -> String {
-    if s.contains('%') {
-        decode(&s.replace('+', "%2B"))
-    } else {
-        s.to_owned()
+/// What a request addresses.
+enum Target {
+    /// An Instance API v1 endpoint of `fleet_core::catalog`.
+    Catalog(Operation),
+    /// The newer `v2alpha1` placement-group surface (outside the v1
+    /// catalog): the decoded segments after `placement-groups`.
+    PlacementGroupsV2(Vec<String>),
+}
+
+/// Resolve a path: a catalog endpoint, 405 for a catalog path served with
+/// other methods, the v2alpha1 placement groups, or 404.
+fn route(
+    method: &str,
+    path: &str,
+    version: &str,
+    rest: &[&str],
+    query: Vec<(String, String)>,
+    body: Bytes,
+) -> Result<(Target, Req), Error> {
+    let request = |method: Method, params: PathParams| Req {
+        method,
+        params,
+        query,
+        body,
+    };
+    if version == "v2alpha1" {
+        let (["placement-groups", tail @ ..], Ok(m)) = (rest, method.parse::<Method>()) else {
+            return Err(Error::unknown_route());
+        };
+        let mut segs: Vec<String> = tail
+            .iter()
+            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .collect();
+        // Trailing slashes are accepted as the real API does.
+        while segs.last().is_some_and(String::is_empty) {
+            segs.pop();
+        }
+        return Ok((
+            Target::PlacementGroupsV2(segs),
+            request(m, PathParams::default()),
+        ));
+    }
+    match catalog::find(method, path) {
+        Some((endpoint, params)) => Ok((
+            Target::Catalog(endpoint.operation),
+            request(endpoint.method, params),
+        )),
+        None if !catalog::allowed_methods(path).is_empty() => Err(Error::method_not_allowed()),
+        None => Err(Error::unknown_route()),
     }
 }
 

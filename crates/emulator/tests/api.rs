@@ -5,9 +5,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fleet_emulator::minihttp::{RawResponse, request};
+mod support;
+
 use fleet_emulator::{Emulator, Faults, RunningEmulator};
 use serde_json::{Value, json};
+use support::{RawResponse, request};
 
 const A: &str = "6a0c3e2f-2b0e-4a8e-9d7b-0d8f1c2a3b4c";
 const B: &str = "7b1d4f30-3c1f-4b9f-8e8c-1e9a2d3b4c5d";

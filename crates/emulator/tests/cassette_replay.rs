@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fleet_emulator::Emulator;
-use fleet_emulator::minihttp::{Conn, RawResponse};
+mod support;
+
 use serde_json::Value;
+use support::{Conn, RawResponse};
 
 /// Minimum share of matching interactions.
 const THRESHOLD: f64 = 0.95;

@@ -10,7 +10,7 @@ use fleet_core::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, ts, visible, zone};
+use super::{Ctx, Owner, World, ts, visible, zone};
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
@@ -118,34 +118,24 @@ fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Image> {
         .ok_or_else(|| Error::not_found("instance_image", id.to_string()))
 }
 
-/// Routes under `images`.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", []) => list(w, ctx, req),
-        ("POST", []) => create(w, ctx, req),
-        (_, [id]) => {
-            let id = path_id(id, "image_id")?;
-            match m {
-                "GET" => lookup(w, ctx, id)
-                    .map(|i| Resp::ok(wrap(i)))
-                    .ok_or_else(|| Error::not_found("instance_image", id.to_string())),
-                "PATCH" | "PUT" => update(w, ctx, req, id),
-                "DELETE" => {
-                    if w.catalog.public_image(&ctx.zone, &id.to_string()).is_some() {
-                        return Err(Error::permissions_denied("instance_image", "delete"));
-                    }
-                    get(w, ctx, id)?;
-                    w.images.remove(&id);
-                    Ok(Resp::no_content())
-                }
-                _ => Err(Error::method_not_allowed()),
-            }
-        }
-        _ => Err(Error::unknown_route()),
-    }
+/// `GET images/{id}`: a tenant image or a public one.
+pub fn get_one(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    lookup(w, ctx, id)
+        .map(|i| Resp::ok(wrap(i)))
+        .ok_or_else(|| Error::not_found("instance_image", id.to_string()))
 }
 
-fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+/// `DELETE images/{id}`: public images are not the caller's to delete.
+pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    if w.catalog.public_image(&ctx.zone, &id.to_string()).is_some() {
+        return Err(Error::permissions_denied("instance_image", "delete"));
+    }
+    get(w, ctx, id)?;
+    w.images.remove(&id);
+    Ok(Resp::no_content())
+}
+
+pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let public = req.q_bool("public")?;
     let arch = req.q("arch");
     let mut own: Vec<&Image> = w
@@ -206,7 +196,7 @@ fn extras<'a>(
     Ok(Some(m))
 }
 
-fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateImageRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w.images.values().filter(|i| visible(ctx, &i.owner)).count();
@@ -248,7 +238,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     Ok(Resp::created(out, Some(format!("/images/{id}"))))
 }
 
-fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     // PUT sends the whole object; only its writable fields (the PATCH
     // ones) matter.
     let body: UpdateImageRequest = req.decode()?;

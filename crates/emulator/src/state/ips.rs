@@ -142,64 +142,52 @@ fn find(w: &World, ctx: &Ctx, seg: &str) -> ApiResult<Uuid> {
         })
 }
 
-/// Routes under `ips`.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", []) => {
-            let kind = req.q("type");
-            let name = req.q("name");
-            let mut v: Vec<&Ip> = w
-                .ips
-                .values()
-                .filter(|ip| visible(ctx, &ip.owner))
-                .filter(|ip| super::list_filter(&strip_name(req), &ip.owner, "", &ip.tags))
-                .filter(|ip| kind.is_none_or(|k| ip.kind == k))
-                .filter(|ip| {
-                    name.is_none_or(|n| {
-                        ip.address
-                            .as_deref()
-                            .or(ip.prefix.as_deref())
-                            .is_some_and(|a| a.contains(n))
-                    })
-                })
-                .collect();
-            v.sort_by_key(|ip| std::cmp::Reverse(ip.seq));
-            let items = v.into_iter().map(|ip| render(w, ip)).collect();
-            list_response(req, items, "/ips", |ips| ListIpsResponse {
-                ips,
-                extra: Map::new(),
+/// `GET ips`; `name` filters the address.
+pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let kind = req.q("type");
+    let name = req.q("name");
+    let mut v: Vec<&Ip> = w
+        .ips
+        .values()
+        .filter(|ip| visible(ctx, &ip.owner))
+        .filter(|ip| super::list_filter(&strip_name(req), &ip.owner, "", &ip.tags))
+        .filter(|ip| kind.is_none_or(|k| ip.kind == k))
+        .filter(|ip| {
+            name.is_none_or(|n| {
+                ip.address
+                    .as_deref()
+                    .or(ip.prefix.as_deref())
+                    .is_some_and(|a| a.contains(n))
             })
-        }
-        ("POST", []) => create(w, ctx, req),
-        ("POST", [ip, "release-to-ipam"]) => {
-            let id = find(w, ctx, ip)?;
-            detach(w, id);
-            w.ips.remove(&id);
-            Ok(Resp::no_content())
-        }
-        (_, [ip]) => {
-            let id = find(w, ctx, ip)?;
-            match m {
-                "GET" => ip_response(w, id).map(Resp::ok),
-                "PATCH" => update(w, ctx, req, id),
-                "DELETE" => {
-                    detach(w, id);
-                    w.ips.remove(&id);
-                    Ok(Resp::no_content())
-                }
-                _ => Err(Error::method_not_allowed()),
-            }
-        }
-        _ => Err(Error::unknown_route()),
-    }
+        })
+        .collect();
+    v.sort_by_key(|ip| std::cmp::Reverse(ip.seq));
+    let items = v.into_iter().map(|ip| render(w, ip)).collect();
+    list_response(req, items, "/ips", |ips| ListIpsResponse {
+        ips,
+        extra: Map::new(),
+    })
+}
+
+/// `GET ips/{ip}` (an id or an address).
+pub fn get_one(w: &World, ctx: &Ctx, ip: &str) -> ApiResult<Resp> {
+    let id = find(w, ctx, ip)?;
+    ip_response(w, id).map(Resp::ok)
+}
+
+/// `DELETE ips/{ip}` and `POST ips/{ip_id}/release-to-ipam`: detach, then forget.
+pub fn delete(w: &mut World, ctx: &Ctx, ip: &str) -> ApiResult<Resp> {
+    let id = find(w, ctx, ip)?;
+    detach(w, id);
+    w.ips.remove(&id);
+    Ok(Resp::no_content())
 }
 
 /// The request without `name` (IP `name` filters the address instead).
 fn strip_name(req: &Req) -> Req {
     Req {
-        method: req.method.clone(),
-        version: req.version.clone(),
-        segs: Vec::new(),
+        method: req.method,
+        params: req.params.clone(),
         query: req
             .query
             .iter()
@@ -238,7 +226,8 @@ fn attach(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+/// `POST ips`.
+pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateIpRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w.ips.values().filter(|ip| visible(ctx, &ip.owner)).count();
@@ -288,7 +277,9 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     Ok(Resp::created(out, Some(format!("/ips/{id}"))))
 }
 
-fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+/// `PATCH ips/{ip}`.
+pub fn update(w: &mut World, ctx: &Ctx, req: &Req, ip: &str) -> ApiResult<Resp> {
+    let id = find(w, ctx, ip)?;
     let body: UpdateIpRequest = req.decode()?;
     one_of(
         "type",

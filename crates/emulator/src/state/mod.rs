@@ -1,11 +1,12 @@
 //! The in-memory world: every resource of every tenant, the lazily applied
-//! state transitions, and the dispatch of a request to its handler.
+//! state transitions; `dispatch` hands a request to its handler.
 //!
 //! Transitions are events in a time-ordered queue, applied at the start of
 //! every request (under the world lock) for every event whose time has come.
 //! No timers run in the background, so an idle emulator costs nothing and a
 //! transition is visible exactly when its time has passed.
 
+mod dispatch;
 pub mod images;
 pub mod ips;
 pub mod placement_groups;
@@ -29,9 +30,10 @@ use uuid::Uuid;
 use crate::auth::Tenant;
 use crate::catalog_data::Catalog;
 use crate::errors::{ApiResult, ArgDetail, Error};
-use crate::http::{Obj, Req, Resp};
+use crate::http::{Obj, Req};
 use crate::util::{SplitMix, parse_uuid};
 
+pub use dispatch::dispatch;
 pub use images::Image;
 pub use ips::Ip;
 pub use placement_groups::PlacementGroup;
@@ -351,11 +353,6 @@ pub fn visible(ctx: &Ctx, o: &Owner) -> bool {
     o.zone == ctx.zone && ctx.tenant.owns(&o.project)
 }
 
-/// Parse an id path segment; a malformed id is a 400 on that argument.
-pub fn path_id(seg: &str, arg: &str) -> ApiResult<Uuid> {
-    parse_uuid(seg).ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))
-}
-
 /// Common list filters: project, organization, name substring, tags (all).
 pub fn list_filter(req: &Req, o: &Owner, name: &str, tags: &[String]) -> bool {
     if let Some(p) = req.q("project")
@@ -375,53 +372,6 @@ pub fn list_filter(req: &Req, o: &Owner, name: &str, tags: &[String]) -> bool {
     }
     let want = req.q_list("tags");
     want.iter().all(|t| tags.contains(t))
-}
-
-/// Refuse any change to a locked resource named in the path.
-fn check_locked(w: &World, segs: &[&str], m: &str) -> ApiResult<()> {
-    if m == "GET" || w.locked.is_empty() {
-        return Ok(());
-    }
-    let kind = match segs.first().copied() {
-        Some("servers") => "instance_server",
-        Some("volumes") => "instance_volume",
-        Some("snapshots") => "instance_snapshot",
-        Some("images") => "instance_image",
-        Some("ips") => "instance_ip",
-        Some("security_groups") => "instance_security_group",
-        Some("placement_groups" | "placement-groups") => "instance_placement_group",
-        _ => return Ok(()),
-    };
-    match segs.get(1).and_then(|s| parse_uuid(s)) {
-        Some(id) if w.locked.contains(&id) => Err(Error::locked(kind, id.to_string())),
-        _ => Ok(()),
-    }
-}
-
-/// Route a request (segments after the zone) to its handler.
-pub fn dispatch(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
-    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
-    let m = req.method.as_str();
-    check_locked(w, &segs, m)?;
-    if req.version == "v2alpha1" {
-        return match segs.first().copied() {
-            Some("placement-groups") => placement_groups::route_v2(w, ctx, req, m, &segs[1..]),
-            _ => Err(Error::unknown_route()),
-        };
-    }
-    match segs.first().copied() {
-        Some("products") => products::route(w, ctx, req, m, &segs[1..]),
-        Some("dashboard") => products::route_dashboard(w, ctx, req, m, &segs[1..]),
-        Some("block-migration") => volumes::route_migration(w, ctx, req, m, &segs[1..]),
-        Some("servers") => servers::route(w, ctx, req, m, &segs[1..]),
-        Some("volumes") => volumes::route(w, ctx, req, m, &segs[1..]),
-        Some("snapshots") => snapshots::route(w, ctx, req, m, &segs[1..]),
-        Some("images") => images::route(w, ctx, req, m, &segs[1..]),
-        Some("ips") => ips::route(w, ctx, req, m, &segs[1..]),
-        Some("security_groups") => security_groups::route(w, ctx, req, m, &segs[1..]),
-        Some("placement_groups") => placement_groups::route(w, ctx, req, m, &segs[1..]),
-        _ => Err(Error::unknown_route()),
-    }
 }
 
 /// A wall-clock time in the API's timestamp format.

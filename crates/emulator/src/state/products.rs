@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use fleet_core::{
     Dashboard, GetDashboardResponse, GetServerTypesAvailabilityResponse, ListServersTypesResponse,
-    ListVolumesTypesResponse, ServerType, ServerTypeAvailability, VolumeType,
+    ListVolumesTypesResponse, ServerState, ServerType, ServerTypeAvailability, VolumeType,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -25,64 +25,62 @@ fn typed<T: DeserializeOwned>(entries: Vec<(String, Value)>) -> ApiResult<Vec<(S
         .map_err(|_| Error::internal(500))
 }
 
-/// Routes under `products`. Map-shaped lists are paginated in catalogue
-/// order (the API's), then keyed by name.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", ["servers"]) => list_response(
-            req,
-            typed::<ServerType>(w.catalog.server_types(&ctx.zone).to_vec())?,
-            "/products/servers",
-            |page| ListServersTypesResponse {
-                servers: page.into_iter().collect(),
-                extra: Map::new(),
-            },
-        ),
-        ("GET", ["servers", "availability"]) => list_response(
-            req,
-            typed::<ServerTypeAvailability>(
-                w.catalog
-                    .availability(&ctx.zone)
-                    .into_iter()
-                    .map(|(name, v)| {
-                        if w.out_of_stock.contains(&(ctx.zone.clone(), name.clone())) {
-                            (name, serde_json::json!({"availability": "shortage"}))
-                        } else {
-                            (name, v)
-                        }
-                    })
-                    .collect(),
-            )?,
-            "/products/servers/availability",
-            |page| GetServerTypesAvailabilityResponse {
-                servers: page.into_iter().collect(),
-                extra: Map::new(),
-            },
-        ),
-        ("GET", ["volumes"]) => list_response(
-            req,
-            typed::<VolumeType>(w.catalog.volume_types().to_vec())?,
-            "/products/volumes",
-            |page| ListVolumesTypesResponse {
-                volumes: page.into_iter().collect(),
-                extra: Map::new(),
-            },
-        ),
-        _ => Err(Error::unknown_route()),
-    }
+// Map-shaped lists are paginated in catalogue order (the API's), then
+// keyed by name.
+
+/// `GET products/servers`.
+pub fn list_server_types(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    list_response(
+        req,
+        typed::<ServerType>(w.catalog.server_types(&ctx.zone).to_vec())?,
+        "/products/servers",
+        |page| ListServersTypesResponse {
+            servers: page.into_iter().collect(),
+            extra: Map::new(),
+        },
+    )
+}
+
+/// `GET products/servers/availability`; out-of-stock types show `shortage`.
+pub fn server_types_availability(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let entries = w
+        .catalog
+        .availability(&ctx.zone)
+        .into_iter()
+        .map(|(name, v)| {
+            if w.out_of_stock.contains(&(ctx.zone.clone(), name.clone())) {
+                (name, serde_json::json!({"availability": "shortage"}))
+            } else {
+                (name, v)
+            }
+        })
+        .collect();
+    list_response(
+        req,
+        typed::<ServerTypeAvailability>(entries)?,
+        "/products/servers/availability",
+        |page| GetServerTypesAvailabilityResponse {
+            servers: page.into_iter().collect(),
+            extra: Map::new(),
+        },
+    )
+}
+
+/// `GET products/volumes`.
+pub fn list_volume_types(w: &World, req: &Req) -> ApiResult<Resp> {
+    list_response(
+        req,
+        typed::<VolumeType>(w.catalog.volume_types().to_vec())?,
+        "/products/volumes",
+        |page| ListVolumesTypesResponse {
+            volumes: page.into_iter().collect(),
+            extra: Map::new(),
+        },
+    )
 }
 
 /// `GET dashboard`: counts of the caller's resources in the zone.
-pub fn route_dashboard(
-    w: &mut World,
-    ctx: &Ctx,
-    req: &Req,
-    m: &str,
-    segs: &[&str],
-) -> ApiResult<Resp> {
-    if m != "GET" || !segs.is_empty() {
-        return Err(Error::unknown_route());
-    }
+pub fn dashboard(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let keep = |o: &super::Owner| {
         visible(ctx, o)
             && req.q("project").is_none_or(|p| o.project == p)
@@ -114,7 +112,10 @@ pub fn route_dashboard(
     let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
     let dashboard = Dashboard {
         volumes_count: n(vols.len()),
-        running_servers_count: n(servers.iter().filter(|s| s.state == "running").count()),
+        running_servers_count: n(servers
+            .iter()
+            .filter(|s| s.state == ServerState::Running)
+            .count()),
         servers_by_types: by_type,
         images_count: n(w.images.values().filter(|i| keep(&i.owner)).count()),
         snapshots_count: n(w

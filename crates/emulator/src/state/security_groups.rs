@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use fleet_core::PreconditionFailedKind;
 use fleet_core::{
     CreateSecurityGroupRequest, CreateSecurityGroupRuleRequest, ListSecurityGroupRulesResponse,
     ListSecurityGroupsResponse, Maybe, SecurityGroupPolicy, SecurityGroupResponse,
@@ -14,10 +13,11 @@ use fleet_core::{
     SecurityGroupRuleProtocol, SecurityGroupRuleResponse, SetSecurityGroupRulesRequest,
     SetSecurityGroupRulesRequestRule, UpdateSecurityGroupRequest, UpdateSecurityGroupRuleRequest,
 };
+use fleet_core::{Method, PreconditionFailedKind};
 use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Event, Owner, World, path_id, summary, ts, visible, zone};
+use super::{Ctx, Event, Owner, World, summary, ts, visible, zone};
 use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
@@ -225,63 +225,61 @@ pub fn ensure_default(w: &mut World, ctx: &Ctx, owner: &Owner) -> Uuid {
     id
 }
 
-/// Routes under `security_groups`.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", []) => {
-            let pd = req.q_bool("project_default")?;
-            let mut v: Vec<&SecurityGroup> = w
-                .security_groups
-                .values()
-                .filter(|g| visible(ctx, &g.owner))
-                .filter(|g| super::list_filter(req, &g.owner, &g.name, &g.tags))
-                .filter(|g| pd.is_none_or(|p| g.project_default == p))
-                .collect();
-            v.sort_by_key(|g| std::cmp::Reverse(g.seq));
-            let items = v.into_iter().map(|g| render(w, g)).collect();
-            list_response(req, items, "/security_groups", |security_groups| {
-                ListSecurityGroupsResponse {
-                    security_groups,
-                    extra: Map::new(),
-                }
-            })
+/// `GET security_groups`.
+pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let pd = req.q_bool("project_default")?;
+    let mut v: Vec<&SecurityGroup> = w
+        .security_groups
+        .values()
+        .filter(|g| visible(ctx, &g.owner))
+        .filter(|g| super::list_filter(req, &g.owner, &g.name, &g.tags))
+        .filter(|g| pd.is_none_or(|p| g.project_default == p))
+        .collect();
+    v.sort_by_key(|g| std::cmp::Reverse(g.seq));
+    let items = v.into_iter().map(|g| render(w, g)).collect();
+    list_response(req, items, "/security_groups", |security_groups| {
+        ListSecurityGroupsResponse {
+            security_groups,
+            extra: Map::new(),
         }
-        ("POST", []) => create(w, ctx, req),
-        ("GET", ["default", "rules"]) => list_response(
-            req,
-            default_rules(&ctx.zone),
-            "/security_groups/default/rules",
-            |rules| ListSecurityGroupRulesResponse {
-                rules,
-                extra: Map::new(),
-            },
-        ),
-        (_, [id, rest @ ..]) => {
-            let id = path_id(id, "security_group_id")?;
-            match (m, rest) {
-                ("GET", []) => Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?)))),
-                ("PATCH", []) | ("PUT", []) => update(w, ctx, req, id),
-                ("DELETE", []) => {
-                    get(w, ctx, id)?;
-                    if w.servers.values().any(|s| s.security_group == id) {
-                        return Err(Error::from(ApiError::precondition_failed_with(
-                            PreconditionFailedKind::ResourceStillInUse,
-                            "Group is in use. You cannot delete it.",
-                        )));
-                    }
-                    w.security_groups.remove(&id);
-                    Ok(Resp::no_content())
-                }
-                // Not paginated in practice: no X-Total-Count/Link (as observed).
-                ("GET", ["rules"]) => Ok(Resp::ok(all_rules(get(w, ctx, id)?))),
-                ("POST", ["rules"]) => create_rule(w, ctx, req, id),
-                ("PUT", ["rules"]) => set_rules(w, ctx, req, id),
-                (_, ["rules", rid]) => rule(w, ctx, req, m, id, rid),
-                _ => Err(Error::unknown_route()),
-            }
-        }
-        _ => Err(Error::unknown_route()),
+    })
+}
+
+/// `GET security_groups/default/rules`.
+pub fn list_default_rules(ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    list_response(
+        req,
+        default_rules(&ctx.zone),
+        "/security_groups/default/rules",
+        |rules| ListSecurityGroupRulesResponse {
+            rules,
+            extra: Map::new(),
+        },
+    )
+}
+
+/// `GET security_groups/{id}`.
+pub fn get_one(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?))))
+}
+
+/// `DELETE security_groups/{id}`, refused while a server uses it.
+pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    get(w, ctx, id)?;
+    if w.servers.values().any(|s| s.security_group == id) {
+        return Err(Error::from(ApiError::precondition_failed_with(
+            PreconditionFailedKind::ResourceStillInUse,
+            "Group is in use. You cannot delete it.",
+        )));
     }
+    w.security_groups.remove(&id);
+    Ok(Resp::no_content())
+}
+
+/// `GET security_groups/{id}/rules`. Not paginated in practice: no
+/// X-Total-Count/Link (as observed).
+pub fn list_rules(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    Ok(Resp::ok(all_rules(get(w, ctx, id)?)))
 }
 
 const POLICIES: [&str; 3] = ["unknown_policy", "accept", "drop"];
@@ -292,7 +290,7 @@ fn policy(name: &str, v: Option<SecurityGroupPolicy>) -> ApiResult<Option<String
         .filter(|p| p != "unknown_policy"))
 }
 
-fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateSecurityGroupRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
@@ -345,7 +343,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     Ok(Resp::created(out, Some(format!("/security_groups/{id}"))))
 }
 
-fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     // PUT sends the whole object; only its writable fields (the PATCH
     // ones) matter.
     let raw = req.json()?;
@@ -575,7 +573,7 @@ fn insert_at(rules: &mut Vec<Rule>, r: Rule, position: Option<u32>) {
     rules.insert(idx, r);
 }
 
-fn create_rule(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+pub fn create_rule(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     let body: RuleInput = req.decode::<CreateSecurityGroupRuleRequest>()?.into();
     get(w, ctx, id)?;
     let rid = w.new_id();
@@ -607,7 +605,7 @@ fn rule_json(g: &SecurityGroup, rid: Uuid) -> ApiResult<SecurityGroupRuleRespons
         .ok_or_else(|| Error::not_found("instance_security_group_rule", rid.to_string()))
 }
 
-fn set_rules(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+pub fn set_rules(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     let body: SetSecurityGroupRulesRequest = req.decode()?;
     let g = get(w, ctx, id)?.clone();
     let mut next: Vec<(u32, usize, Rule)> = Vec::new();
@@ -662,12 +660,14 @@ fn syncing(w: &mut World, ctx: &Ctx, id: Uuid) {
     w.schedule(ctx.instant, t, Event::SecurityGroupAvailable(id));
 }
 
-fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> ApiResult<Resp> {
+/// One rule: `GET`, `PATCH` / `PUT` (the whole rule; its writable fields
+/// are the PATCH ones) or `DELETE`; default rules are read-only.
+pub fn rule(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, rid: &str) -> ApiResult<Resp> {
     let g = get(w, ctx, id)?;
     if is_default_rule(rid) {
         let zone = g.owner.zone.clone();
-        return match m {
-            "GET" => default_rules(&zone)
+        return match req.method {
+            Method::Get => default_rules(&zone)
                 .into_iter()
                 .find(|r| r.id == rid)
                 .map(|rule| {
@@ -683,17 +683,21 @@ fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> Ap
             ))),
         };
     }
-    let rid = path_id(rid, "security_group_rule_id")?;
+    let rid = parse_uuid(rid).ok_or_else(|| {
+        Error::invalid(ArgDetail::format(
+            "security_group_rule_id",
+            "not a valid UUID",
+        ))
+    })?;
     let base = g
         .rules
         .iter()
         .find(|r| r.id == rid)
         .cloned()
         .ok_or_else(|| Error::not_found("instance_security_group_rule", rid.to_string()))?;
-    match m {
-        "GET" => Ok(Resp::ok(rule_json(g, rid)?)),
-        "PATCH" | "PUT" => {
-            // PUT sends the whole rule; its writable fields are the PATCH ones.
+    match req.method {
+        Method::Get => Ok(Resp::ok(rule_json(g, rid)?)),
+        Method::Patch | Method::Put => {
             let body: RuleInput = req.decode::<UpdateSecurityGroupRuleRequest>()?.into();
             let r = rule_from(&body, Some(&base), rid)?;
             let pos = body.position.filter(|p| *p > 0);
@@ -710,7 +714,7 @@ fn rule(w: &mut World, ctx: &Ctx, req: &Req, m: &str, id: Uuid, rid: &str) -> Ap
             syncing(w, ctx, id);
             Ok(Resp::ok(out))
         }
-        "DELETE" => {
+        Method::Delete => {
             let g = w
                 .security_groups
                 .get_mut(&id)

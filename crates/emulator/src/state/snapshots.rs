@@ -12,7 +12,7 @@ use fleet_core::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Event, Owner, World, path_id, task, ts, visible, zone};
+use super::{Ctx, Event, Owner, World, task, ts, visible, zone};
 use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of, uuid_arg};
 use crate::pagination::list_response;
@@ -89,77 +89,72 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Snapshot> {
         .ok_or_else(|| Error::not_found("instance_snapshot", id.to_string()))
 }
 
-/// Routes under `snapshots`.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", []) => {
-            let base = req.q("base_volume_id");
-            let mut v: Vec<&Snapshot> = w
-                .snapshots
-                .values()
-                .filter(|s| s.volume_type != "sbs_snapshot" && visible(ctx, &s.owner))
-                .filter(|s| super::list_filter(req, &s.owner, &s.name, &s.tags))
-                .filter(|s| {
-                    base.is_none_or(|b| {
-                        s.base_volume
-                            .as_ref()
-                            .is_some_and(|(id, _)| id.to_string() == b)
-                    })
-                })
-                .collect();
-            v.sort_by_key(|s| std::cmp::Reverse(s.seq));
-            let items = v.into_iter().map(render).collect();
-            list_response(req, items, "/snapshots", |snapshots| {
-                ListSnapshotsResponse {
-                    snapshots,
-                    extra: Map::new(),
-                }
+/// `GET snapshots` (SBS snapshots live in the Block API, not here).
+pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let base = req.q("base_volume_id");
+    let mut v: Vec<&Snapshot> = w
+        .snapshots
+        .values()
+        .filter(|s| s.volume_type != "sbs_snapshot" && visible(ctx, &s.owner))
+        .filter(|s| super::list_filter(req, &s.owner, &s.name, &s.tags))
+        .filter(|s| {
+            base.is_none_or(|b| {
+                s.base_volume
+                    .as_ref()
+                    .is_some_and(|(id, _)| id.to_string() == b)
             })
+        })
+        .collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.seq));
+    let items = v.into_iter().map(render).collect();
+    list_response(req, items, "/snapshots", |snapshots| {
+        ListSnapshotsResponse {
+            snapshots,
+            extra: Map::new(),
         }
-        ("POST", []) => create(w, ctx, req),
-        ("POST", [id, "export"]) => export(w, ctx, req, path_id(id, "snapshot_id")?),
-        (_, [id]) => {
-            let id = path_id(id, "snapshot_id")?;
-            match m {
-                "GET" => Ok(Resp::ok(wrap(render(get(w, ctx, id)?)))),
-                "PATCH" | "PUT" => {
-                    // PUT sends the whole object; only its writable fields
-                    // (the PATCH ones) matter.
-                    let body: UpdateSnapshotRequest = req.decode()?;
-                    let mut s = get(w, ctx, id)?.clone();
-                    if let Some(n) = non_empty(body.name) {
-                        s.name = n;
-                    }
-                    if let Some(t) = body.tags {
-                        s.tags = t;
-                    }
-                    s.modified = ctx.now;
-                    let out = wrap(render(&s));
-                    w.snapshots.insert(id, s);
-                    Ok(Resp::ok(out))
-                }
-                "DELETE" => {
-                    get(w, ctx, id)?;
-                    if w.images
-                        .values()
-                        .any(|i| i.root == id || i.extra.values().any(|x| *x == id))
-                    {
-                        return Err(Error::from(ApiError::precondition_failed_with(
-                            PreconditionFailedKind::ResourceStillInUse,
-                            "snapshot is used by an image",
-                        )));
-                    }
-                    w.snapshots.remove(&id);
-                    Ok(Resp::no_content())
-                }
-                _ => Err(Error::method_not_allowed()),
-            }
-        }
-        _ => Err(Error::unknown_route()),
-    }
+    })
 }
 
-fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+/// `GET snapshots/{id}`.
+pub fn get_one(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    Ok(Resp::ok(wrap(render(get(w, ctx, id)?))))
+}
+
+/// `PATCH` / `PUT snapshots/{id}`: PUT sends the whole object; only its
+/// writable fields (the PATCH ones) matter.
+pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+    let body: UpdateSnapshotRequest = req.decode()?;
+    let mut s = get(w, ctx, id)?.clone();
+    if let Some(n) = non_empty(body.name) {
+        s.name = n;
+    }
+    if let Some(t) = body.tags {
+        s.tags = t;
+    }
+    s.modified = ctx.now;
+    let out = wrap(render(&s));
+    w.snapshots.insert(id, s);
+    Ok(Resp::ok(out))
+}
+
+/// `DELETE snapshots/{id}`, refused while an image uses it.
+pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    get(w, ctx, id)?;
+    if w.images
+        .values()
+        .any(|i| i.root == id || i.extra.values().any(|x| *x == id))
+    {
+        return Err(Error::from(ApiError::precondition_failed_with(
+            PreconditionFailedKind::ResourceStillInUse,
+            "snapshot is used by an image",
+        )));
+    }
+    w.snapshots.remove(&id);
+    Ok(Resp::no_content())
+}
+
+/// `POST snapshots`.
+pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateSnapshotRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
@@ -264,7 +259,8 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     Ok(Resp::created(out, None))
 }
 
-fn export(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+/// `POST snapshots/{id}/export`.
+pub fn export(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     let body: ExportSnapshotRequest = req.decode()?;
     let bucket = non_empty(body.bucket);
     let key = non_empty(body.key);

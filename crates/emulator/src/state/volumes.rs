@@ -13,7 +13,7 @@ use fleet_core::{
 use serde_json::Map;
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, path_id, summary, ts, visible, zone};
+use super::{Ctx, Owner, World, summary, ts, visible, zone};
 use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of, uuid_arg};
 use crate::pagination::list_response;
@@ -161,47 +161,40 @@ pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Volume> {
         .ok_or_else(|| Error::not_found("instance_volume", id.to_string()))
 }
 
-/// Routes under `volumes`.
-pub fn route(w: &mut World, ctx: &Ctx, req: &Req, m: &str, segs: &[&str]) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("GET", []) => {
-            let vt = req.q("volume_type");
-            let mut v: Vec<&Volume> = w
-                .volumes
-                .values()
-                .filter(|v| v.is_instance() && visible(ctx, &v.owner))
-                .filter(|v| super::list_filter(req, &v.owner, &v.name, &v.tags))
-                .filter(|v| vt.is_none_or(|t| v.kind == t))
-                .collect();
-            v.sort_by_key(|v| std::cmp::Reverse(v.seq));
-            let items = v.into_iter().map(|v| render(w, v)).collect();
-            list_response(req, items, "/volumes", |volumes| ListVolumesResponse {
-                volumes,
-                extra: Map::new(),
-            })
-        }
-        ("POST", []) => create(w, ctx, req),
-        (_, [id]) => {
-            let id = path_id(id, "volume_id")?;
-            match m {
-                "GET" => Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?)))),
-                "PATCH" => update(w, ctx, req, id),
-                "DELETE" => {
-                    let v = get(w, ctx, id)?;
-                    if v.server.is_some() {
-                        return Err(Error::from(ApiError::precondition_failed_with(
-                            PreconditionFailedKind::ResourceStillInUse,
-                            "volume is attached to a server",
-                        )));
-                    }
-                    w.volumes.remove(&id);
-                    Ok(Resp::no_content())
-                }
-                _ => Err(Error::method_not_allowed()),
-            }
-        }
-        _ => Err(Error::unknown_route()),
+/// `GET volumes` (instance volumes only).
+pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let vt = req.q("volume_type");
+    let mut v: Vec<&Volume> = w
+        .volumes
+        .values()
+        .filter(|v| v.is_instance() && visible(ctx, &v.owner))
+        .filter(|v| super::list_filter(req, &v.owner, &v.name, &v.tags))
+        .filter(|v| vt.is_none_or(|t| v.kind == t))
+        .collect();
+    v.sort_by_key(|v| std::cmp::Reverse(v.seq));
+    let items = v.into_iter().map(|v| render(w, v)).collect();
+    list_response(req, items, "/volumes", |volumes| ListVolumesResponse {
+        volumes,
+        extra: Map::new(),
+    })
+}
+
+/// `GET volumes/{id}`.
+pub fn get_one(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    Ok(Resp::ok(wrap(render(w, get(w, ctx, id)?))))
+}
+
+/// `DELETE volumes/{id}`, refused while attached.
+pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    let v = get(w, ctx, id)?;
+    if v.server.is_some() {
+        return Err(Error::from(ApiError::precondition_failed_with(
+            PreconditionFailedKind::ResourceStillInUse,
+            "volume is attached to a server",
+        )));
     }
+    w.volumes.remove(&id);
+    Ok(Resp::no_content())
 }
 
 fn check_size(w: &World, kind: &str, size: u64) -> ApiResult<()> {
@@ -228,7 +221,7 @@ fn check_size(w: &World, kind: &str, size: u64) -> ApiResult<()> {
     Ok(())
 }
 
-fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateVolumeRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
     let count = w
@@ -291,7 +284,7 @@ fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     Ok(Resp::created(out, Some(format!("/volumes/{id}"))))
 }
 
-fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     let body: UpdateVolumeRequest = req.decode()?;
     let cur = get(w, ctx, id)?.clone();
     let mut v = cur.clone();
@@ -317,28 +310,16 @@ fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
     Ok(Resp::ok(out))
 }
 
-/// Routes under `block-migration`.
-pub fn route_migration(
-    w: &mut World,
-    ctx: &Ctx,
-    req: &Req,
-    m: &str,
-    segs: &[&str],
-) -> ApiResult<Resp> {
-    match (m, segs) {
-        ("POST", ["plan"]) => plan(w, ctx, req),
-        ("POST", ["apply"]) => apply(w, ctx, req),
-        ("POST", ["check-organization-quotas"]) => {
-            let body: CheckBlockMigrationOrganizationQuotasRequest = req.decode()?;
-            if let Some(o) = non_empty(body.organization)
-                && o != ctx.tenant.organization
-            {
-                return Err(Error::permissions_denied("instance_organization", "read"));
-            }
-            Ok(Resp::no_content())
-        }
-        _ => Err(Error::unknown_route()),
+/// `POST block-migration/check-organization-quotas`: only the caller's
+/// organization may be checked, and it always has room.
+pub fn check_quotas(ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let body: CheckBlockMigrationOrganizationQuotasRequest = req.decode()?;
+    if let Some(o) = non_empty(body.organization)
+        && o != ctx.tenant.organization
+    {
+        return Err(Error::permissions_denied("instance_organization", "read"));
     }
+    Ok(Resp::no_content())
 }
 
 /// The volume and snapshots a plan covers.
@@ -418,7 +399,7 @@ fn key_of(vol: Option<Uuid>, snaps: &[Uuid]) -> String {
     format!("{h:016x}")
 }
 
-fn plan(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+pub fn plan(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: PlanBlockMigrationRequest = req.decode()?;
     let (vol, snaps) = plan_members(
         w,
@@ -445,7 +426,7 @@ fn plan(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     }))
 }
 
-fn apply(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+pub fn apply(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: ApplyBlockMigrationRequest = req.decode()?;
     let key = non_empty(body.validation_key)
         .ok_or_else(|| Error::invalid(ArgDetail::required("validation_key")))?;

@@ -1,41 +1,54 @@
 //! Throughput and p99 latency of the emulator on this machine: GET of one
-//! server and list of 100 servers, over keep-alive connections.
-//! `cargo run --release -p fleet-emulator --bin emulator-bench`
+//! server and list of 100 servers, over keep-alive connections (one
+//! reqwest client, hence one pooled HTTP/1.1 connection, per worker).
+//! `cargo run --release -p fleet-bench --bin emulator-bench`
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fleet_emulator::Emulator;
-use fleet_emulator::minihttp::Conn;
 
 const TOKEN: &str = "6a0c3e2f-2b0e-4a8e-9d7b-0d8f1c2a3b4c";
 const CONNECTIONS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
 
-async fn load(addr: SocketAddr, path: String) -> Result<(f64, Duration, usize), std::io::Error> {
+/// A client holding one keep-alive connection.
+fn connection() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .build()
+}
+
+async fn load(addr: SocketAddr, path: String) -> anyhow::Result<(f64, Duration, usize)> {
+    let url = format!("http://{addr}{path}");
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
-        let path = path.clone();
+        let url = url.clone();
         tasks.push(tokio::spawn(async move {
-            let mut c = Conn::connect(addr).await?;
+            let client = connection()?;
             let mut lat = Vec::new();
             let end = Instant::now() + DURATION;
             while Instant::now() < end {
                 let t = Instant::now();
-                let r = c
-                    .send("GET", &path, &[("x-auth-token", TOKEN)], b"")
+                let r = client
+                    .get(&url)
+                    .header("x-auth-token", TOKEN)
+                    .send()
                     .await?;
-                if r.status != 200 {
-                    return Err(std::io::Error::other(format!("status {}", r.status)));
-                }
+                let status = r.status();
+                // Read the whole body: the connection is reused only after it.
+                r.bytes().await?;
+                anyhow::ensure!(status == 200, "status {status}");
                 lat.push(t.elapsed());
             }
-            Ok::<_, std::io::Error>(lat)
+            anyhow::Ok(lat)
         }));
     }
     let mut all = Vec::new();
     for t in tasks {
-        all.extend(t.await.map_err(std::io::Error::other)??);
+        all.extend(t.await??);
     }
     all.sort();
     let p99 = all.get(all.len() * 99 / 100).copied().unwrap_or_default();
@@ -43,29 +56,27 @@ async fn load(addr: SocketAddr, path: String) -> Result<(f64, Duration, usize), 
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> anyhow::Result<()> {
     let emu = Emulator::builder().seed(1).start().await?;
     let addr = emu.local_addr();
-    let mut conn = Conn::connect(addr).await?;
+    let client = connection()?;
     let mut id = String::new();
     for i in 0..100 {
-        let body =
-            format!(r#"{{"name":"bench-{i}","commercial_type":"DEV1-S","image":"ubuntu_noble"}}"#);
-        let r = conn
-            .send(
-                "POST",
-                "/instance/v1/zones/fr-par-1/servers",
-                &[
-                    ("x-auth-token", TOKEN),
-                    ("content-type", "application/json"),
-                ],
-                body.as_bytes(),
-            )
+        let body = serde_json::json!({
+            "name": format!("bench-{i}"), "commercial_type": "DEV1-S", "image": "ubuntu_noble",
+        });
+        let created = client
+            .post(format!("http://{addr}/instance/v1/zones/fr-par-1/servers"))
+            .header("x-auth-token", TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
             .await?;
-        id = r.json()["server"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let r: serde_json::Value = serde_json::from_slice(&created)?;
+        id = r["server"]["id"].as_str().unwrap_or_default().to_owned();
     }
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())

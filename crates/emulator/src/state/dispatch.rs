@@ -1,0 +1,155 @@
+//! The one place a request meets its handler: `fleet_core::catalog` has
+//! already resolved the path to an [`Operation`] (so a path exists in one
+//! table, and every catalog operation must have an arm here), and this
+//! match hands the typed path parameters to the resource module.
+
+use fleet_core::{Method, Operation};
+
+use super::{
+    World, images, ips, placement_groups, private_nics, products, security_groups, servers,
+    snapshots, volumes,
+};
+use crate::errors::{ApiResult, Error};
+use crate::http::{Req, Resp};
+use crate::state::Ctx;
+use crate::util::parse_uuid;
+
+/// Serve one catalog operation.
+pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult<Resp> {
+    check_locked(w, op, req)?;
+    use Operation as Op;
+    match op {
+        Op::ListServersTypes => products::list_server_types(w, ctx, req),
+        Op::GetServerTypesAvailability => products::server_types_availability(w, ctx, req),
+        Op::ListVolumesTypes => products::list_volume_types(w, req),
+        Op::GetDashboard => products::dashboard(w, ctx, req),
+
+        Op::ListServers => servers::list(w, ctx, req),
+        Op::CreateServer => servers::create::create(w, ctx, req),
+        Op::GetServer => servers::get_one(w, ctx, req.id("server_id")?),
+        Op::UpdateServer => servers::update::update(w, ctx, req, req.id("server_id")?, false),
+        Op::SetServer => servers::update::update(w, ctx, req, req.id("server_id")?, true),
+        Op::DeleteServer => servers::delete(w, ctx, req.id("server_id")?),
+        Op::GetServerCompatibleTypes => servers::compatible_types(w, ctx, req.id("server_id")?),
+        Op::ListServerActions => servers::actions::list(w, ctx, req.id("server_id")?),
+        Op::ServerAction => servers::actions::action(w, ctx, req, req.id("server_id")?),
+        Op::ListServerUserData => servers::user_data::list(w, ctx, req.id("server_id")?),
+        Op::GetServerUserData => {
+            servers::user_data::get_value(w, ctx, req.id("server_id")?, req.param("key"))
+        }
+        Op::SetServerUserData => {
+            servers::user_data::set(w, ctx, req, req.id("server_id")?, req.param("key"))
+        }
+        Op::DeleteServerUserData => {
+            servers::user_data::delete(w, ctx, req.id("server_id")?, req.param("key"))
+        }
+        Op::AttachServerVolume => servers::attach::attach(w, ctx, req, req.id("server_id")?),
+        Op::DetachServerVolume => servers::attach::detach(w, ctx, req, req.id("server_id")?),
+        Op::AttachServerFileSystem => {
+            servers::filesystems::change(w, ctx, req, req.id("server_id")?, true)
+        }
+        Op::DetachServerFileSystem => {
+            servers::filesystems::change(w, ctx, req, req.id("server_id")?, false)
+        }
+
+        Op::ListImages => images::list(w, ctx, req),
+        Op::GetImage => images::get_one(w, ctx, req.id("image_id")?),
+        Op::CreateImage => images::create(w, ctx, req),
+        Op::UpdateImage | Op::SetImage => images::update(w, ctx, req, req.id("image_id")?),
+        Op::DeleteImage => images::delete(w, ctx, req.id("image_id")?),
+
+        Op::ListSnapshots => snapshots::list(w, ctx, req),
+        Op::CreateSnapshot => snapshots::create(w, ctx, req),
+        Op::GetSnapshot => snapshots::get_one(w, ctx, req.id("snapshot_id")?),
+        Op::UpdateSnapshot | Op::SetSnapshot => {
+            snapshots::update(w, ctx, req, req.id("snapshot_id")?)
+        }
+        Op::DeleteSnapshot => snapshots::delete(w, ctx, req.id("snapshot_id")?),
+        Op::ExportSnapshot => snapshots::export(w, ctx, req, req.id("snapshot_id")?),
+
+        Op::ListVolumes => volumes::list(w, ctx, req),
+        Op::CreateVolume => volumes::create(w, ctx, req),
+        Op::GetVolume => volumes::get_one(w, ctx, req.id("volume_id")?),
+        Op::UpdateVolume => volumes::update(w, ctx, req, req.id("volume_id")?),
+        Op::DeleteVolume => volumes::delete(w, ctx, req.id("volume_id")?),
+        Op::PlanBlockMigration => volumes::plan(w, ctx, req),
+        Op::ApplyBlockMigration => volumes::apply(w, ctx, req),
+        Op::CheckBlockMigrationOrganizationQuotas => volumes::check_quotas(ctx, req),
+
+        Op::ListSecurityGroups => security_groups::list(w, ctx, req),
+        Op::CreateSecurityGroup => security_groups::create(w, ctx, req),
+        Op::GetSecurityGroup => security_groups::get_one(w, ctx, sg_id(req)?),
+        Op::UpdateSecurityGroup | Op::SetSecurityGroup => {
+            security_groups::update(w, ctx, req, sg_id(req)?)
+        }
+        Op::DeleteSecurityGroup => security_groups::delete(w, ctx, sg_id(req)?),
+        Op::ListDefaultSecurityGroupRules => security_groups::list_default_rules(ctx, req),
+        Op::ListSecurityGroupRules => security_groups::list_rules(w, ctx, sg_id(req)?),
+        Op::CreateSecurityGroupRule => security_groups::create_rule(w, ctx, req, sg_id(req)?),
+        Op::SetSecurityGroupRules => security_groups::set_rules(w, ctx, req, sg_id(req)?),
+        Op::GetSecurityGroupRule
+        | Op::UpdateSecurityGroupRule
+        | Op::SetSecurityGroupRule
+        | Op::DeleteSecurityGroupRule => {
+            let rule = req.param("security_group_rule_id");
+            security_groups::rule(w, ctx, req, sg_id(req)?, rule)
+        }
+
+        Op::ListPlacementGroups => placement_groups::list(w, ctx, req),
+        Op::CreatePlacementGroup => placement_groups::create(w, ctx, req),
+        Op::GetPlacementGroup => placement_groups::get_one(w, ctx, pg_id(req)?),
+        Op::UpdatePlacementGroup => placement_groups::update(w, ctx, req, pg_id(req)?, false),
+        Op::SetPlacementGroup => placement_groups::update(w, ctx, req, pg_id(req)?, true),
+        Op::DeletePlacementGroup => placement_groups::delete(w, ctx, pg_id(req)?),
+        Op::GetPlacementGroupServers => placement_groups::servers(w, ctx, req, pg_id(req)?),
+        Op::SetPlacementGroupServers | Op::UpdatePlacementGroupServers => {
+            placement_groups::set_servers(w, ctx, req, pg_id(req)?)
+        }
+
+        Op::ListIps => ips::list(w, ctx, req),
+        Op::CreateIp => ips::create(w, ctx, req),
+        Op::GetIp => ips::get_one(w, ctx, req.param("ip")),
+        Op::UpdateIp => ips::update(w, ctx, req, req.param("ip")),
+        Op::DeleteIp => ips::delete(w, ctx, req.param("ip")),
+        Op::ReleaseIpToIpam => ips::delete(w, ctx, req.param("ip_id")),
+
+        Op::ListPrivateNics => private_nics::list(w, ctx, req, req.id("server_id")?),
+        Op::CreatePrivateNic => private_nics::create(w, ctx, req, req.id("server_id")?),
+        Op::GetPrivateNic | Op::UpdatePrivateNic | Op::DeletePrivateNic => {
+            let server = req.id("server_id")?;
+            private_nics::one(w, ctx, req, server, req.path_id("private_nic_id")?)
+        }
+    }
+}
+
+fn sg_id(req: &Req) -> ApiResult<uuid::Uuid> {
+    req.id("security_group_id")
+}
+
+fn pg_id(req: &Req) -> ApiResult<uuid::Uuid> {
+    req.id("placement_group_id")
+}
+
+/// Refuse any change to a locked resource named in the path: the
+/// collection is the first literal segment after the zone, the resource
+/// the first parameter after it.
+fn check_locked(w: &World, op: Operation, req: &Req) -> ApiResult<()> {
+    let endpoint = op.endpoint();
+    if endpoint.method == Method::Get || w.locked.is_empty() {
+        return Ok(());
+    }
+    let kind = match endpoint.path.split('/').nth(5) {
+        Some("servers") => "instance_server",
+        Some("volumes") => "instance_volume",
+        Some("snapshots") => "instance_snapshot",
+        Some("images") => "instance_image",
+        Some("ips") => "instance_ip",
+        Some("security_groups") => "instance_security_group",
+        Some("placement_groups") => "instance_placement_group",
+        _ => return Ok(()),
+    };
+    match req.first_id().and_then(parse_uuid) {
+        Some(id) if w.locked.contains(&id) => Err(Error::locked(kind, id.to_string())),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,145 @@
+//! A server as the API shows it.
+
+use std::collections::BTreeMap;
+
+use fleet_core::{
+    Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
+    ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer,
+};
+use serde_json::{Map, Value};
+
+use super::{Server, allowed_actions, shown_state};
+use crate::state::{World, ts, zone};
+
+/// A server as the API shows it.
+pub fn render(w: &World, s: &Server) -> fleet_core::Server {
+    let volumes: BTreeMap<String, VolumeServer> = s
+        .volumes
+        .iter()
+        .filter_map(|(idx, vid)| {
+            w.volumes.get(vid).map(|v| {
+                (
+                    idx.to_string(),
+                    crate::state::volumes::render_in_server(v, s),
+                )
+            })
+        })
+        .collect();
+    let mut public_ips: Vec<ServerIp> = s
+        .public_ips
+        .iter()
+        .filter_map(|id| w.ips.get(id))
+        .map(crate::state::ips::render_server_ip)
+        .collect();
+    if let Some((id, addr)) = &s.dynamic_ip {
+        public_ips.push(ServerIp {
+            id: id.to_string(),
+            address: addr.clone(),
+            dynamic: true,
+            gateway: Some("62.210.0.1".into()),
+            netmask: "32".into(),
+            family: ServerIpIpFamily::Inet,
+            provisioning_mode: ServerIpProvisioningMode::Dhcp,
+            tags: Vec::new(),
+            state: ServerIpState::Attached,
+            ipam_id: Some(id.to_string()),
+            extra: Map::new(),
+        });
+    }
+    let public_ip = public_ips
+        .iter()
+        .find(|ip| ip.family == ServerIpIpFamily::Inet)
+        .cloned();
+    let security_group = w
+        .security_groups
+        .get(&s.security_group)
+        .map(|g| SecurityGroupSummary {
+            id: g.id.to_string(),
+            name: g.name.clone(),
+            extra: Map::new(),
+        });
+    let placement_group = s
+        .placement_group
+        .and_then(|id| w.placement_groups.get(&id))
+        .map(crate::state::placement_groups::render);
+    let mut nics: Vec<&crate::state::PrivateNic> = w
+        .private_nics
+        .values()
+        .filter(|n| n.server == s.id)
+        .collect();
+    nics.sort_by_key(|n| n.seq);
+    let end_of_service = w
+        .catalog
+        .server_type(&s.owner.zone, &s.commercial_type)
+        .and_then(|t| t.get("end_of_service"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let state = shown_state(w, s);
+    // Windows servers get an encrypted admin password once booted; the
+    // value appears only once set (observed), never as null.
+    let encrypted = match &s.admin_key {
+        Some(_) if s.state == ServerState::Running => {
+            Maybe::Value(format!("emulated-encrypted-password-{}", s.id.simple()))
+        }
+        _ => Maybe::Absent,
+    };
+    fleet_core::Server {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        arch: s.arch.as_str().into(),
+        commercial_type: s.commercial_type.clone(),
+        boot_type: s.boot_type.clone(),
+        organization: s.owner.organization.clone(),
+        project: s.owner.project.clone(),
+        hostname: s.hostname.clone(),
+        image: s.image.clone(),
+        volumes,
+        tags: s.tags.clone(),
+        state: state.clone(),
+        protected: s.protected,
+        state_detail: s.state_detail.clone(),
+        public_ip,
+        public_ips,
+        mac_address: s.mac_address.clone(),
+        routed_ip_enabled: Some(s.routed_ip_enabled),
+        ipv6: None,
+        extra_networks: Vec::new(),
+        dynamic_ip_required: s.dynamic_ip_required,
+        enable_ipv6: Some(s.enable_ipv6),
+        private_ip: None,
+        creation_date: Some(ts(s.created)),
+        modification_date: Some(ts(s.modified)),
+        bootscript: None,
+        security_group,
+        location: s.location.clone(),
+        maintenances: Vec::new(),
+        allowed_actions: allowed_actions(state).to_vec(),
+        placement_group,
+        private_nics: nics
+            .iter()
+            .map(|n| crate::state::private_nics::render(n))
+            .collect(),
+        zone: zone(&s.owner.zone),
+        filesystems: s
+            .filesystems
+            .iter()
+            .map(|(id, st)| ServerFilesystem {
+                filesystem_id: id.clone(),
+                state: st.as_str().into(),
+                extra: Map::new(),
+            })
+            .collect(),
+        end_of_service,
+        admin_password_encryption_ssh_key_id: s
+            .admin_key
+            .clone()
+            .map_or(Maybe::Absent, Maybe::Value),
+        admin_password_encrypted_value: encrypted,
+        dns: if s.routed_ip_enabled {
+            Maybe::Value(format!("{}.pub.instances.scw.cloud", s.id))
+        } else {
+            Maybe::Null
+        },
+        extra: Map::new(),
+    }
+}
