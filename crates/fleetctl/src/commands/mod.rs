@@ -1,0 +1,187 @@
+//! The typed commands, one module per resource family (its clap subcommands
+//! and the calls they make), and the shapes every family shares: printing
+//! what a call answers ([`show`]), handing a started operation to `--wait`
+//! ([`start`]), confirming an empty answer ([`confirm`]), building an update
+//! mask from the flags given ([`Changes`]), reading a resource from a file
+//! ([`from_file`]) and listing page by page ([`list!`]).
+
+pub mod block_migration;
+pub mod dashboard;
+pub mod images;
+pub mod ips;
+pub mod placement_groups;
+pub mod private_nics;
+pub mod products;
+pub mod rules;
+pub mod security_groups;
+pub mod servers;
+pub mod snapshots;
+pub mod user_data;
+pub mod volumes;
+
+use std::future::Future;
+
+use fleet_proto::v1;
+
+use clap::Args;
+
+use crate::args::{LongRunning, Mutation, Source, Zone};
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::output;
+
+/// What a unary call of the gateway resolves to.
+type Answer<M> = Result<tonic::Response<M>, tonic::Status>;
+
+/// Calls a List method through [`Ctx::list`], each page on a fresh client of
+/// the service: `list!(ctx, images.list_images, request, paging)`.
+macro_rules! list {
+    ($ctx:expr, $service:ident . $method:ident, $request:expr, $paging:expr) => {
+        $ctx.list($request, &$paging, |request| {
+            let mut client = $ctx.gateway.$service();
+            async move { client.$method(request).await }
+        })
+        .await
+    };
+}
+pub(crate) use list;
+
+/// Prints the message a call answers with.
+pub async fn show<M>(ctx: &Ctx, call: impl Future<Output = Answer<M>>) -> Result<(), CliError>
+where
+    M: prost::Message + prost::Name,
+{
+    let message = call.await?.into_inner();
+    ctx.print(&message)
+}
+
+/// Prints the operation a call starts, or follows it with `--wait`.
+pub async fn start(
+    ctx: &Ctx,
+    call: impl Future<Output = Answer<v1::Operation>>,
+    long: &LongRunning,
+) -> Result<(), CliError> {
+    let op = call.await?.into_inner();
+    ctx.operation(op, long).await
+}
+
+/// Makes a call whose answer is empty and says on stderr what it did.
+pub async fn confirm<M>(call: impl Future<Output = Answer<M>>, what: &str) -> Result<(), CliError> {
+    call.await?;
+    output::note(what);
+    Ok(())
+}
+
+/// The fields an update command changes: each flag given sets its field and
+/// names it in the update mask, in the order the flags are checked.
+#[derive(Debug, Default)]
+pub struct Changes {
+    paths: Vec<&'static str>,
+}
+
+impl Changes {
+    /// Sets `field` to the flag's value, when the flag is given.
+    pub fn set<T>(&mut self, path: &'static str, field: &mut T, value: Option<T>) {
+        if let Some(value) = value {
+            *field = value;
+            self.paths.push(path);
+        }
+    }
+
+    /// [`Changes::set`] for a nullable field.
+    pub fn set_some<T>(&mut self, path: &'static str, field: &mut Option<T>, value: Option<T>) {
+        self.set(path, field, value.map(Some));
+    }
+
+    /// Replaces the tags, when any is given.
+    pub fn tags(&mut self, field: &mut Vec<String>, tags: Vec<String>) {
+        if !tags.is_empty() {
+            *field = tags;
+            self.paths.push("tags");
+        }
+    }
+
+    /// Names a field left unset: the gateway sends it as null, which clears it.
+    pub fn clear(&mut self, path: &'static str) {
+        self.paths.push(path);
+    }
+
+    /// The update mask; no field changed is a usage error naming the flags.
+    pub fn mask(self, flags: &str) -> Result<prost_types::FieldMask, CliError> {
+        if self.paths.is_empty() {
+            return Err(CliError::usage(format!(
+                "nothing to update: give at least one of {flags}"
+            )));
+        }
+        Ok(prost_types::FieldMask {
+            paths: self.paths.into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// Where a `--file` value is read from: `-` or `@-` is stdin, a leading `@` is optional.
+pub fn file_source(path: &str) -> Source {
+    match path {
+        "-" | "@-" => Source::Stdin,
+        path => Source::File(path.trim_start_matches('@').to_owned()),
+    }
+}
+
+/// A resource from a JSON file (`@-` or `-` for stdin), Scaleway field names.
+pub fn from_file<M: prost::Message + prost::Name + Default>(path: &str) -> Result<M, CliError> {
+    fleet_proto::json::from_json(file_source(path).json()?).map_err(|err| {
+        CliError::usage(format!(
+            "{path} does not hold a valid {}: {err}",
+            M::full_name()
+        ))
+    })
+}
+
+// The `replace` arguments of the families whose PUT takes only the zone and
+// the resource (the subcommand's doc comment says which resource).
+#[derive(Args, Debug)]
+pub struct ReplaceFile {
+    #[command(flatten)]
+    zone: Zone,
+    #[arg(long)]
+    file: String,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+impl ReplaceFile {
+    /// The Replace request: the resource read from `--file`.
+    pub fn request<R: ReplaceRequest>(self) -> Result<R, CliError> {
+        let resource = from_file(&self.file)?;
+        Ok(R::new(self.zone.zone, self.mutation.id(), resource))
+    }
+}
+
+/// A Replace (PUT) request: zone, idempotency key and the whole resource.
+pub trait ReplaceRequest {
+    type Resource: prost::Message + prost::Name + Default;
+    fn new(zone: String, request_id: String, resource: Self::Resource) -> Self;
+}
+
+macro_rules! replace_requests {
+    ($($request:ident => $field:ident: $resource:ident),* $(,)?) => {$(
+        impl ReplaceRequest for v1::$request {
+            type Resource = v1::$resource;
+            fn new(zone: String, request_id: String, resource: v1::$resource) -> Self {
+                v1::$request {
+                    zone,
+                    request_id,
+                    $field: Some(resource),
+                }
+            }
+        }
+    )*};
+}
+
+replace_requests!(
+    ReplaceServerRequest => server: Server,
+    ReplaceImageRequest => image: Image,
+    ReplaceSnapshotRequest => snapshot: Snapshot,
+    ReplaceSecurityGroupRequest => security_group: SecurityGroup,
+    ReplacePlacementGroupRequest => placement_group: PlacementGroup,
+);
