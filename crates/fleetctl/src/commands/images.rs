@@ -1,9 +1,9 @@
 //! `images`: the Images service.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, show, start};
+use super::{Changes, ReplaceFile, confirm, list, request, show, start};
 use crate::args::{ListZone, LongRunning, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -11,24 +11,7 @@ use crate::error::CliError;
 #[derive(Subcommand, Debug)]
 pub enum ImagesCmd {
     /// List images (--zone all for every zone)
-    List {
-        #[command(flatten)]
-        zone: ListZone,
-        #[arg(long)]
-        name: Option<String>,
-        /// Public (Scaleway's) or private images only
-        #[arg(long)]
-        public: Option<bool>,
-        /// x86_64 or arm64
-        #[arg(long)]
-        arch: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
+    List(ListImages),
     /// Show an image
     Get {
         #[command(flatten)]
@@ -36,43 +19,9 @@ pub enum ImagesCmd {
         image_id: String,
     },
     /// Create an image from a snapshot (an operation)
-    Create {
-        #[command(flatten)]
-        zone: Zone,
-        #[arg(long)]
-        name: String,
-        /// Snapshot UUID of the root volume
-        #[arg(long)]
-        root_volume: String,
-        /// x86_64 or arm64
-        #[arg(long, default_value = "x86_64")]
-        arch: String,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[arg(long)]
-        public: Option<bool>,
-        #[command(flatten)]
-        long: LongRunning,
-    },
+    Create(CreateImage),
     /// Change some fields of an image
-    Update {
-        #[command(flatten)]
-        zone: Zone,
-        image_id: String,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        arch: Option<String>,
-        #[arg(long)]
-        public: Option<bool>,
-        /// Replace the tags with these (repeat)
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Update(UpdateImage),
     /// Replace an image with the JSON object in a file (PUT)
     Replace(ReplaceFile),
     /// Delete an image
@@ -85,28 +34,78 @@ pub enum ImagesCmd {
     },
 }
 
+// The arguments of `images update`.
+#[derive(Args, Debug)]
+pub struct UpdateImage {
+    #[command(flatten)]
+    zone: Zone,
+    image_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    arch: Option<String>,
+    #[arg(long)]
+    public: Option<bool>,
+    /// Replace the tags with these (repeat)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `images create`.
+#[derive(Args, Debug)]
+pub struct CreateImage {
+    #[command(flatten)]
+    zone: Zone,
+    #[arg(long)]
+    name: String,
+    /// Snapshot UUID of the root volume
+    #[arg(long)]
+    root_volume: String,
+    /// x86_64 or arm64
+    #[arg(long, default_value = "x86_64")]
+    arch: String,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[arg(long)]
+    public: Option<bool>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
+// The arguments of `images list`.
+#[derive(Args, Debug)]
+pub struct ListImages {
+    #[command(flatten)]
+    zone: ListZone,
+    #[arg(long)]
+    name: Option<String>,
+    /// Public (Scaleway's) or private images only
+    #[arg(long)]
+    public: Option<bool>,
+    /// x86_64 or arm64
+    #[arg(long)]
+    arch: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
 pub async fn run(ctx: &Ctx, cmd: ImagesCmd) -> Result<(), CliError> {
     let mut client = ctx.gateway.images();
     match cmd {
-        ImagesCmd::List {
-            zone,
-            name,
-            public,
-            arch,
-            tags,
-            project,
-            paging,
-        } => {
-            let request = v1::ListImagesRequest {
-                zone: zone.zone,
-                name,
-                public,
-                arch,
-                tags,
-                project,
-                ..Default::default()
-            };
-            list!(ctx, images.list_images, request, paging)
+        ImagesCmd::List(args) => {
+            let request = request!(ListImagesRequest {
+                zone: args.zone.zone,
+                ..args => name, public, arch, tags, project
+            });
+            list!(ctx, images.list_images, request, args.paging)
         }
         ImagesCmd::Get { zone, image_id } => {
             let request = v1::GetImageRequest {
@@ -115,55 +114,15 @@ pub async fn run(ctx: &Ctx, cmd: ImagesCmd) -> Result<(), CliError> {
             };
             show(ctx, client.get_image(request)).await
         }
-        ImagesCmd::Create {
-            zone,
-            name,
-            root_volume,
-            arch,
-            tags,
-            project,
-            public,
-            long,
-        } => {
-            let request = v1::CreateImageRequest {
-                zone: zone.zone,
-                request_id: long.request_id(),
-                name,
-                root_volume,
-                arch,
-                tags,
-                project,
-                public,
-                ..Default::default()
-            };
-            start(ctx, client.create_image(request), &long).await
+        ImagesCmd::Create(args) => {
+            let request = request!(CreateImageRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                ..args => name, root_volume, arch, tags, project, public
+            });
+            start(ctx, client.create_image(request), &args.long).await
         }
-        ImagesCmd::Update {
-            zone,
-            image_id,
-            name,
-            arch,
-            public,
-            tags,
-            mutation,
-        } => {
-            let mut image = v1::Image {
-                id: image_id,
-                ..Default::default()
-            };
-            let mut changes = Changes::default();
-            changes.set("name", &mut image.name, name);
-            changes.set("arch", &mut image.arch, arch);
-            changes.set("public", &mut image.public, public);
-            changes.tags(&mut image.tags, tags);
-            let request = v1::UpdateImageRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                image: Some(image),
-                update_mask: Some(changes.mask("--name, --arch, --public or --tag")?),
-            };
-            show(ctx, client.update_image(request)).await
-        }
+        ImagesCmd::Update(args) => show(ctx, client.update_image(args.request()?)).await,
         ImagesCmd::Replace(replace) => {
             show(
                 ctx,
@@ -187,5 +146,26 @@ pub async fn run(ctx: &Ctx, cmd: ImagesCmd) -> Result<(), CliError> {
             )
             .await
         }
+    }
+}
+
+impl UpdateImage {
+    /// The UpdateImageRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdateImageRequest, CliError> {
+        let mut image = v1::Image {
+            id: self.image_id,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        changes.set("name", &mut image.name, self.name);
+        changes.set("arch", &mut image.arch, self.arch);
+        changes.set("public", &mut image.public, self.public);
+        changes.tags(&mut image.tags, self.tags);
+        Ok(v1::UpdateImageRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            image: Some(image),
+            update_mask: Some(changes.mask("--name, --arch, --public or --tag")?),
+        })
     }
 }

@@ -3,7 +3,8 @@
 //! what a call answers ([`show`]), handing a started operation to `--wait`
 //! ([`start`]), confirming an empty answer ([`confirm`]), building an update
 //! mask from the flags given ([`Changes`]), reading a resource from a file
-//! ([`from_file`]) and listing page by page ([`list!`]).
+//! ([`from_file`]), listing page by page ([`list!`]) and moving the
+//! arguments into a request ([`request!`]).
 
 pub mod block_migration;
 pub mod dashboard;
@@ -45,6 +46,22 @@ macro_rules! list {
     };
 }
 pub(crate) use list;
+
+/// A fleet.v1 request built from parsed arguments, like struct update syntax:
+/// the fields given first, then those the arguments name the same way
+/// (`..args => name, tags` moves `args.name` and `args.tags`), the rest default.
+macro_rules! request {
+    (
+        $request:ident { $($field:ident: $value:expr,)* ..$args:ident => $($same:ident),* $(,)? }
+    ) => {
+        fleet_proto::v1::$request {
+            $($field: $value,)*
+            $($same: $args.$same,)*
+            ..Default::default()
+        }
+    };
+}
+pub(crate) use request;
 
 /// Prints the message a call answers with.
 pub async fn show<M>(ctx: &Ctx, call: impl Future<Output = Answer<M>>) -> Result<(), CliError>

@@ -1,9 +1,9 @@
 //! `placement-groups`: the PlacementGroups service and the groups' members.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, show};
+use super::{Changes, ReplaceFile, confirm, list, request, show};
 use crate::args::{ListZone, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -11,18 +11,7 @@ use crate::error::CliError;
 #[derive(Subcommand, Debug)]
 pub enum PlacementGroupsCmd {
     /// List placement groups (--zone all for every zone)
-    List {
-        #[command(flatten)]
-        zone: ListZone,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
+    List(ListPlacementGroups),
     /// Show a placement group
     Get {
         #[command(flatten)]
@@ -30,41 +19,9 @@ pub enum PlacementGroupsCmd {
         placement_group_id: String,
     },
     /// Create a placement group
-    Create {
-        #[command(flatten)]
-        zone: Zone,
-        #[arg(long)]
-        name: String,
-        /// optional (default) or enforced
-        #[arg(long)]
-        policy_mode: Option<String>,
-        /// max_availability (default) or low_latency
-        #[arg(long)]
-        policy_type: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Create(CreatePlacementGroup),
     /// Change some fields of a placement group
-    Update {
-        #[command(flatten)]
-        zone: Zone,
-        placement_group_id: String,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        policy_mode: Option<String>,
-        #[arg(long)]
-        policy_type: Option<String>,
-        /// Replace the tags with these (repeat)
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Update(UpdatePlacementGroup),
     /// Replace a placement group with the JSON object in a file (PUT)
     Replace(ReplaceFile),
     /// Delete a placement group
@@ -103,24 +60,75 @@ pub enum PlacementGroupsCmd {
     },
 }
 
+// The arguments of `placement-groups update`.
+#[derive(Args, Debug)]
+pub struct UpdatePlacementGroup {
+    #[command(flatten)]
+    zone: Zone,
+    placement_group_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    policy_mode: Option<String>,
+    #[arg(long)]
+    policy_type: Option<String>,
+    /// Replace the tags with these (repeat)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `placement-groups create`.
+#[derive(Args, Debug)]
+pub struct CreatePlacementGroup {
+    #[command(flatten)]
+    zone: Zone,
+    #[arg(long)]
+    name: String,
+    /// optional (default) or enforced
+    #[arg(long)]
+    policy_mode: Option<String>,
+    /// max_availability (default) or low_latency
+    #[arg(long)]
+    policy_type: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `placement-groups list`.
+#[derive(Args, Debug)]
+pub struct ListPlacementGroups {
+    #[command(flatten)]
+    zone: ListZone,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
 pub async fn run(ctx: &Ctx, cmd: PlacementGroupsCmd) -> Result<(), CliError> {
     let mut client = ctx.gateway.placement_groups();
     match cmd {
-        PlacementGroupsCmd::List {
-            zone,
-            name,
-            tags,
-            project,
-            paging,
-        } => {
-            let request = v1::ListPlacementGroupsRequest {
-                zone: zone.zone,
-                name,
-                tags,
-                project,
-                ..Default::default()
-            };
-            list!(ctx, placement_groups.list_placement_groups, request, paging)
+        PlacementGroupsCmd::List(args) => {
+            let request = request!(ListPlacementGroupsRequest {
+                zone: args.zone.zone,
+                ..args => name, tags, project
+            });
+            list!(
+                ctx,
+                placement_groups.list_placement_groups,
+                request,
+                args.paging
+            )
         }
         PlacementGroupsCmd::Get {
             zone,
@@ -132,53 +140,16 @@ pub async fn run(ctx: &Ctx, cmd: PlacementGroupsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.get_placement_group(request)).await
         }
-        PlacementGroupsCmd::Create {
-            zone,
-            name,
-            policy_mode,
-            policy_type,
-            tags,
-            project,
-            mutation,
-        } => {
-            let request = v1::CreatePlacementGroupRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                name,
-                policy_mode,
-                policy_type,
-                tags,
-                project,
-                ..Default::default()
-            };
+        PlacementGroupsCmd::Create(args) => {
+            let request = request!(CreatePlacementGroupRequest {
+                zone: args.zone.zone,
+                request_id: args.mutation.id(),
+                ..args => name, policy_mode, policy_type, tags, project
+            });
             show(ctx, client.create_placement_group(request)).await
         }
-        PlacementGroupsCmd::Update {
-            zone,
-            placement_group_id,
-            name,
-            policy_mode,
-            policy_type,
-            tags,
-            mutation,
-        } => {
-            let mut group = v1::PlacementGroup {
-                id: placement_group_id,
-                ..Default::default()
-            };
-            let mut changes = Changes::default();
-            changes.set("name", &mut group.name, name);
-            changes.set("policy_mode", &mut group.policy_mode, policy_mode);
-            changes.set("policy_type", &mut group.policy_type, policy_type);
-            changes.tags(&mut group.tags, tags);
-            let flags = "--name, --policy-mode, --policy-type or --tag";
-            let request = v1::UpdatePlacementGroupRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                placement_group: Some(group),
-                update_mask: Some(changes.mask(flags)?),
-            };
-            show(ctx, client.update_placement_group(request)).await
+        PlacementGroupsCmd::Update(args) => {
+            show(ctx, client.update_placement_group(args.request()?)).await
         }
         PlacementGroupsCmd::Replace(replace) => {
             show(
@@ -240,5 +211,27 @@ pub async fn run(ctx: &Ctx, cmd: PlacementGroupsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.update_placement_group_servers(request)).await
         }
+    }
+}
+
+impl UpdatePlacementGroup {
+    /// The UpdatePlacementGroupRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdatePlacementGroupRequest, CliError> {
+        let mut group = v1::PlacementGroup {
+            id: self.placement_group_id,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        changes.set("name", &mut group.name, self.name);
+        changes.set("policy_mode", &mut group.policy_mode, self.policy_mode);
+        changes.set("policy_type", &mut group.policy_type, self.policy_type);
+        changes.tags(&mut group.tags, self.tags);
+        let flags = "--name, --policy-mode, --policy-type or --tag";
+        Ok(v1::UpdatePlacementGroupRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            placement_group: Some(group),
+            update_mask: Some(changes.mask(flags)?),
+        })
     }
 }

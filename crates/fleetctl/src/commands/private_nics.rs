@@ -1,9 +1,9 @@
 //! `private-nics`: a server's private NICs (the PrivateNics service).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{confirm, list, show, start};
+use super::{confirm, list, request, show, start};
 use crate::args::{LongRunning, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -28,21 +28,7 @@ pub enum PrivateNicsCmd {
         private_nic_id: String,
     },
     /// Plug the server into a private network (an operation)
-    Create {
-        #[command(flatten)]
-        zone: Zone,
-        server_id: String,
-        /// Private network UUID
-        #[arg(long)]
-        private_network: String,
-        /// IPAM IP UUID to use in the network (repeat)
-        #[arg(long = "ipam-ip")]
-        ipam_ip_ids: Vec<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[command(flatten)]
-        long: LongRunning,
-    },
+    Create(CreatePrivateNic),
     /// Replace the tags of a private NIC
     Update {
         #[command(flatten)]
@@ -64,6 +50,24 @@ pub enum PrivateNicsCmd {
         #[command(flatten)]
         mutation: Mutation,
     },
+}
+
+// The arguments of `private-nics create`.
+#[derive(Args, Debug)]
+pub struct CreatePrivateNic {
+    #[command(flatten)]
+    zone: Zone,
+    server_id: String,
+    /// Private network UUID
+    #[arg(long)]
+    private_network: String,
+    /// IPAM IP UUID to use in the network (repeat)
+    #[arg(long = "ipam-ip")]
+    ipam_ip_ids: Vec<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    long: LongRunning,
 }
 
 pub async fn run(ctx: &Ctx, cmd: PrivateNicsCmd) -> Result<(), CliError> {
@@ -95,24 +99,14 @@ pub async fn run(ctx: &Ctx, cmd: PrivateNicsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.get_private_nic(request)).await
         }
-        PrivateNicsCmd::Create {
-            zone,
-            server_id,
-            private_network,
-            ipam_ip_ids,
-            tags,
-            long,
-        } => {
-            let request = v1::CreatePrivateNicRequest {
-                zone: zone.zone,
-                request_id: long.request_id(),
-                server_id,
-                private_network_id: private_network,
-                ipam_ip_ids,
-                tags,
-                ..Default::default()
-            };
-            start(ctx, client.create_private_nic(request), &long).await
+        PrivateNicsCmd::Create(args) => {
+            let request = request!(CreatePrivateNicRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                private_network_id: args.private_network,
+                ..args => server_id, ipam_ip_ids, tags
+            });
+            start(ctx, client.create_private_nic(request), &args.long).await
         }
         PrivateNicsCmd::Update {
             zone,

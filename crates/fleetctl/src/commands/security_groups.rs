@@ -1,11 +1,11 @@
 //! `security-groups`: the groups of the SecurityGroups service and the zone's
 //! default rules; the rules of a group are in [`super::rules`].
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
 use super::rules::{self, RulesCmd};
-use super::{Changes, ReplaceFile, confirm, list, show};
+use super::{Changes, ReplaceFile, confirm, list, request, show};
 use crate::args::{ListZone, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -13,21 +13,7 @@ use crate::error::CliError;
 #[derive(Subcommand, Debug)]
 pub enum SecurityGroupsCmd {
     /// List security groups (--zone all for every zone)
-    List {
-        #[command(flatten)]
-        zone: ListZone,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        /// Only the project's default group (true) or the others (false)
-        #[arg(long)]
-        project_default: Option<bool>,
-        #[command(flatten)]
-        paging: Paging,
-    },
+    List(ListSecurityGroups),
     /// Show a security group
     Get {
         #[command(flatten)]
@@ -35,60 +21,9 @@ pub enum SecurityGroupsCmd {
         security_group_id: String,
     },
     /// Create a security group
-    Create {
-        #[command(flatten)]
-        zone: Zone,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "")]
-        description: String,
-        /// Track connections (replies are let through)
-        #[arg(long)]
-        stateful: bool,
-        /// accept or drop
-        #[arg(long)]
-        inbound_default_policy: Option<String>,
-        /// accept or drop
-        #[arg(long)]
-        outbound_default_policy: Option<String>,
-        /// Make it the project's default group
-        #[arg(long)]
-        project_default: Option<bool>,
-        /// Block SMTP and other abuse-prone ports
-        #[arg(long)]
-        enable_default_security: Option<bool>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Create(CreateSecurityGroup),
     /// Change some fields of a security group
-    Update {
-        #[command(flatten)]
-        zone: Zone,
-        security_group_id: String,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        stateful: Option<bool>,
-        #[arg(long)]
-        inbound_default_policy: Option<String>,
-        #[arg(long)]
-        outbound_default_policy: Option<String>,
-        #[arg(long)]
-        project_default: Option<bool>,
-        #[arg(long)]
-        enable_default_security: Option<bool>,
-        /// Replace the tags with these (repeat)
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Update(UpdateSecurityGroup),
     /// Replace a security group with the JSON object in a file (PUT)
     Replace(ReplaceFile),
     /// Delete a security group
@@ -111,26 +46,97 @@ pub enum SecurityGroupsCmd {
     Rules(RulesCmd),
 }
 
+// The arguments of `security-groups update`.
+#[derive(Args, Debug)]
+pub struct UpdateSecurityGroup {
+    #[command(flatten)]
+    zone: Zone,
+    security_group_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    #[arg(long)]
+    stateful: Option<bool>,
+    #[arg(long)]
+    inbound_default_policy: Option<String>,
+    #[arg(long)]
+    outbound_default_policy: Option<String>,
+    #[arg(long)]
+    project_default: Option<bool>,
+    #[arg(long)]
+    enable_default_security: Option<bool>,
+    /// Replace the tags with these (repeat)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `security-groups create`.
+#[derive(Args, Debug)]
+pub struct CreateSecurityGroup {
+    #[command(flatten)]
+    zone: Zone,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Track connections (replies are let through)
+    #[arg(long)]
+    stateful: bool,
+    /// accept or drop
+    #[arg(long)]
+    inbound_default_policy: Option<String>,
+    /// accept or drop
+    #[arg(long)]
+    outbound_default_policy: Option<String>,
+    /// Make it the project's default group
+    #[arg(long)]
+    project_default: Option<bool>,
+    /// Block SMTP and other abuse-prone ports
+    #[arg(long)]
+    enable_default_security: Option<bool>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `security-groups list`.
+#[derive(Args, Debug)]
+pub struct ListSecurityGroups {
+    #[command(flatten)]
+    zone: ListZone,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    /// Only the project's default group (true) or the others (false)
+    #[arg(long)]
+    project_default: Option<bool>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
 pub async fn run(ctx: &Ctx, cmd: SecurityGroupsCmd) -> Result<(), CliError> {
     let mut client = ctx.gateway.security_groups();
     match cmd {
-        SecurityGroupsCmd::List {
-            zone,
-            name,
-            tags,
-            project,
-            project_default,
-            paging,
-        } => {
-            let request = v1::ListSecurityGroupsRequest {
-                zone: zone.zone,
-                name,
-                tags,
-                project,
-                project_default,
-                ..Default::default()
-            };
-            list!(ctx, security_groups.list_security_groups, request, paging)
+        SecurityGroupsCmd::List(args) => {
+            let request = request!(ListSecurityGroupsRequest {
+                zone: args.zone.zone,
+                ..args => name, tags, project, project_default
+            });
+            list!(
+                ctx,
+                security_groups.list_security_groups,
+                request,
+                args.paging
+            )
         }
         SecurityGroupsCmd::Get {
             zone,
@@ -142,88 +148,17 @@ pub async fn run(ctx: &Ctx, cmd: SecurityGroupsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.get_security_group(request)).await
         }
-        SecurityGroupsCmd::Create {
-            zone,
-            name,
-            description,
-            stateful,
-            inbound_default_policy,
-            outbound_default_policy,
-            project_default,
-            enable_default_security,
-            tags,
-            project,
-            mutation,
-        } => {
-            let request = v1::CreateSecurityGroupRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                name,
-                description,
-                stateful,
-                inbound_default_policy,
-                outbound_default_policy,
-                project_default,
-                enable_default_security,
-                tags,
-                project,
-                ..Default::default()
-            };
+        SecurityGroupsCmd::Create(args) => {
+            let request = request!(CreateSecurityGroupRequest {
+                zone: args.zone.zone,
+                request_id: args.mutation.id(),
+                ..args => name, description, stateful, inbound_default_policy, outbound_default_policy,
+                    project_default, enable_default_security, tags, project
+            });
             show(ctx, client.create_security_group(request)).await
         }
-        SecurityGroupsCmd::Update {
-            zone,
-            security_group_id,
-            name,
-            description,
-            stateful,
-            inbound_default_policy,
-            outbound_default_policy,
-            project_default,
-            enable_default_security,
-            tags,
-            mutation,
-        } => {
-            let mut group = v1::SecurityGroup {
-                id: security_group_id,
-                ..Default::default()
-            };
-            let mut changes = Changes::default();
-            changes.set("name", &mut group.name, name);
-            changes.set_some("description", &mut group.description, description);
-            changes.set("stateful", &mut group.stateful, stateful);
-            changes.set(
-                "inbound_default_policy",
-                &mut group.inbound_default_policy,
-                inbound_default_policy,
-            );
-            changes.set(
-                "outbound_default_policy",
-                &mut group.outbound_default_policy,
-                outbound_default_policy,
-            );
-            changes.set(
-                "project_default",
-                &mut group.project_default,
-                project_default,
-            );
-            changes.set(
-                "enable_default_security",
-                &mut group.enable_default_security,
-                enable_default_security,
-            );
-            changes.tags(&mut group.tags, tags);
-            let update_mask = changes.mask(
-                "--name, --description, --stateful, --inbound-default-policy, \
-                 --outbound-default-policy, --project-default, --enable-default-security or --tag",
-            )?;
-            let request = v1::UpdateSecurityGroupRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                security_group: Some(group),
-                update_mask: Some(update_mask),
-            };
-            show(ctx, client.update_security_group(request)).await
+        SecurityGroupsCmd::Update(args) => {
+            show(ctx, client.update_security_group(args.request()?)).await
         }
         SecurityGroupsCmd::Replace(replace) => {
             show(
@@ -259,5 +194,50 @@ pub async fn run(ctx: &Ctx, cmd: SecurityGroupsCmd) -> Result<(), CliError> {
             )
         }
         SecurityGroupsCmd::Rules(cmd) => rules::run(ctx, cmd).await,
+    }
+}
+
+impl UpdateSecurityGroup {
+    /// The UpdateSecurityGroupRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdateSecurityGroupRequest, CliError> {
+        let mut group = v1::SecurityGroup {
+            id: self.security_group_id,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        changes.set("name", &mut group.name, self.name);
+        changes.set_some("description", &mut group.description, self.description);
+        changes.set("stateful", &mut group.stateful, self.stateful);
+        changes.set(
+            "inbound_default_policy",
+            &mut group.inbound_default_policy,
+            self.inbound_default_policy,
+        );
+        changes.set(
+            "outbound_default_policy",
+            &mut group.outbound_default_policy,
+            self.outbound_default_policy,
+        );
+        changes.set(
+            "project_default",
+            &mut group.project_default,
+            self.project_default,
+        );
+        changes.set(
+            "enable_default_security",
+            &mut group.enable_default_security,
+            self.enable_default_security,
+        );
+        changes.tags(&mut group.tags, self.tags);
+        let update_mask = changes.mask(
+            "--name, --description, --stateful, --inbound-default-policy, \
+             --outbound-default-policy, --project-default, --enable-default-security or --tag",
+        )?;
+        Ok(v1::UpdateSecurityGroupRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            security_group: Some(group),
+            update_mask: Some(update_mask),
+        })
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use clap::{Args, Subcommand, ValueEnum};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceRequest as _, from_file, list, show, start};
+use super::{Changes, ReplaceRequest as _, from_file, list, request, show, start};
 use crate::args::{
     KeyValue, ListZone, LongRunning, Mutation, Paging, Zone, parse_key_value, parse_size,
     read_key_values,
@@ -16,30 +16,7 @@ use crate::error::CliError;
 #[derive(Subcommand, Debug)]
 pub enum ServersCmd {
     /// List servers (--zone all for every zone)
-    List {
-        #[command(flatten)]
-        zone: ListZone,
-        /// Name contains this text
-        #[arg(long)]
-        name: Option<String>,
-        /// Has this tag (repeat: has all of them)
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// In this state, e.g. running, stopped
-        #[arg(long)]
-        state: Option<String>,
-        /// Of this commercial type, e.g. DEV1-S
-        #[arg(long)]
-        commercial_type: Option<String>,
-        /// In this project
-        #[arg(long)]
-        project: Option<String>,
-        /// creation_date_desc (default), creation_date_asc, modification_date_desc, modification_date_asc
-        #[arg(long)]
-        order: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
+    List(ListServers),
     /// Show a server
     Get {
         #[command(flatten)]
@@ -145,6 +122,33 @@ pub enum ServersCmd {
         #[command(flatten)]
         long: LongRunning,
     },
+}
+
+// The arguments of `servers list`.
+#[derive(Args, Debug)]
+pub struct ListServers {
+    #[command(flatten)]
+    zone: ListZone,
+    /// Name contains this text
+    #[arg(long)]
+    name: Option<String>,
+    /// Has this tag (repeat: has all of them)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// In this state, e.g. running, stopped
+    #[arg(long)]
+    state: Option<String>,
+    /// Of this commercial type, e.g. DEV1-S
+    #[arg(long)]
+    commercial_type: Option<String>,
+    /// In this project
+    #[arg(long)]
+    project: Option<String>,
+    /// creation_date_desc (default), creation_date_asc, modification_date_desc, modification_date_asc
+    #[arg(long)]
+    order: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
 }
 
 #[derive(Args, Debug)]
@@ -275,27 +279,12 @@ pub enum Action {
 pub async fn run(ctx: &Ctx, cmd: ServersCmd) -> Result<(), CliError> {
     let mut servers = ctx.gateway.servers();
     match cmd {
-        ServersCmd::List {
-            zone,
-            name,
-            tags,
-            state,
-            commercial_type,
-            project,
-            order,
-            paging,
-        } => {
-            let request = v1::ListServersRequest {
-                zone: zone.zone,
-                name,
-                tags,
-                state,
-                commercial_type,
-                project,
-                order,
-                ..Default::default()
-            };
-            list!(ctx, servers.list_servers, request, paging)
+        ServersCmd::List(args) => {
+            let request = request!(ListServersRequest {
+                zone: args.zone.zone,
+                ..args => name, tags, state, commercial_type, project, order
+            });
+            list!(ctx, servers.list_servers, request, args.paging)
         }
         ServersCmd::Get { zone, server_id } => {
             let request = v1::GetServerRequest {

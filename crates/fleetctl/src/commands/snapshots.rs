@@ -1,10 +1,10 @@
 //! `snapshots`: the Snapshots service (snapshot a volume, import and export
 //! qcow2 objects).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, show, start};
+use super::{Changes, ReplaceFile, confirm, list, request, show, start};
 use crate::args::{ListZone, LongRunning, Mutation, Paging, Zone, parse_size};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -12,21 +12,7 @@ use crate::error::CliError;
 #[derive(Subcommand, Debug)]
 pub enum SnapshotsCmd {
     /// List snapshots (--zone all for every zone)
-    List {
-        #[command(flatten)]
-        zone: ListZone,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Only snapshots of this volume
-        #[arg(long)]
-        base_volume: Option<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        paging: Paging,
-    },
+    List(ListSnapshots),
     /// Show a snapshot
     Get {
         #[command(flatten)]
@@ -34,33 +20,7 @@ pub enum SnapshotsCmd {
         snapshot_id: String,
     },
     /// Snapshot a volume, or import a qcow2 object with --bucket/--key (an operation)
-    Create {
-        #[command(flatten)]
-        zone: Zone,
-        #[arg(long)]
-        name: String,
-        /// Volume UUID to snapshot
-        #[arg(long, required_unless_present = "bucket", conflicts_with = "bucket")]
-        volume: Option<String>,
-        /// Import: Object Storage bucket (same region as the zone)
-        #[arg(long, requires = "key")]
-        bucket: Option<String>,
-        /// Import: object key of the qcow2 image
-        #[arg(long, requires = "bucket")]
-        key: Option<String>,
-        /// Import: size, bytes or e.g. 20GB
-        #[arg(long, value_parser = parse_size)]
-        size: Option<u64>,
-        /// l_ssd, b_ssd or unified
-        #[arg(long)]
-        volume_type: Option<String>,
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[arg(long)]
-        project: Option<String>,
-        #[command(flatten)]
-        long: LongRunning,
-    },
+    Create(CreateSnapshot),
     /// Export a snapshot as a qcow2 object to Object Storage (an operation)
     Export {
         #[command(flatten)]
@@ -76,18 +36,7 @@ pub enum SnapshotsCmd {
         long: LongRunning,
     },
     /// Change the name or tags of a snapshot
-    Update {
-        #[command(flatten)]
-        zone: Zone,
-        snapshot_id: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// Replace the tags with these (repeat)
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        #[command(flatten)]
-        mutation: Mutation,
-    },
+    Update(UpdateSnapshot),
     /// Replace a snapshot with the JSON object in a file (PUT)
     Replace(ReplaceFile),
     /// Delete a snapshot
@@ -100,26 +49,79 @@ pub enum SnapshotsCmd {
     },
 }
 
+// The arguments of `snapshots update`.
+#[derive(Args, Debug)]
+pub struct UpdateSnapshot {
+    #[command(flatten)]
+    zone: Zone,
+    snapshot_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Replace the tags with these (repeat)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
+// The arguments of `snapshots create`.
+#[derive(Args, Debug)]
+pub struct CreateSnapshot {
+    #[command(flatten)]
+    zone: Zone,
+    #[arg(long)]
+    name: String,
+    /// Volume UUID to snapshot
+    #[arg(long, required_unless_present = "bucket", conflicts_with = "bucket")]
+    volume: Option<String>,
+    /// Import: Object Storage bucket (same region as the zone)
+    #[arg(long, requires = "key")]
+    bucket: Option<String>,
+    /// Import: object key of the qcow2 image
+    #[arg(long, requires = "bucket")]
+    key: Option<String>,
+    /// Import: size, bytes or e.g. 20GB
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    /// l_ssd, b_ssd or unified
+    #[arg(long)]
+    volume_type: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
+// The arguments of `snapshots list`.
+#[derive(Args, Debug)]
+pub struct ListSnapshots {
+    #[command(flatten)]
+    zone: ListZone,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Only snapshots of this volume
+    #[arg(long)]
+    base_volume: Option<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
 pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
     let mut client = ctx.gateway.snapshots();
     match cmd {
-        SnapshotsCmd::List {
-            zone,
-            name,
-            tags,
-            base_volume,
-            project,
-            paging,
-        } => {
-            let request = v1::ListSnapshotsRequest {
-                zone: zone.zone,
-                name,
-                tags,
-                base_volume_id: base_volume,
-                project,
-                ..Default::default()
-            };
-            list!(ctx, snapshots.list_snapshots, request, paging)
+        SnapshotsCmd::List(args) => {
+            let request = request!(ListSnapshotsRequest {
+                zone: args.zone.zone,
+                base_volume_id: args.base_volume,
+                ..args => name, tags, project
+            });
+            list!(ctx, snapshots.list_snapshots, request, args.paging)
         }
         SnapshotsCmd::Get { zone, snapshot_id } => {
             let request = v1::GetSnapshotRequest {
@@ -128,32 +130,14 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.get_snapshot(request)).await
         }
-        SnapshotsCmd::Create {
-            zone,
-            name,
-            volume,
-            bucket,
-            key,
-            size,
-            volume_type,
-            tags,
-            project,
-            long,
-        } => {
-            let request = v1::CreateSnapshotRequest {
-                zone: zone.zone,
-                request_id: long.request_id(),
-                name,
-                volume_id: volume,
-                tags,
-                project,
-                volume_type,
-                bucket,
-                key,
-                size,
-                ..Default::default()
-            };
-            start(ctx, client.create_snapshot(request), &long).await
+        SnapshotsCmd::Create(args) => {
+            let request = request!(CreateSnapshotRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                volume_id: args.volume,
+                ..args => name, tags, project, volume_type, bucket, key, size
+            });
+            start(ctx, client.create_snapshot(request), &args.long).await
         }
         SnapshotsCmd::Export {
             zone,
@@ -171,28 +155,7 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
             };
             start(ctx, client.export_snapshot(request), &long).await
         }
-        SnapshotsCmd::Update {
-            zone,
-            snapshot_id,
-            name,
-            tags,
-            mutation,
-        } => {
-            let mut snapshot = v1::Snapshot {
-                id: snapshot_id,
-                ..Default::default()
-            };
-            let mut changes = Changes::default();
-            changes.set("name", &mut snapshot.name, name);
-            changes.tags(&mut snapshot.tags, tags);
-            let request = v1::UpdateSnapshotRequest {
-                zone: zone.zone,
-                request_id: mutation.id(),
-                snapshot: Some(snapshot),
-                update_mask: Some(changes.mask("--name or --tag")?),
-            };
-            show(ctx, client.update_snapshot(request)).await
-        }
+        SnapshotsCmd::Update(args) => show(ctx, client.update_snapshot(args.request()?)).await,
         SnapshotsCmd::Replace(replace) => {
             show(
                 ctx,
@@ -213,5 +176,24 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
             let deleted = format!("snapshot {snapshot_id} deleted");
             confirm(client.delete_snapshot(request), &deleted).await
         }
+    }
+}
+
+impl UpdateSnapshot {
+    /// The UpdateSnapshotRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdateSnapshotRequest, CliError> {
+        let mut snapshot = v1::Snapshot {
+            id: self.snapshot_id,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        changes.set("name", &mut snapshot.name, self.name);
+        changes.tags(&mut snapshot.tags, self.tags);
+        Ok(v1::UpdateSnapshotRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            snapshot: Some(snapshot),
+            update_mask: Some(changes.mask("--name or --tag")?),
+        })
     }
 }
