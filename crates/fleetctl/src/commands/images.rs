@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, request, show, start};
+use super::{ReplaceFile, confirm, list, plain_update, request, show, start};
 use crate::args::{ListZone, LongRunning, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -34,23 +34,25 @@ pub enum ImagesCmd {
     },
 }
 
-// The arguments of `images update`.
+// The arguments of `images list`.
 #[derive(Args, Debug)]
-pub struct UpdateImage {
+pub struct ListImages {
     #[command(flatten)]
-    zone: Zone,
-    image_id: String,
+    zone: ListZone,
     #[arg(long)]
     name: Option<String>,
-    #[arg(long)]
-    arch: Option<String>,
+    /// Public (Scaleway's) or private images only
     #[arg(long)]
     public: Option<bool>,
-    /// Replace the tags with these (repeat)
+    /// x86_64 or arm64
+    #[arg(long)]
+    arch: Option<String>,
     #[arg(long = "tag")]
     tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
     #[command(flatten)]
-    mutation: Mutation,
+    paging: Paging,
 }
 
 // The arguments of `images create`.
@@ -76,25 +78,14 @@ pub struct CreateImage {
     long: LongRunning,
 }
 
-// The arguments of `images list`.
-#[derive(Args, Debug)]
-pub struct ListImages {
-    #[command(flatten)]
-    zone: ListZone,
-    #[arg(long)]
-    name: Option<String>,
-    /// Public (Scaleway's) or private images only
-    #[arg(long)]
-    public: Option<bool>,
-    /// x86_64 or arm64
-    #[arg(long)]
-    arch: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    paging: Paging,
+plain_update! {
+    // The arguments of `images update`.
+    UpdateImage => UpdateImageRequest { image: Image, id: image_id }
+    flags {
+        #[arg(long)] name: String,
+        #[arg(long)] arch: String,
+        #[arg(long)] public: bool,
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: ImagesCmd) -> Result<(), CliError> {
@@ -146,26 +137,5 @@ pub async fn run(ctx: &Ctx, cmd: ImagesCmd) -> Result<(), CliError> {
             )
             .await
         }
-    }
-}
-
-impl UpdateImage {
-    /// The UpdateImageRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdateImageRequest, CliError> {
-        let mut image = v1::Image {
-            id: self.image_id,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        changes.set("name", &mut image.name, self.name);
-        changes.set("arch", &mut image.arch, self.arch);
-        changes.set("public", &mut image.public, self.public);
-        changes.tags(&mut image.tags, self.tags);
-        Ok(v1::UpdateImageRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            image: Some(image),
-            update_mask: Some(changes.mask("--name, --arch, --public or --tag")?),
-        })
     }
 }

@@ -40,6 +40,44 @@ pub enum IpsCmd {
     },
 }
 
+// The arguments of `ips list`.
+#[derive(Args, Debug)]
+pub struct ListIps {
+    #[command(flatten)]
+    zone: ListZone,
+    /// Address contains this text
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// routed_ipv4 or routed_ipv6
+    #[arg(long = "type")]
+    ip_type: Option<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+}
+
+// The arguments of `ips create`.
+#[derive(Args, Debug)]
+pub struct CreateIp {
+    #[command(flatten)]
+    zone: Zone,
+    /// routed_ipv4 or routed_ipv6
+    #[arg(long = "type", default_value = "routed_ipv4")]
+    ip_type: String,
+    /// Server UUID to attach it to
+    #[arg(long)]
+    server: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    mutation: Mutation,
+}
+
 // The arguments of `ips update`.
 #[derive(Args, Debug)]
 pub struct UpdateIp {
@@ -69,42 +107,37 @@ pub struct UpdateIp {
     mutation: Mutation,
 }
 
-// The arguments of `ips create`.
-#[derive(Args, Debug)]
-pub struct CreateIp {
-    #[command(flatten)]
-    zone: Zone,
-    /// routed_ipv4 or routed_ipv6
-    #[arg(long = "type", default_value = "routed_ipv4")]
-    ip_type: String,
-    /// Server UUID to attach it to
-    #[arg(long)]
-    server: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    mutation: Mutation,
-}
-
-// The arguments of `ips list`.
-#[derive(Args, Debug)]
-pub struct ListIps {
-    #[command(flatten)]
-    zone: ListZone,
-    /// Address contains this text
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    /// routed_ipv4 or routed_ipv6
-    #[arg(long = "type")]
-    ip_type: Option<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    paging: Paging,
+impl UpdateIp {
+    /// The UpdateIpRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdateIpRequest, CliError> {
+        let mut value = v1::Ip {
+            id: self.ip,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        let server = self.server.map(|id| v1::ServerSummary {
+            id,
+            ..Default::default()
+        });
+        changes.set_some("server", &mut value.server, server);
+        if self.detach {
+            changes.clear("server");
+        }
+        changes.set_some("reverse", &mut value.reverse, self.reverse);
+        if self.reset_reverse {
+            changes.clear("reverse");
+        }
+        changes.set("type", &mut value.r#type, self.ip_type);
+        changes.tags(&mut value.tags, self.tags);
+        let update_mask =
+            changes.mask("--server, --detach, --reverse, --reset-reverse, --type or --tag")?;
+        Ok(v1::UpdateIpRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            ip: Some(value),
+            update_mask: Some(update_mask),
+        })
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: IpsCmd) -> Result<(), CliError> {
@@ -156,38 +189,5 @@ pub async fn run(ctx: &Ctx, cmd: IpsCmd) -> Result<(), CliError> {
             let released = format!("ip {ip_id} handed over to IPAM");
             confirm(client.release_ip_to_ipam(request), &released).await
         }
-    }
-}
-
-impl UpdateIp {
-    /// The UpdateIpRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdateIpRequest, CliError> {
-        let mut value = v1::Ip {
-            id: self.ip,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        let server = self.server.map(|id| v1::ServerSummary {
-            id,
-            ..Default::default()
-        });
-        changes.set_some("server", &mut value.server, server);
-        if self.detach {
-            changes.clear("server");
-        }
-        changes.set_some("reverse", &mut value.reverse, self.reverse);
-        if self.reset_reverse {
-            changes.clear("reverse");
-        }
-        changes.set("type", &mut value.r#type, self.ip_type);
-        changes.tags(&mut value.tags, self.tags);
-        let update_mask =
-            changes.mask("--server, --detach, --reverse, --reset-reverse, --type or --tag")?;
-        Ok(v1::UpdateIpRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            ip: Some(value),
-            update_mask: Some(update_mask),
-        })
     }
 }

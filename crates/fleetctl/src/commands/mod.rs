@@ -63,6 +63,61 @@ macro_rules! request {
 }
 pub(crate) use request;
 
+/// The `update` command of a family whose every flag sets the resource field
+/// of the same name: its clap arguments (zone, id, the flags, `--tag` and the
+/// idempotency key, in that order) and the request they make, whose mask
+/// names the fields given in the order of the flags.
+macro_rules! plain_update {
+    (
+        $(#[$meta:meta])*
+        $args:ident => $request:ident { $field:ident: $resource:ident, id: $id:ident }
+        flags { $($(#[$flag_meta:meta])* $flag:ident: $flag_type:ty,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(clap::Args, Debug)]
+        pub struct $args {
+            #[command(flatten)]
+            zone: $crate::args::Zone,
+            $id: String,
+            $($(#[$flag_meta])* $flag: Option<$flag_type>,)+
+            /// Replace the tags with these (repeat)
+            #[arg(long = "tag")]
+            tags: Vec<String>,
+            #[command(flatten)]
+            mutation: $crate::args::Mutation,
+        }
+
+        impl $args {
+            fn request(self) -> Result<fleet_proto::v1::$request, $crate::error::CliError> {
+                let mut resource = fleet_proto::v1::$resource {
+                    id: self.$id,
+                    ..Default::default()
+                };
+                let mut changes = $crate::commands::Changes::default();
+                $(changes.set(stringify!($flag), &mut resource.$flag, self.$flag);)+
+                changes.tags(&mut resource.tags, self.tags);
+                let flags = $crate::commands::flag_list(&[$(stringify!($flag)),+]);
+                Ok(fleet_proto::v1::$request {
+                    zone: self.zone.zone,
+                    request_id: self.mutation.id(),
+                    $field: Some(resource),
+                    update_mask: Some(changes.mask(&flags)?),
+                })
+            }
+        }
+    };
+}
+pub(crate) use plain_update;
+
+/// `--a, --b or --tag`: the flags of a plain update, as its usage error names them.
+pub fn flag_list(fields: &[&str]) -> String {
+    let flags: Vec<String> = fields
+        .iter()
+        .map(|field| format!("--{}", field.replace('_', "-")))
+        .collect();
+    format!("{} or --tag", flags.join(", "))
+}
+
 /// Prints the message a call answers with.
 pub async fn show<M>(ctx: &Ctx, call: impl Future<Output = Answer<M>>) -> Result<(), CliError>
 where

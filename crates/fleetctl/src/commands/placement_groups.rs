@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, request, show};
+use super::{ReplaceFile, confirm, list, plain_update, request, show};
 use crate::args::{ListZone, Mutation, Paging, Zone};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -60,23 +60,19 @@ pub enum PlacementGroupsCmd {
     },
 }
 
-// The arguments of `placement-groups update`.
+// The arguments of `placement-groups list`.
 #[derive(Args, Debug)]
-pub struct UpdatePlacementGroup {
+pub struct ListPlacementGroups {
     #[command(flatten)]
-    zone: Zone,
-    placement_group_id: String,
+    zone: ListZone,
     #[arg(long)]
     name: Option<String>,
-    #[arg(long)]
-    policy_mode: Option<String>,
-    #[arg(long)]
-    policy_type: Option<String>,
-    /// Replace the tags with these (repeat)
     #[arg(long = "tag")]
     tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
     #[command(flatten)]
-    mutation: Mutation,
+    paging: Paging,
 }
 
 // The arguments of `placement-groups create`.
@@ -100,19 +96,14 @@ pub struct CreatePlacementGroup {
     mutation: Mutation,
 }
 
-// The arguments of `placement-groups list`.
-#[derive(Args, Debug)]
-pub struct ListPlacementGroups {
-    #[command(flatten)]
-    zone: ListZone,
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    paging: Paging,
+plain_update! {
+    // The arguments of `placement-groups update`.
+    UpdatePlacementGroup => UpdatePlacementGroupRequest { placement_group: PlacementGroup, id: placement_group_id }
+    flags {
+        #[arg(long)] name: String,
+        #[arg(long)] policy_mode: String,
+        #[arg(long)] policy_type: String,
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: PlacementGroupsCmd) -> Result<(), CliError> {
@@ -211,27 +202,5 @@ pub async fn run(ctx: &Ctx, cmd: PlacementGroupsCmd) -> Result<(), CliError> {
             };
             show(ctx, client.update_placement_group_servers(request)).await
         }
-    }
-}
-
-impl UpdatePlacementGroup {
-    /// The UpdatePlacementGroupRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdatePlacementGroupRequest, CliError> {
-        let mut group = v1::PlacementGroup {
-            id: self.placement_group_id,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        changes.set("name", &mut group.name, self.name);
-        changes.set("policy_mode", &mut group.policy_mode, self.policy_mode);
-        changes.set("policy_type", &mut group.policy_type, self.policy_type);
-        changes.tags(&mut group.tags, self.tags);
-        let flags = "--name, --policy-mode, --policy-type or --tag";
-        Ok(v1::UpdatePlacementGroupRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            placement_group: Some(group),
-            update_mask: Some(changes.mask(flags)?),
-        })
     }
 }

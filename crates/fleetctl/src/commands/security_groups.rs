@@ -46,31 +46,22 @@ pub enum SecurityGroupsCmd {
     Rules(RulesCmd),
 }
 
-// The arguments of `security-groups update`.
+// The arguments of `security-groups list`.
 #[derive(Args, Debug)]
-pub struct UpdateSecurityGroup {
+pub struct ListSecurityGroups {
     #[command(flatten)]
-    zone: Zone,
-    security_group_id: String,
+    zone: ListZone,
     #[arg(long)]
     name: Option<String>,
-    #[arg(long)]
-    description: Option<String>,
-    #[arg(long)]
-    stateful: Option<bool>,
-    #[arg(long)]
-    inbound_default_policy: Option<String>,
-    #[arg(long)]
-    outbound_default_policy: Option<String>,
-    #[arg(long)]
-    project_default: Option<bool>,
-    #[arg(long)]
-    enable_default_security: Option<bool>,
-    /// Replace the tags with these (repeat)
     #[arg(long = "tag")]
     tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    /// Only the project's default group (true) or the others (false)
+    #[arg(long)]
+    project_default: Option<bool>,
     #[command(flatten)]
-    mutation: Mutation,
+    paging: Paging,
 }
 
 // The arguments of `security-groups create`.
@@ -105,22 +96,76 @@ pub struct CreateSecurityGroup {
     mutation: Mutation,
 }
 
-// The arguments of `security-groups list`.
+// The arguments of `security-groups update`.
 #[derive(Args, Debug)]
-pub struct ListSecurityGroups {
+pub struct UpdateSecurityGroup {
     #[command(flatten)]
-    zone: ListZone,
+    zone: Zone,
+    security_group_id: String,
     #[arg(long)]
     name: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
     #[arg(long)]
-    project: Option<String>,
-    /// Only the project's default group (true) or the others (false)
+    description: Option<String>,
+    #[arg(long)]
+    stateful: Option<bool>,
+    #[arg(long)]
+    inbound_default_policy: Option<String>,
+    #[arg(long)]
+    outbound_default_policy: Option<String>,
     #[arg(long)]
     project_default: Option<bool>,
+    #[arg(long)]
+    enable_default_security: Option<bool>,
+    /// Replace the tags with these (repeat)
+    #[arg(long = "tag")]
+    tags: Vec<String>,
     #[command(flatten)]
-    paging: Paging,
+    mutation: Mutation,
+}
+
+impl UpdateSecurityGroup {
+    /// The UpdateSecurityGroupRequest: the fields given, named in the update mask.
+    fn request(self) -> Result<v1::UpdateSecurityGroupRequest, CliError> {
+        let mut group = v1::SecurityGroup {
+            id: self.security_group_id,
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        changes.set("name", &mut group.name, self.name);
+        changes.set_some("description", &mut group.description, self.description);
+        changes.set("stateful", &mut group.stateful, self.stateful);
+        changes.set(
+            "inbound_default_policy",
+            &mut group.inbound_default_policy,
+            self.inbound_default_policy,
+        );
+        changes.set(
+            "outbound_default_policy",
+            &mut group.outbound_default_policy,
+            self.outbound_default_policy,
+        );
+        changes.set(
+            "project_default",
+            &mut group.project_default,
+            self.project_default,
+        );
+        changes.set(
+            "enable_default_security",
+            &mut group.enable_default_security,
+            self.enable_default_security,
+        );
+        changes.tags(&mut group.tags, self.tags);
+        let update_mask = changes.mask(
+            "--name, --description, --stateful, --inbound-default-policy, \
+             --outbound-default-policy, --project-default, --enable-default-security or --tag",
+        )?;
+        Ok(v1::UpdateSecurityGroupRequest {
+            zone: self.zone.zone,
+            request_id: self.mutation.id(),
+            security_group: Some(group),
+            update_mask: Some(update_mask),
+        })
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: SecurityGroupsCmd) -> Result<(), CliError> {
@@ -194,50 +239,5 @@ pub async fn run(ctx: &Ctx, cmd: SecurityGroupsCmd) -> Result<(), CliError> {
             )
         }
         SecurityGroupsCmd::Rules(cmd) => rules::run(ctx, cmd).await,
-    }
-}
-
-impl UpdateSecurityGroup {
-    /// The UpdateSecurityGroupRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdateSecurityGroupRequest, CliError> {
-        let mut group = v1::SecurityGroup {
-            id: self.security_group_id,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        changes.set("name", &mut group.name, self.name);
-        changes.set_some("description", &mut group.description, self.description);
-        changes.set("stateful", &mut group.stateful, self.stateful);
-        changes.set(
-            "inbound_default_policy",
-            &mut group.inbound_default_policy,
-            self.inbound_default_policy,
-        );
-        changes.set(
-            "outbound_default_policy",
-            &mut group.outbound_default_policy,
-            self.outbound_default_policy,
-        );
-        changes.set(
-            "project_default",
-            &mut group.project_default,
-            self.project_default,
-        );
-        changes.set(
-            "enable_default_security",
-            &mut group.enable_default_security,
-            self.enable_default_security,
-        );
-        changes.tags(&mut group.tags, self.tags);
-        let update_mask = changes.mask(
-            "--name, --description, --stateful, --inbound-default-policy, \
-             --outbound-default-policy, --project-default, --enable-default-security or --tag",
-        )?;
-        Ok(v1::UpdateSecurityGroupRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            security_group: Some(group),
-            update_mask: Some(update_mask),
-        })
     }
 }

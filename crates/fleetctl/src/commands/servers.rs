@@ -151,6 +151,23 @@ pub struct ListServers {
     paging: Paging,
 }
 
+// The arguments of `servers action`.
+#[derive(Args, Debug)]
+pub struct RunAction {
+    #[command(flatten)]
+    zone: Zone,
+    server_id: String,
+    action: Action,
+    /// backup: name of the image (default image_<server>_<date>)
+    #[arg(long)]
+    name: Option<String>,
+    /// enable-routed-ip: disable IPv6 during the migration
+    #[arg(long)]
+    disable_ipv6: Option<bool>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
 #[derive(Args, Debug)]
 pub struct CreateServer {
     #[command(flatten)]
@@ -238,23 +255,6 @@ pub struct UpdateServer {
     no_placement_group: bool,
     #[command(flatten)]
     mutation: Mutation,
-}
-
-// The arguments of `servers action`.
-#[derive(Args, Debug)]
-pub struct RunAction {
-    #[command(flatten)]
-    zone: Zone,
-    server_id: String,
-    action: Action,
-    /// backup: name of the image (default image_<server>_<date>)
-    #[arg(long)]
-    name: Option<String>,
-    /// enable-routed-ip: disable IPv6 during the migration
-    #[arg(long)]
-    disable_ipv6: Option<bool>,
-    #[command(flatten)]
-    long: LongRunning,
 }
 
 /// Server actions; names as Scaleway spells them, with dashes accepted.

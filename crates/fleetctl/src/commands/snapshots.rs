@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, ReplaceFile, confirm, list, request, show, start};
+use super::{ReplaceFile, confirm, list, plain_update, request, show, start};
 use crate::args::{ListZone, LongRunning, Mutation, Paging, Zone, parse_size};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -49,19 +49,22 @@ pub enum SnapshotsCmd {
     },
 }
 
-// The arguments of `snapshots update`.
+// The arguments of `snapshots list`.
 #[derive(Args, Debug)]
-pub struct UpdateSnapshot {
+pub struct ListSnapshots {
     #[command(flatten)]
-    zone: Zone,
-    snapshot_id: String,
+    zone: ListZone,
     #[arg(long)]
     name: Option<String>,
-    /// Replace the tags with these (repeat)
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// Only snapshots of this volume
+    #[arg(long)]
+    base_volume: Option<String>,
+    #[arg(long)]
+    project: Option<String>,
     #[command(flatten)]
-    mutation: Mutation,
+    paging: Paging,
 }
 
 // The arguments of `snapshots create`.
@@ -94,22 +97,12 @@ pub struct CreateSnapshot {
     long: LongRunning,
 }
 
-// The arguments of `snapshots list`.
-#[derive(Args, Debug)]
-pub struct ListSnapshots {
-    #[command(flatten)]
-    zone: ListZone,
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    /// Only snapshots of this volume
-    #[arg(long)]
-    base_volume: Option<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    paging: Paging,
+plain_update! {
+    // The arguments of `snapshots update`.
+    UpdateSnapshot => UpdateSnapshotRequest { snapshot: Snapshot, id: snapshot_id }
+    flags {
+        #[arg(long)] name: String,
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
@@ -176,24 +169,5 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
             let deleted = format!("snapshot {snapshot_id} deleted");
             confirm(client.delete_snapshot(request), &deleted).await
         }
-    }
-}
-
-impl UpdateSnapshot {
-    /// The UpdateSnapshotRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdateSnapshotRequest, CliError> {
-        let mut snapshot = v1::Snapshot {
-            id: self.snapshot_id,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        changes.set("name", &mut snapshot.name, self.name);
-        changes.tags(&mut snapshot.tags, self.tags);
-        Ok(v1::UpdateSnapshotRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            snapshot: Some(snapshot),
-            update_mask: Some(changes.mask("--name or --tag")?),
-        })
     }
 }

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
 
-use super::{Changes, confirm, list, request, show, start};
+use super::{confirm, list, plain_update, request, show, start};
 use crate::args::{ListZone, LongRunning, Mutation, Paging, Zone, parse_size};
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -32,22 +32,22 @@ pub enum VolumesCmd {
     },
 }
 
-// The arguments of `volumes update`.
+// The arguments of `volumes list`.
 #[derive(Args, Debug)]
-pub struct UpdateVolume {
+pub struct ListVolumes {
     #[command(flatten)]
-    zone: Zone,
-    volume_id: String,
+    zone: ListZone,
     #[arg(long)]
     name: Option<String>,
-    /// New size (grow only), bytes or e.g. 40GB
-    #[arg(long, value_parser = parse_size)]
-    size: Option<u64>,
-    /// Replace the tags with these (repeat)
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// l_ssd, b_ssd, sbs_volume, scratch
+    #[arg(long)]
+    volume_type: Option<String>,
+    #[arg(long)]
+    project: Option<String>,
     #[command(flatten)]
-    mutation: Mutation,
+    paging: Paging,
 }
 
 // The arguments of `volumes create`.
@@ -74,22 +74,14 @@ pub struct CreateVolume {
     long: LongRunning,
 }
 
-// The arguments of `volumes list`.
-#[derive(Args, Debug)]
-pub struct ListVolumes {
-    #[command(flatten)]
-    zone: ListZone,
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long = "tag")]
-    tags: Vec<String>,
-    /// l_ssd, b_ssd, sbs_volume, scratch
-    #[arg(long)]
-    volume_type: Option<String>,
-    #[arg(long)]
-    project: Option<String>,
-    #[command(flatten)]
-    paging: Paging,
+plain_update! {
+    // The arguments of `volumes update`.
+    UpdateVolume => UpdateVolumeRequest { volume: Volume, id: volume_id }
+    flags {
+        #[arg(long)] name: String,
+        /// New size (grow only), bytes or e.g. 40GB
+        #[arg(long, value_parser = parse_size)] size: u64,
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: VolumesCmd) -> Result<(), CliError> {
@@ -134,25 +126,5 @@ pub async fn run(ctx: &Ctx, cmd: VolumesCmd) -> Result<(), CliError> {
             )
             .await
         }
-    }
-}
-
-impl UpdateVolume {
-    /// The UpdateVolumeRequest: the fields given, named in the update mask.
-    fn request(self) -> Result<v1::UpdateVolumeRequest, CliError> {
-        let mut volume = v1::Volume {
-            id: self.volume_id,
-            ..Default::default()
-        };
-        let mut changes = Changes::default();
-        changes.set("name", &mut volume.name, self.name);
-        changes.set("size", &mut volume.size, self.size);
-        changes.tags(&mut volume.tags, self.tags);
-        Ok(v1::UpdateVolumeRequest {
-            zone: self.zone.zone,
-            request_id: self.mutation.id(),
-            volume: Some(volume),
-            update_mask: Some(changes.mask("--name, --size or --tag")?),
-        })
     }
 }
