@@ -257,3 +257,37 @@ replace_requests!(
     ReplaceSecurityGroupRequest => security_group: SecurityGroup,
     ReplacePlacementGroupRequest => placement_group: PlacementGroup,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_update_flags_are_named_as_on_the_command_line() {
+        assert_eq!(flag_list(&["name"]), "--name or --tag");
+        assert_eq!(
+            flag_list(&["name", "policy_mode", "policy_type"]),
+            "--name, --policy-mode, --policy-type or --tag"
+        );
+    }
+
+    #[test]
+    fn changes_name_the_fields_given_in_order() {
+        let mut image = v1::Image::default();
+        let mut changes = Changes::default();
+        changes.set("name", &mut image.name, Some("web".to_owned()));
+        changes.set("arch", &mut image.arch, None);
+        changes.tags(&mut image.tags, vec!["a".to_owned()]);
+        changes.clear("public");
+        let mask = changes.mask("--name").unwrap();
+        assert_eq!(mask.paths, ["name", "tags", "public"]);
+        assert_eq!((image.name.as_str(), image.tags.len()), ("web", 1));
+    }
+
+    #[test]
+    fn no_change_is_a_usage_error_naming_the_flags() {
+        let err = Changes::default().mask("--name or --tag").unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+        assert!(err.to_string().contains("--name or --tag"), "{err}");
+    }
+}
