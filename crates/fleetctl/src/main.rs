@@ -1,19 +1,17 @@
 //! fleetctl, the command-line client of the fleet gateway (gRPC `fleet.v1`).
 //!
-//! Parsing is clap ([`Cli`]); each resource family has a module with its
-//! subcommands and their calls; [`ctx::Ctx`] holds the connection and printer;
+//! Parsing is clap ([`Cli`]); each resource family has a module under
+//! [`commands`] with its subcommands and their calls; [`ctx::Ctx`] holds the connection and printer;
 //! errors become the documented exit codes in [`error`].
 
 mod args;
 mod call;
 mod client;
+mod commands;
 mod ctx;
 mod error;
-mod network;
 mod operations;
 mod output;
-mod resources;
-mod servers;
 mod table;
 
 use std::process::ExitCode;
@@ -22,6 +20,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::client::{ConnectOptions, Gateway, Token};
+use crate::commands::{
+    block_migration, dashboard, images, ips, placement_groups, private_nics, products,
+    security_groups, servers, snapshots, user_data, volumes,
+};
 use crate::error::CliError;
 use crate::output::{Format, Printer};
 
@@ -81,36 +83,36 @@ pub enum Command {
     Servers(servers::ServersCmd),
     /// User data of a server (cloud-init and other keys)
     #[command(subcommand, name = "user-data")]
-    UserData(servers::UserDataCmd),
+    UserData(user_data::UserDataCmd),
     /// Images
     #[command(subcommand)]
-    Images(resources::ImagesCmd),
+    Images(images::ImagesCmd),
     /// Snapshots: create, import, export to Object Storage, list, delete
     #[command(subcommand)]
-    Snapshots(resources::SnapshotsCmd),
+    Snapshots(snapshots::SnapshotsCmd),
     /// Volumes
     #[command(subcommand)]
-    Volumes(resources::VolumesCmd),
+    Volumes(volumes::VolumesCmd),
     /// Block storage migration (b_ssd → SBS): plan, apply
     #[command(subcommand, name = "block-migration")]
-    BlockMigration(resources::BlockMigrationCmd),
+    BlockMigration(block_migration::BlockMigrationCmd),
     /// Security groups and their rules
     #[command(subcommand, name = "security-groups")]
-    SecurityGroups(network::SecurityGroupsCmd),
+    SecurityGroups(security_groups::SecurityGroupsCmd),
     /// Placement groups and their servers
     #[command(subcommand, name = "placement-groups")]
-    PlacementGroups(network::PlacementGroupsCmd),
+    PlacementGroups(placement_groups::PlacementGroupsCmd),
     /// Flexible IPs
     #[command(subcommand)]
-    Ips(network::IpsCmd),
+    Ips(ips::IpsCmd),
     /// Private NICs of a server
     #[command(subcommand, name = "private-nics")]
-    PrivateNics(network::PrivateNicsCmd),
+    PrivateNics(private_nics::PrivateNicsCmd),
     /// Server types, their availability and volume types
     #[command(subcommand)]
-    Products(resources::ProductsCmd),
+    Products(products::ProductsCmd),
     /// Resource counts of a zone
-    Dashboard(resources::DashboardArgs),
+    Dashboard(dashboard::DashboardArgs),
     /// Long-running operations: list, get, wait, watch, cancel
     #[command(subcommand)]
     Operations(operations::OperationsCmd),
@@ -162,17 +164,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Servers(cmd) => servers::run(&ctx, cmd).await,
-        Command::UserData(cmd) => servers::run_user_data(&ctx, cmd).await,
-        Command::Images(cmd) => resources::run_images(&ctx, cmd).await,
-        Command::Snapshots(cmd) => resources::run_snapshots(&ctx, cmd).await,
-        Command::Volumes(cmd) => resources::run_volumes(&ctx, cmd).await,
-        Command::BlockMigration(cmd) => resources::run_block_migration(&ctx, cmd).await,
-        Command::SecurityGroups(cmd) => network::run_security_groups(&ctx, cmd).await,
-        Command::PlacementGroups(cmd) => network::run_placement_groups(&ctx, cmd).await,
-        Command::Ips(cmd) => network::run_ips(&ctx, cmd).await,
-        Command::PrivateNics(cmd) => network::run_private_nics(&ctx, cmd).await,
-        Command::Products(cmd) => resources::run_products(&ctx, cmd).await,
-        Command::Dashboard(args) => resources::run_dashboard(&ctx, args).await,
+        Command::UserData(cmd) => user_data::run(&ctx, cmd).await,
+        Command::Images(cmd) => images::run(&ctx, cmd).await,
+        Command::Snapshots(cmd) => snapshots::run(&ctx, cmd).await,
+        Command::Volumes(cmd) => volumes::run(&ctx, cmd).await,
+        Command::BlockMigration(cmd) => block_migration::run(&ctx, cmd).await,
+        Command::SecurityGroups(cmd) => security_groups::run(&ctx, cmd).await,
+        Command::PlacementGroups(cmd) => placement_groups::run(&ctx, cmd).await,
+        Command::Ips(cmd) => ips::run(&ctx, cmd).await,
+        Command::PrivateNics(cmd) => private_nics::run(&ctx, cmd).await,
+        Command::Products(cmd) => products::run(&ctx, cmd).await,
+        Command::Dashboard(args) => dashboard::run(&ctx, args).await,
         Command::Operations(cmd) => operations::run(&ctx, cmd).await,
         Command::Call(args) => call::run(&ctx, args).await,
     }
