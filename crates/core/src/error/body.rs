@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::enums::api_enum;
 use crate::time::Timestamp;
+use crate::wire::wire_structs;
 
 api_enum! {
     /// `reason` of an `invalid_arguments` detail.
@@ -47,31 +48,9 @@ api_enum! {
         Expired = "expired",
     }
 }
-/// Declares error-body structs: the fields given, in wire order, then
-/// `extra` for the keys this crate does not model, all defaulted when
-/// absent.
-macro_rules! error_bodies {
-    ($(
-        $(#[$attr:meta])*
-        $name:ident {
-            $( $(#[$field_attr:meta])* $field:ident: $ty:ty, )*
-        }
-    )*) => {$(
-        $(#[$attr])*
-        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-        #[serde(default)]
-        pub struct $name {
-            $( $(#[$field_attr])* pub $field: $ty, )*
-            /// Keys this crate does not model, written back unchanged.
-            #[serde(flatten)]
-            pub extra: Map<String, Value>,
-        }
-    )*};
-}
-
-error_bodies! {
+wire_structs! {
     /// One argument rejected by an `invalid_arguments` error.
-    InvalidArgumentDetail {
+    body InvalidArgumentDetail {
         /// Name of the argument, e.g. `commercial_type`.
         argument_name: String,
         /// Why it was rejected.
@@ -81,7 +60,7 @@ error_bodies! {
     }
 
     /// `invalid_arguments` (400).
-    InvalidArgumentsError {
+    body InvalidArgumentsError {
         /// The API sends `invalid argument(s)`.
         message: String,
         /// The rejected arguments.
@@ -89,7 +68,7 @@ error_bodies! {
     }
 
     /// `not_found` (404).
-    NotFoundError {
+    body NotFoundError {
         /// The API sends `resource is not found`.
         message: String,
         /// e.g. `instance_server`, `instance_ip`.
@@ -100,7 +79,7 @@ error_bodies! {
 
     /// One quota hit by a `quotas_exceeded` error. The JS SDK also reads
     /// `organization_id` and `project_id` here; they stay in `extra`.
-    QuotaExceededDetail {
+    body QuotaExceededDetail {
         /// The limited resource, e.g. `instances_pro_count`.
         resource: String,
         /// The limit.
@@ -110,7 +89,7 @@ error_bodies! {
     }
 
     /// `quotas_exceeded` (403).
-    QuotasExceededError {
+    body QuotasExceededError {
         /// Human-readable message.
         message: String,
         /// The quotas hit.
@@ -119,19 +98,17 @@ error_bodies! {
 
     /// `precondition_failed` (412). The live API was seen sending only
     /// `message` (`server should be stopped`), so the typed fields are optional.
-    PreconditionFailedError {
+    body PreconditionFailedError {
         /// What is wrong, e.g. `server should be stopped`.
         message: String,
         /// Which precondition failed.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        precondition: Option<PreconditionFailedKind>,
+        precondition?: PreconditionFailedKind,
         /// Human-readable hint.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        help_message: Option<String>,
+        help_message?: String,
     }
 
     /// `transient_state` (409): the resource is busy in a transient state.
-    TransientStateError {
+    body TransientStateError {
         /// Human-readable message.
         message: String,
         /// e.g. `instance_server`.
@@ -143,7 +120,7 @@ error_bodies! {
     }
 
     /// One refused permission of a `permissions_denied` error.
-    PermissionDeniedDetail {
+    body PermissionDeniedDetail {
         /// The resource acted upon.
         resource: String,
         /// The refused action, e.g. `read`, `write`.
@@ -151,7 +128,7 @@ error_bodies! {
     }
 
     /// `permissions_denied` (403).
-    PermissionsDeniedError {
+    body PermissionsDeniedError {
         /// Human-readable message.
         message: String,
         /// The refused permissions.
@@ -159,7 +136,7 @@ error_bodies! {
     }
 
     /// `denied_authentication` (401).
-    DeniedAuthenticationError {
+    body DeniedAuthenticationError {
         /// Human-readable message.
         message: String,
         /// How the caller tried to authenticate.
@@ -169,7 +146,7 @@ error_bodies! {
     }
 
     /// `resource_expired` (410).
-    ResourceExpiredError {
+    body ResourceExpiredError {
         /// Human-readable message.
         message: String,
         /// The expired resource kind.
@@ -181,7 +158,7 @@ error_bodies! {
     }
 
     /// `out_of_stock` (503, undocumented; see the module doc).
-    OutOfStockError {
+    body OutOfStockError {
         /// Human-readable message.
         message: String,
         /// What ran out, e.g. a commercial type.
@@ -189,7 +166,7 @@ error_bodies! {
     }
 
     /// `locked` (409, undocumented; see the module doc).
-    LockedError {
+    body LockedError {
         /// Human-readable message.
         message: String,
         /// The locked resource kind.
@@ -200,29 +177,27 @@ error_bodies! {
 
     /// Legacy Instance `conflict` (409), e.g. `Group is in use. You cannot
     /// delete it.`
-    ConflictError {
+    body ConflictError {
         /// Human-readable message.
         message: String,
     }
 
     /// Legacy Instance `unknown_resource` (404); the SDK extracts the quoted
     /// id from `message` (`"<uuid>" not found`).
-    UnknownResourceError {
+    body UnknownResourceError {
         /// e.g. `Volume '<uuid>' not found`.
         message: String,
     }
 
     /// Legacy Instance `invalid_request_error` (400 with `fields`, or 403 with
     /// `resource` for quotas).
-    InvalidRequestError {
+    body InvalidRequestError {
         /// e.g. `Validation Error`, `Quota exceeded for this resource.`.
         message: String,
         /// Per-field messages, e.g. `{"volumes.5.id": ["…"]}`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        fields: Option<BTreeMap<String, Vec<String>>>,
+        fields?: BTreeMap<String, Vec<String>>,
         /// The resource concerned, in the quota form.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        resource: Option<String>,
+        resource?: String,
     }
 }
 
