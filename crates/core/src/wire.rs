@@ -2,7 +2,7 @@
 //!
 //! Every wire struct derives the same traits, defaults each absent field,
 //! and leaves an unset optional field out when serialized; bodies also keep
-//! the keys this crate does not model. [`wire_structs!`] writes that once.
+//! the keys this crate does not model. `wire_structs!` writes that once.
 
 /// Declares wire structs. Each is `query Name { … }` (no unknown keys) or
 /// `body Name { … }` (unknown keys kept in `extra` and written back

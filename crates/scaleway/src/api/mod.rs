@@ -5,7 +5,7 @@
 //! lists come back as a [`crate::Page`] and, with `…_all`, as a stream of
 //! every item.
 //!
-//! The methods are declared by [`client_methods!`], one line per endpoint,
+//! The methods are declared by `client_methods!`, one line per endpoint,
 //! so the call, unwrap and paging code exists once; each doc line gives
 //! the method and path template.
 
