@@ -8,8 +8,11 @@
 //! body kinds. The client, the emulator and the gateway count their
 //! coverage against [`ENDPOINTS`] and refer to entries by [`Operation`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -240,7 +243,7 @@ impl Endpoint {
             match param_name(segment) {
                 Some(name) => {
                     let value = params.iter().find(|(n, _)| *n == name)?.1;
-                    percent_encode_into(value, &mut out);
+                    out.extend(utf8_percent_encode(value, PATH_SEGMENT));
                 }
                 None => out.push_str(segment),
             }
@@ -269,40 +272,33 @@ fn normalize_path(path: &str) -> &str {
     }
 }
 
+/// The decoded segment; the raw text when the escapes do not form UTF-8.
 fn percent_decode(segment: &str) -> String {
-    if !segment.contains('%') {
-        return segment.to_owned();
-    }
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    // Keep the raw text when the escapes do not form UTF-8.
-    String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
+    percent_decode_str(segment)
+        .decode_utf8()
+        .map_or_else(|_| segment.to_owned(), Cow::into_owned)
 }
 
-fn percent_encode_into(value: &str, out: &mut String) {
-    for b in value.bytes() {
-        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b);
-        if keep {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-}
+/// What a rendered path segment escapes: everything but RFC 3986 `pchar`
+/// (unreserved, sub-delims, `:` and `@`).
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// Path parameters captured by [`Endpoint::matches`], in template order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -378,12 +374,14 @@ macro_rules! ty {
 }
 
 /// Declares [`Operation`] and [`ENDPOINTS`] from one list so they cannot
-/// drift apart.
+/// drift apart. A row is `Operation "name" Method "path" status`, then,
+/// where they apply, `query Q`, `request B`, `response B` (`text` for raw
+/// `text/plain`, else the JSON type) and `page "collection key"`.
 macro_rules! catalog {
     ($(
-        $op:ident $name:literal $method:ident $path:literal
-            query $query:expr, request $request:expr, response $response:expr,
-            status $status:literal, page $page:expr;
+        $op:ident $name:literal $method:ident $path:literal $status:literal
+            $(query $query:ident)? $(request $request:ident)? $(response $response:ident)?
+            $(page $page:literal)?;
     )*) => {
         /// Stable identifier of an endpoint; `ENDPOINTS[op as usize]` is its entry.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -409,13 +407,36 @@ macro_rules! catalog {
                 operation: Operation::$op,
                 method: Method::$method,
                 path: $path,
-                query: $query,
-                request: $request,
-                response: $response,
+                query: optional!($(ty!($query))?),
+                request: body_of!($($request)?),
+                response: body_of!($($response)?),
                 success_status: $status,
-                pagination: $page,
+                pagination: optional!($($page)?),
             }, )*
         ];
+    };
+}
+
+/// `None`, or `Some` of what is given.
+macro_rules! optional {
+    () => {
+        None
+    };
+    ($($value:tt)+) => {
+        Some($($value)+)
+    };
+}
+
+/// A catalog body: none, `text` (raw `text/plain`) or a JSON type.
+macro_rules! body_of {
+    () => {
+        Body::None
+    };
+    (text) => {
+        Body::Text
+    };
+    ($t:ident) => {
+        Body::Json(ty!($t))
     };
 }
 
@@ -437,255 +458,101 @@ impl fmt::Display for Operation {
     }
 }
 
-use Body::{Json, Text};
-
 catalog! {
     // Products.
-    ListServersTypes "list_servers_types" Get "/instance/v1/zones/{zone}/products/servers"
-        query Some(ty!(ListServersTypesQuery)), request Body::None, response Json(ty!(ListServersTypesResponse)),
-        status 200, page Some("servers");
-    GetServerTypesAvailability "get_server_types_availability" Get "/instance/v1/zones/{zone}/products/servers/availability"
-        query Some(ty!(GetServerTypesAvailabilityQuery)), request Body::None, response Json(ty!(GetServerTypesAvailabilityResponse)),
-        status 200, page Some("servers");
-    ListVolumesTypes "list_volumes_types" Get "/instance/v1/zones/{zone}/products/volumes"
-        query Some(ty!(ListVolumesTypesQuery)), request Body::None, response Json(ty!(ListVolumesTypesResponse)),
-        status 200, page Some("volumes");
+    ListServersTypes "list_servers_types" Get "/instance/v1/zones/{zone}/products/servers" 200 query ListServersTypesQuery response ListServersTypesResponse page "servers";
+    GetServerTypesAvailability "get_server_types_availability" Get "/instance/v1/zones/{zone}/products/servers/availability" 200 query GetServerTypesAvailabilityQuery response GetServerTypesAvailabilityResponse page "servers";
+    ListVolumesTypes "list_volumes_types" Get "/instance/v1/zones/{zone}/products/volumes" 200 query ListVolumesTypesQuery response ListVolumesTypesResponse page "volumes";
     // Servers.
-    ListServers "list_servers" Get "/instance/v1/zones/{zone}/servers"
-        query Some(ty!(ListServersQuery)), request Body::None, response Json(ty!(ListServersResponse)),
-        status 200, page Some("servers");
-    CreateServer "create_server" Post "/instance/v1/zones/{zone}/servers"
-        query None, request Json(ty!(CreateServerRequest)), response Json(ty!(CreateServerResponse)),
-        status 201, page None;
-    GetServer "get_server" Get "/instance/v1/zones/{zone}/servers/{server_id}"
-        query None, request Body::None, response Json(ty!(GetServerResponse)),
-        status 200, page None;
-    UpdateServer "update_server" Patch "/instance/v1/zones/{zone}/servers/{server_id}"
-        query None, request Json(ty!(UpdateServerRequest)), response Json(ty!(UpdateServerResponse)),
-        status 200, page None;
-    SetServer "set_server" Put "/instance/v1/zones/{zone}/servers/{id}"
-        query None, request Json(ty!(SetServerRequest)), response Json(ty!(SetServerResponse)),
-        status 200, page None;
-    DeleteServer "delete_server" Delete "/instance/v1/zones/{zone}/servers/{server_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    GetServerCompatibleTypes "get_server_compatible_types" Get "/instance/v1/zones/{zone}/servers/{server_id}/compatible-types"
-        query None, request Body::None, response Json(ty!(GetServerCompatibleTypesResponse)),
-        status 200, page None;
-    ListServerActions "list_server_actions" Get "/instance/v1/zones/{zone}/servers/{server_id}/action"
-        query None, request Body::None, response Json(ty!(ListServerActionsResponse)),
-        status 200, page None;
-    ServerAction "server_action" Post "/instance/v1/zones/{zone}/servers/{server_id}/action"
-        query None, request Json(ty!(ServerActionRequest)), response Json(ty!(ServerActionResponse)),
-        status 202, page None;
-    ListServerUserData "list_server_user_data" Get "/instance/v1/zones/{zone}/servers/{server_id}/user_data"
-        query None, request Body::None, response Json(ty!(ListServerUserDataResponse)),
-        status 200, page None;
-    DeleteServerUserData "delete_server_user_data" Delete "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    AttachServerVolume "attach_server_volume" Post "/instance/v1/zones/{zone}/servers/{server_id}/attach-volume"
-        query None, request Json(ty!(AttachServerVolumeRequest)), response Json(ty!(AttachServerVolumeResponse)),
-        status 200, page None;
-    DetachServerVolume "detach_server_volume" Post "/instance/v1/zones/{zone}/servers/{server_id}/detach-volume"
-        query None, request Json(ty!(DetachServerVolumeRequest)), response Json(ty!(DetachServerVolumeResponse)),
-        status 200, page None;
-    AttachServerFileSystem "attach_server_file_system" Post "/instance/v1/zones/{zone}/servers/{server_id}/attach-filesystem"
-        query None, request Json(ty!(AttachServerFileSystemRequest)), response Json(ty!(AttachServerFileSystemResponse)),
-        status 200, page None;
-    DetachServerFileSystem "detach_server_file_system" Post "/instance/v1/zones/{zone}/servers/{server_id}/detach-filesystem"
-        query None, request Json(ty!(DetachServerFileSystemRequest)), response Json(ty!(DetachServerFileSystemResponse)),
-        status 200, page None;
+    ListServers "list_servers" Get "/instance/v1/zones/{zone}/servers" 200 query ListServersQuery response ListServersResponse page "servers";
+    CreateServer "create_server" Post "/instance/v1/zones/{zone}/servers" 201 request CreateServerRequest response CreateServerResponse;
+    GetServer "get_server" Get "/instance/v1/zones/{zone}/servers/{server_id}" 200 response GetServerResponse;
+    UpdateServer "update_server" Patch "/instance/v1/zones/{zone}/servers/{server_id}" 200 request UpdateServerRequest response UpdateServerResponse;
+    SetServer "set_server" Put "/instance/v1/zones/{zone}/servers/{id}" 200 request SetServerRequest response SetServerResponse;
+    DeleteServer "delete_server" Delete "/instance/v1/zones/{zone}/servers/{server_id}" 204;
+    GetServerCompatibleTypes "get_server_compatible_types" Get "/instance/v1/zones/{zone}/servers/{server_id}/compatible-types" 200 response GetServerCompatibleTypesResponse;
+    ListServerActions "list_server_actions" Get "/instance/v1/zones/{zone}/servers/{server_id}/action" 200 response ListServerActionsResponse;
+    ServerAction "server_action" Post "/instance/v1/zones/{zone}/servers/{server_id}/action" 202 request ServerActionRequest response ServerActionResponse;
+    ListServerUserData "list_server_user_data" Get "/instance/v1/zones/{zone}/servers/{server_id}/user_data" 200 response ListServerUserDataResponse;
+    DeleteServerUserData "delete_server_user_data" Delete "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}" 204;
+    AttachServerVolume "attach_server_volume" Post "/instance/v1/zones/{zone}/servers/{server_id}/attach-volume" 200 request AttachServerVolumeRequest response AttachServerVolumeResponse;
+    DetachServerVolume "detach_server_volume" Post "/instance/v1/zones/{zone}/servers/{server_id}/detach-volume" 200 request DetachServerVolumeRequest response DetachServerVolumeResponse;
+    AttachServerFileSystem "attach_server_file_system" Post "/instance/v1/zones/{zone}/servers/{server_id}/attach-filesystem" 200 request AttachServerFileSystemRequest response AttachServerFileSystemResponse;
+    DetachServerFileSystem "detach_server_file_system" Post "/instance/v1/zones/{zone}/servers/{server_id}/detach-filesystem" 200 request DetachServerFileSystemRequest response DetachServerFileSystemResponse;
     // Images.
-    ListImages "list_images" Get "/instance/v1/zones/{zone}/images"
-        query Some(ty!(ListImagesQuery)), request Body::None, response Json(ty!(ListImagesResponse)),
-        status 200, page Some("images");
-    GetImage "get_image" Get "/instance/v1/zones/{zone}/images/{image_id}"
-        query None, request Body::None, response Json(ty!(GetImageResponse)),
-        status 200, page None;
-    CreateImage "create_image" Post "/instance/v1/zones/{zone}/images"
-        query None, request Json(ty!(CreateImageRequest)), response Json(ty!(CreateImageResponse)),
-        status 201, page None;
-    UpdateImage "update_image" Patch "/instance/v1/zones/{zone}/images/{image_id}"
-        query None, request Json(ty!(UpdateImageRequest)), response Json(ty!(UpdateImageResponse)),
-        status 200, page None;
-    SetImage "set_image" Put "/instance/v1/zones/{zone}/images/{id}"
-        query None, request Json(ty!(SetImageRequest)), response Json(ty!(SetImageResponse)),
-        status 200, page None;
-    DeleteImage "delete_image" Delete "/instance/v1/zones/{zone}/images/{image_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    ListImages "list_images" Get "/instance/v1/zones/{zone}/images" 200 query ListImagesQuery response ListImagesResponse page "images";
+    GetImage "get_image" Get "/instance/v1/zones/{zone}/images/{image_id}" 200 response GetImageResponse;
+    CreateImage "create_image" Post "/instance/v1/zones/{zone}/images" 201 request CreateImageRequest response CreateImageResponse;
+    UpdateImage "update_image" Patch "/instance/v1/zones/{zone}/images/{image_id}" 200 request UpdateImageRequest response UpdateImageResponse;
+    SetImage "set_image" Put "/instance/v1/zones/{zone}/images/{id}" 200 request SetImageRequest response SetImageResponse;
+    DeleteImage "delete_image" Delete "/instance/v1/zones/{zone}/images/{image_id}" 204;
     // Snapshots.
-    ListSnapshots "list_snapshots" Get "/instance/v1/zones/{zone}/snapshots"
-        query Some(ty!(ListSnapshotsQuery)), request Body::None, response Json(ty!(ListSnapshotsResponse)),
-        status 200, page Some("snapshots");
-    CreateSnapshot "create_snapshot" Post "/instance/v1/zones/{zone}/snapshots"
-        query None, request Json(ty!(CreateSnapshotRequest)), response Json(ty!(CreateSnapshotResponse)),
-        status 201, page None;
-    GetSnapshot "get_snapshot" Get "/instance/v1/zones/{zone}/snapshots/{snapshot_id}"
-        query None, request Body::None, response Json(ty!(GetSnapshotResponse)),
-        status 200, page None;
-    UpdateSnapshot "update_snapshot" Patch "/instance/v1/zones/{zone}/snapshots/{snapshot_id}"
-        query None, request Json(ty!(UpdateSnapshotRequest)), response Json(ty!(UpdateSnapshotResponse)),
-        status 200, page None;
-    SetSnapshot "set_snapshot" Put "/instance/v1/zones/{zone}/snapshots/{snapshot_id}"
-        query None, request Json(ty!(SetSnapshotRequest)), response Json(ty!(SetSnapshotResponse)),
-        status 200, page None;
-    DeleteSnapshot "delete_snapshot" Delete "/instance/v1/zones/{zone}/snapshots/{snapshot_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    ExportSnapshot "export_snapshot" Post "/instance/v1/zones/{zone}/snapshots/{snapshot_id}/export"
-        query None, request Json(ty!(ExportSnapshotRequest)), response Json(ty!(ExportSnapshotResponse)),
-        status 202, page None;
+    ListSnapshots "list_snapshots" Get "/instance/v1/zones/{zone}/snapshots" 200 query ListSnapshotsQuery response ListSnapshotsResponse page "snapshots";
+    CreateSnapshot "create_snapshot" Post "/instance/v1/zones/{zone}/snapshots" 201 request CreateSnapshotRequest response CreateSnapshotResponse;
+    GetSnapshot "get_snapshot" Get "/instance/v1/zones/{zone}/snapshots/{snapshot_id}" 200 response GetSnapshotResponse;
+    UpdateSnapshot "update_snapshot" Patch "/instance/v1/zones/{zone}/snapshots/{snapshot_id}" 200 request UpdateSnapshotRequest response UpdateSnapshotResponse;
+    SetSnapshot "set_snapshot" Put "/instance/v1/zones/{zone}/snapshots/{snapshot_id}" 200 request SetSnapshotRequest response SetSnapshotResponse;
+    DeleteSnapshot "delete_snapshot" Delete "/instance/v1/zones/{zone}/snapshots/{snapshot_id}" 204;
+    ExportSnapshot "export_snapshot" Post "/instance/v1/zones/{zone}/snapshots/{snapshot_id}/export" 202 request ExportSnapshotRequest response ExportSnapshotResponse;
     // Volumes.
-    ListVolumes "list_volumes" Get "/instance/v1/zones/{zone}/volumes"
-        query Some(ty!(ListVolumesQuery)), request Body::None, response Json(ty!(ListVolumesResponse)),
-        status 200, page Some("volumes");
-    CreateVolume "create_volume" Post "/instance/v1/zones/{zone}/volumes"
-        query None, request Json(ty!(CreateVolumeRequest)), response Json(ty!(CreateVolumeResponse)),
-        status 201, page None;
-    GetVolume "get_volume" Get "/instance/v1/zones/{zone}/volumes/{volume_id}"
-        query None, request Body::None, response Json(ty!(GetVolumeResponse)),
-        status 200, page None;
-    UpdateVolume "update_volume" Patch "/instance/v1/zones/{zone}/volumes/{volume_id}"
-        query None, request Json(ty!(UpdateVolumeRequest)), response Json(ty!(UpdateVolumeResponse)),
-        status 200, page None;
-    DeleteVolume "delete_volume" Delete "/instance/v1/zones/{zone}/volumes/{volume_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    ListVolumes "list_volumes" Get "/instance/v1/zones/{zone}/volumes" 200 query ListVolumesQuery response ListVolumesResponse page "volumes";
+    CreateVolume "create_volume" Post "/instance/v1/zones/{zone}/volumes" 201 request CreateVolumeRequest response CreateVolumeResponse;
+    GetVolume "get_volume" Get "/instance/v1/zones/{zone}/volumes/{volume_id}" 200 response GetVolumeResponse;
+    UpdateVolume "update_volume" Patch "/instance/v1/zones/{zone}/volumes/{volume_id}" 200 request UpdateVolumeRequest response UpdateVolumeResponse;
+    DeleteVolume "delete_volume" Delete "/instance/v1/zones/{zone}/volumes/{volume_id}" 204;
     // Block migration. The statuses of the two body-less answers are not
     // recorded anywhere; 204 is what the API uses for every other empty
     // answer.
-    PlanBlockMigration "plan_block_migration" Post "/instance/v1/zones/{zone}/block-migration/plan"
-        query None, request Json(ty!(PlanBlockMigrationRequest)), response Json(ty!(MigrationPlan)),
-        status 200, page None;
-    ApplyBlockMigration "apply_block_migration" Post "/instance/v1/zones/{zone}/block-migration/apply"
-        query None, request Json(ty!(ApplyBlockMigrationRequest)), response Body::None,
-        status 204, page None;
-    CheckBlockMigrationOrganizationQuotas "check_block_migration_organization_quotas" Post "/instance/v1/zones/{zone}/block-migration/check-organization-quotas"
-        query None, request Json(ty!(CheckBlockMigrationOrganizationQuotasRequest)), response Body::None,
-        status 204, page None;
+    PlanBlockMigration "plan_block_migration" Post "/instance/v1/zones/{zone}/block-migration/plan" 200 request PlanBlockMigrationRequest response MigrationPlan;
+    ApplyBlockMigration "apply_block_migration" Post "/instance/v1/zones/{zone}/block-migration/apply" 204 request ApplyBlockMigrationRequest;
+    CheckBlockMigrationOrganizationQuotas "check_block_migration_organization_quotas" Post "/instance/v1/zones/{zone}/block-migration/check-organization-quotas" 204 request CheckBlockMigrationOrganizationQuotasRequest;
     // Security groups.
-    ListSecurityGroups "list_security_groups" Get "/instance/v1/zones/{zone}/security_groups"
-        query Some(ty!(ListSecurityGroupsQuery)), request Body::None, response Json(ty!(ListSecurityGroupsResponse)),
-        status 200, page Some("security_groups");
-    CreateSecurityGroup "create_security_group" Post "/instance/v1/zones/{zone}/security_groups"
-        query None, request Json(ty!(CreateSecurityGroupRequest)), response Json(ty!(CreateSecurityGroupResponse)),
-        status 201, page None;
-    GetSecurityGroup "get_security_group" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}"
-        query None, request Body::None, response Json(ty!(GetSecurityGroupResponse)),
-        status 200, page None;
-    UpdateSecurityGroup "update_security_group" Patch "/instance/v1/zones/{zone}/security_groups/{security_group_id}"
-        query None, request Json(ty!(UpdateSecurityGroupRequest)), response Json(ty!(UpdateSecurityGroupResponse)),
-        status 200, page None;
-    SetSecurityGroup "set_security_group" Put "/instance/v1/zones/{zone}/security_groups/{id}"
-        query None, request Json(ty!(SetSecurityGroupRequest)), response Json(ty!(SetSecurityGroupResponse)),
-        status 200, page None;
-    DeleteSecurityGroup "delete_security_group" Delete "/instance/v1/zones/{zone}/security_groups/{security_group_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    ListSecurityGroups "list_security_groups" Get "/instance/v1/zones/{zone}/security_groups" 200 query ListSecurityGroupsQuery response ListSecurityGroupsResponse page "security_groups";
+    CreateSecurityGroup "create_security_group" Post "/instance/v1/zones/{zone}/security_groups" 201 request CreateSecurityGroupRequest response CreateSecurityGroupResponse;
+    GetSecurityGroup "get_security_group" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}" 200 response GetSecurityGroupResponse;
+    UpdateSecurityGroup "update_security_group" Patch "/instance/v1/zones/{zone}/security_groups/{security_group_id}" 200 request UpdateSecurityGroupRequest response UpdateSecurityGroupResponse;
+    SetSecurityGroup "set_security_group" Put "/instance/v1/zones/{zone}/security_groups/{id}" 200 request SetSecurityGroupRequest response SetSecurityGroupResponse;
+    DeleteSecurityGroup "delete_security_group" Delete "/instance/v1/zones/{zone}/security_groups/{security_group_id}" 204;
     // Security-group rules.
-    ListDefaultSecurityGroupRules "list_default_security_group_rules" Get "/instance/v1/zones/{zone}/security_groups/default/rules"
-        query None, request Body::None, response Json(ty!(ListDefaultSecurityGroupRulesResponse)),
-        status 200, page None;
+    ListDefaultSecurityGroupRules "list_default_security_group_rules" Get "/instance/v1/zones/{zone}/security_groups/default/rules" 200 response ListDefaultSecurityGroupRulesResponse;
     // The SDK pages this list, although the live API answers in one page
     // without X-Total-Count.
-    ListSecurityGroupRules "list_security_group_rules" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"
-        query Some(ty!(ListSecurityGroupRulesQuery)), request Body::None, response Json(ty!(ListSecurityGroupRulesResponse)),
-        status 200, page Some("rules");
-    CreateSecurityGroupRule "create_security_group_rule" Post "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"
-        query None, request Json(ty!(CreateSecurityGroupRuleRequest)), response Json(ty!(CreateSecurityGroupRuleResponse)),
-        status 201, page None;
-    SetSecurityGroupRules "set_security_group_rules" Put "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"
-        query None, request Json(ty!(SetSecurityGroupRulesRequest)), response Json(ty!(SetSecurityGroupRulesResponse)),
-        status 200, page None;
-    GetSecurityGroupRule "get_security_group_rule" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"
-        query None, request Body::None, response Json(ty!(GetSecurityGroupRuleResponse)),
-        status 200, page None;
-    UpdateSecurityGroupRule "update_security_group_rule" Patch "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"
-        query None, request Json(ty!(UpdateSecurityGroupRuleRequest)), response Json(ty!(UpdateSecurityGroupRuleResponse)),
-        status 200, page None;
-    SetSecurityGroupRule "set_security_group_rule" Put "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"
-        query None, request Json(ty!(SetSecurityGroupRuleRequest)), response Json(ty!(SetSecurityGroupRuleResponse)),
-        status 200, page None;
-    DeleteSecurityGroupRule "delete_security_group_rule" Delete "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    ListSecurityGroupRules "list_security_group_rules" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules" 200 query ListSecurityGroupRulesQuery response ListSecurityGroupRulesResponse page "rules";
+    CreateSecurityGroupRule "create_security_group_rule" Post "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules" 201 request CreateSecurityGroupRuleRequest response CreateSecurityGroupRuleResponse;
+    SetSecurityGroupRules "set_security_group_rules" Put "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules" 200 request SetSecurityGroupRulesRequest response SetSecurityGroupRulesResponse;
+    GetSecurityGroupRule "get_security_group_rule" Get "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}" 200 response GetSecurityGroupRuleResponse;
+    UpdateSecurityGroupRule "update_security_group_rule" Patch "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}" 200 request UpdateSecurityGroupRuleRequest response UpdateSecurityGroupRuleResponse;
+    SetSecurityGroupRule "set_security_group_rule" Put "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}" 200 request SetSecurityGroupRuleRequest response SetSecurityGroupRuleResponse;
+    DeleteSecurityGroupRule "delete_security_group_rule" Delete "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}" 204;
     // Placement groups.
-    ListPlacementGroups "list_placement_groups" Get "/instance/v1/zones/{zone}/placement_groups"
-        query Some(ty!(ListPlacementGroupsQuery)), request Body::None, response Json(ty!(ListPlacementGroupsResponse)),
-        status 200, page Some("placement_groups");
-    CreatePlacementGroup "create_placement_group" Post "/instance/v1/zones/{zone}/placement_groups"
-        query None, request Json(ty!(CreatePlacementGroupRequest)), response Json(ty!(CreatePlacementGroupResponse)),
-        status 201, page None;
-    GetPlacementGroup "get_placement_group" Get "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}"
-        query None, request Body::None, response Json(ty!(GetPlacementGroupResponse)),
-        status 200, page None;
-    UpdatePlacementGroup "update_placement_group" Patch "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}"
-        query None, request Json(ty!(UpdatePlacementGroupRequest)), response Json(ty!(UpdatePlacementGroupResponse)),
-        status 200, page None;
-    SetPlacementGroup "set_placement_group" Put "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}"
-        query None, request Json(ty!(SetPlacementGroupRequest)), response Json(ty!(SetPlacementGroupResponse)),
-        status 200, page None;
-    DeletePlacementGroup "delete_placement_group" Delete "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    GetPlacementGroupServers "get_placement_group_servers" Get "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers"
-        query None, request Body::None, response Json(ty!(GetPlacementGroupServersResponse)),
-        status 200, page None;
-    SetPlacementGroupServers "set_placement_group_servers" Put "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers"
-        query None, request Json(ty!(SetPlacementGroupServersRequest)), response Json(ty!(SetPlacementGroupServersResponse)),
-        status 200, page None;
-    UpdatePlacementGroupServers "update_placement_group_servers" Patch "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers"
-        query None, request Json(ty!(UpdatePlacementGroupServersRequest)), response Json(ty!(UpdatePlacementGroupServersResponse)),
-        status 200, page None;
+    ListPlacementGroups "list_placement_groups" Get "/instance/v1/zones/{zone}/placement_groups" 200 query ListPlacementGroupsQuery response ListPlacementGroupsResponse page "placement_groups";
+    CreatePlacementGroup "create_placement_group" Post "/instance/v1/zones/{zone}/placement_groups" 201 request CreatePlacementGroupRequest response CreatePlacementGroupResponse;
+    GetPlacementGroup "get_placement_group" Get "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}" 200 response GetPlacementGroupResponse;
+    UpdatePlacementGroup "update_placement_group" Patch "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}" 200 request UpdatePlacementGroupRequest response UpdatePlacementGroupResponse;
+    SetPlacementGroup "set_placement_group" Put "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}" 200 request SetPlacementGroupRequest response SetPlacementGroupResponse;
+    DeletePlacementGroup "delete_placement_group" Delete "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}" 204;
+    GetPlacementGroupServers "get_placement_group_servers" Get "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers" 200 response GetPlacementGroupServersResponse;
+    SetPlacementGroupServers "set_placement_group_servers" Put "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers" 200 request SetPlacementGroupServersRequest response SetPlacementGroupServersResponse;
+    UpdatePlacementGroupServers "update_placement_group_servers" Patch "/instance/v1/zones/{zone}/placement_groups/{placement_group_id}/servers" 200 request UpdatePlacementGroupServersRequest response UpdatePlacementGroupServersResponse;
     // Flexible IPs; `{ip}` is an id or an address.
-    ListIps "list_ips" Get "/instance/v1/zones/{zone}/ips"
-        query Some(ty!(ListIpsQuery)), request Body::None, response Json(ty!(ListIpsResponse)),
-        status 200, page Some("ips");
-    CreateIp "create_ip" Post "/instance/v1/zones/{zone}/ips"
-        query None, request Json(ty!(CreateIpRequest)), response Json(ty!(CreateIpResponse)),
-        status 201, page None;
-    GetIp "get_ip" Get "/instance/v1/zones/{zone}/ips/{ip}"
-        query None, request Body::None, response Json(ty!(GetIpResponse)),
-        status 200, page None;
-    UpdateIp "update_ip" Patch "/instance/v1/zones/{zone}/ips/{ip}"
-        query None, request Json(ty!(UpdateIpRequest)), response Json(ty!(UpdateIpResponse)),
-        status 200, page None;
-    DeleteIp "delete_ip" Delete "/instance/v1/zones/{zone}/ips/{ip}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
-    ReleaseIpToIpam "release_ip_to_ipam" Post "/instance/v1/zones/{zone}/ips/{ip_id}/release-to-ipam"
-        query None, request Json(ty!(ReleaseIpToIpamRequest)), response Body::None,
-        status 204, page None;
+    ListIps "list_ips" Get "/instance/v1/zones/{zone}/ips" 200 query ListIpsQuery response ListIpsResponse page "ips";
+    CreateIp "create_ip" Post "/instance/v1/zones/{zone}/ips" 201 request CreateIpRequest response CreateIpResponse;
+    GetIp "get_ip" Get "/instance/v1/zones/{zone}/ips/{ip}" 200 response GetIpResponse;
+    UpdateIp "update_ip" Patch "/instance/v1/zones/{zone}/ips/{ip}" 200 request UpdateIpRequest response UpdateIpResponse;
+    DeleteIp "delete_ip" Delete "/instance/v1/zones/{zone}/ips/{ip}" 204;
+    ReleaseIpToIpam "release_ip_to_ipam" Post "/instance/v1/zones/{zone}/ips/{ip_id}/release-to-ipam" 204 request ReleaseIpToIpamRequest;
     // Private NICs.
-    ListPrivateNics "list_private_nics" Get "/instance/v1/zones/{zone}/servers/{server_id}/private_nics"
-        query Some(ty!(ListPrivateNicsQuery)), request Body::None, response Json(ty!(ListPrivateNicsResponse)),
-        status 200, page Some("private_nics");
-    CreatePrivateNic "create_private_nic" Post "/instance/v1/zones/{zone}/servers/{server_id}/private_nics"
-        query None, request Json(ty!(CreatePrivateNicRequest)), response Json(ty!(CreatePrivateNicResponse)),
-        status 201, page None;
-    GetPrivateNic "get_private_nic" Get "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}"
-        query None, request Body::None, response Json(ty!(GetPrivateNicResponse)),
-        status 200, page None;
+    ListPrivateNics "list_private_nics" Get "/instance/v1/zones/{zone}/servers/{server_id}/private_nics" 200 query ListPrivateNicsQuery response ListPrivateNicsResponse page "private_nics";
+    CreatePrivateNic "create_private_nic" Post "/instance/v1/zones/{zone}/servers/{server_id}/private_nics" 201 request CreatePrivateNicRequest response CreatePrivateNicResponse;
+    GetPrivateNic "get_private_nic" Get "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}" 200 response GetPrivateNicResponse;
     // Answers the bare NIC, not `{"private_nic": …}`.
-    UpdatePrivateNic "update_private_nic" Patch "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}"
-        query None, request Json(ty!(UpdatePrivateNicRequest)), response Json(ty!(PrivateNic)),
-        status 200, page None;
-    DeletePrivateNic "delete_private_nic" Delete "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}"
-        query None, request Body::None, response Body::None,
-        status 204, page None;
+    UpdatePrivateNic "update_private_nic" Patch "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}" 200 request UpdatePrivateNicRequest response PrivateNic;
+    DeletePrivateNic "delete_private_nic" Delete "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}" 204;
     // Dashboard.
-    GetDashboard "get_dashboard" Get "/instance/v1/zones/{zone}/dashboard"
-        query Some(ty!(GetDashboardQuery)), request Body::None, response Json(ty!(GetDashboardResponse)),
-        status 200, page None;
+    GetDashboard "get_dashboard" Get "/instance/v1/zones/{zone}/dashboard" 200 query GetDashboardQuery response GetDashboardResponse;
     // User-data values (hand-written in the Go SDK): raw text/plain.
-    GetServerUserData "get_server_user_data" Get "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}"
-        query None, request Body::None, response Text,
-        status 200, page None;
-    SetServerUserData "set_server_user_data" Patch "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}"
-        query None, request Text, response Body::None,
-        status 204, page None;
+    GetServerUserData "get_server_user_data" Get "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}" 200 response text;
+    SetServerUserData "set_server_user_data" Patch "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}" 204 request text;
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod requests;
 pub mod resources;
 pub mod responses;
 pub mod time;
+mod wire;
 pub mod zone;
 
 pub use catalog::{ENDPOINTS, Endpoint, Method, Operation, PathParams};

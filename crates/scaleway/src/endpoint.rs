@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 pub use fleet_core::catalog::{ENDPOINTS, Endpoint, Method, Operation};
 
 /// Whether re-sending a request of this method is safe by itself:
@@ -46,7 +48,7 @@ pub(crate) fn fill(template: &str, zone: &str, params: &[&str]) -> Result<String
             if value.is_empty() {
                 return Err(format!("{segment} of {template} must not be empty"));
             }
-            encode_segment(value, &mut out);
+            out.extend(utf8_percent_encode(value, PATH_VALUE));
         } else {
             out.push_str(segment);
         }
@@ -57,16 +59,13 @@ pub(crate) fn fill(template: &str, zone: &str, params: &[&str]) -> Result<String
     Ok(out)
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_segment(value: &str, out: &mut String) {
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-}
+/// What the client escapes in a path value: everything but RFC 3986
+/// unreserved characters, so no reserved character reaches the API raw.
+const PATH_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Requests sent per operation (first attempts only), shared by the clones
 /// of a client: the measure of which catalog entries were exercised.

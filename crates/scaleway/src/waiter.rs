@@ -337,36 +337,62 @@ pub fn action_target(action: &ServerAction) -> WaitTarget<ServerState> {
     }
 }
 
-impl Client {
-    /// Waits for a server (states: `starting`/`stopping` are transient).
-    pub async fn wait_server(
-        &self,
-        zone: Zone,
-        server_id: &str,
-        target: WaitTarget<ServerState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<Server>> {
-        let reader = StateOf {
-            state: |s: &Server| s.state.clone(),
-            transient: ServerState::is_transient,
-            name: |s: &ServerState| s.as_str().to_owned(),
-        };
-        let id = server_id.to_owned();
-        wait_for(
-            self,
-            "instance_server",
-            server_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_server(zone, &id).await }
-            },
-        )
-        .await
-    }
+/// Declares one `wait_…` method per pollable resource: its path
+/// parameters (the last one is the id errors name), the resource and
+/// state types, the GET that polls it and the resource name errors carry.
+macro_rules! waiters {
+    ($(
+        $(#[$attr:meta])*
+        $name:ident($($param:ident),+) -> $resource:ident($state:ident) = $get:ident, $kind:literal;
+    )*) => {
+        impl Client {
+            $(
+                $(#[$attr])*
+                pub async fn $name(
+                    &self,
+                    zone: Zone,
+                    $($param: &str,)+
+                    target: WaitTarget<$state>,
+                    options: &WaitOptions,
+                ) -> Result<Waited<$resource>> {
+                    let reader = StateOf {
+                        state: |r: &$resource| r.state.clone(),
+                        transient: $state::is_transient,
+                        name: |s: &$state| s.as_str().to_owned(),
+                    };
+                    let id = [$($param),+].last().copied().unwrap_or_default();
+                    $(let $param = $param.to_owned();)+
+                    wait_for(self, $kind, id, &target, options, reader, |client| {
+                        $(let $param = $param.clone();)+
+                        async move { client.$get(zone, $(&$param),+).await }
+                    })
+                    .await
+                }
+            )*
+        }
+    };
+}
 
+waiters! {
+    /// Waits for a server (states: `starting`/`stopping` are transient).
+    wait_server(server_id) -> Server(ServerState) = get_server, "instance_server";
+    /// Waits for a volume.
+    wait_volume(volume_id) -> Volume(VolumeState) = get_volume, "instance_volume";
+    /// Waits for a snapshot.
+    wait_snapshot(snapshot_id) -> Snapshot(SnapshotState) = get_snapshot, "instance_snapshot";
+    /// Waits for an image.
+    wait_image(image_id) -> Image(ImageState) = get_image, "instance_image";
+    /// Waits for a flexible IP (by id or address).
+    wait_ip(ip) -> Ip(IpState) = get_ip, "instance_ip";
+    /// Waits for a private NIC of a server.
+    wait_private_nic(server_id, private_nic_id) -> PrivateNic(PrivateNicState)
+        = get_private_nic, "instance_private_nic";
+    /// Waits for a security group (`syncing` after rule changes).
+    wait_security_group(security_group_id) -> SecurityGroup(SecurityGroupState)
+        = get_security_group, "instance_security_group";
+}
+
+impl Client {
     /// Performs `action` on a server and waits for the state it leads to
     /// (see [`action_target`]); returns the task and the wait.
     pub async fn server_action_and_wait(
@@ -384,182 +410,6 @@ impl Client {
         let task = self.server_action(zone, server_id, &request).await?;
         let waited = self.wait_server(zone, server_id, target, options).await?;
         Ok((task, waited))
-    }
-
-    /// Waits for a volume.
-    pub async fn wait_volume(
-        &self,
-        zone: Zone,
-        volume_id: &str,
-        target: WaitTarget<VolumeState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<Volume>> {
-        let reader = StateOf {
-            state: |v: &Volume| v.state.clone(),
-            transient: VolumeState::is_transient,
-            name: |s: &VolumeState| s.as_str().to_owned(),
-        };
-        let id = volume_id.to_owned();
-        wait_for(
-            self,
-            "instance_volume",
-            volume_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_volume(zone, &id).await }
-            },
-        )
-        .await
-    }
-
-    /// Waits for a snapshot.
-    pub async fn wait_snapshot(
-        &self,
-        zone: Zone,
-        snapshot_id: &str,
-        target: WaitTarget<SnapshotState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<Snapshot>> {
-        let reader = StateOf {
-            state: |s: &Snapshot| s.state.clone(),
-            transient: SnapshotState::is_transient,
-            name: |s: &SnapshotState| s.as_str().to_owned(),
-        };
-        let id = snapshot_id.to_owned();
-        wait_for(
-            self,
-            "instance_snapshot",
-            snapshot_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_snapshot(zone, &id).await }
-            },
-        )
-        .await
-    }
-
-    /// Waits for an image.
-    pub async fn wait_image(
-        &self,
-        zone: Zone,
-        image_id: &str,
-        target: WaitTarget<ImageState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<Image>> {
-        let reader = StateOf {
-            state: |i: &Image| i.state.clone(),
-            transient: ImageState::is_transient,
-            name: |s: &ImageState| s.as_str().to_owned(),
-        };
-        let id = image_id.to_owned();
-        wait_for(
-            self,
-            "instance_image",
-            image_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_image(zone, &id).await }
-            },
-        )
-        .await
-    }
-
-    /// Waits for a flexible IP (by id or address).
-    pub async fn wait_ip(
-        &self,
-        zone: Zone,
-        ip: &str,
-        target: WaitTarget<IpState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<Ip>> {
-        let reader = StateOf {
-            state: |i: &Ip| i.state.clone(),
-            transient: IpState::is_transient,
-            name: |s: &IpState| s.as_str().to_owned(),
-        };
-        let id = ip.to_owned();
-        wait_for(
-            self,
-            "instance_ip",
-            ip,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_ip(zone, &id).await }
-            },
-        )
-        .await
-    }
-
-    /// Waits for a private NIC of a server.
-    pub async fn wait_private_nic(
-        &self,
-        zone: Zone,
-        server_id: &str,
-        private_nic_id: &str,
-        target: WaitTarget<PrivateNicState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<PrivateNic>> {
-        let reader = StateOf {
-            state: |n: &PrivateNic| n.state.clone(),
-            transient: PrivateNicState::is_transient,
-            name: |s: &PrivateNicState| s.as_str().to_owned(),
-        };
-        let server = server_id.to_owned();
-        let nic = private_nic_id.to_owned();
-        wait_for(
-            self,
-            "instance_private_nic",
-            private_nic_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let (server, nic) = (server.clone(), nic.clone());
-                async move { client.get_private_nic(zone, &server, &nic).await }
-            },
-        )
-        .await
-    }
-
-    /// Waits for a security group (`syncing` after rule changes).
-    pub async fn wait_security_group(
-        &self,
-        zone: Zone,
-        security_group_id: &str,
-        target: WaitTarget<SecurityGroupState>,
-        options: &WaitOptions,
-    ) -> Result<Waited<SecurityGroup>> {
-        let reader = StateOf {
-            state: |g: &SecurityGroup| g.state.clone(),
-            transient: SecurityGroupState::is_transient,
-            name: |s: &SecurityGroupState| s.as_str().to_owned(),
-        };
-        let id = security_group_id.to_owned();
-        wait_for(
-            self,
-            "instance_security_group",
-            security_group_id,
-            &target,
-            options,
-            reader,
-            |client| {
-                let id = id.clone();
-                async move { client.get_security_group(zone, &id).await }
-            },
-        )
-        .await
     }
 
     /// Waits for what a task stands for. Tasks are deprecated and have no

@@ -37,16 +37,16 @@ pub use server::*;
 pub use snapshot::*;
 pub use volume::*;
 
+use crate::wire::wire_structs;
 use serde::{Deserialize, Serialize};
 
-/// `page` (1-based) and `per_page` (at most 100, default 50).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PaginationQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i32>,
+wire_structs! {
+    /// `page` (1-based) and `per_page` (at most 100, default 50).
+    #[derive(Eq)]
+    query PaginationQuery {
+        per_page?: u32,
+        page?: i32,
+    }
 }
 
 /// (De)serializes `Option<Vec<String>>` as one comma-joined string, the

@@ -11,227 +11,139 @@ use crate::maybe::Maybe;
 use crate::requests::{PaginationQuery, comma_list};
 use crate::resources::ServerSummary;
 use crate::time::Timestamp;
+use crate::wire::wire_structs;
 
-/// Query of `GET security_groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListSecurityGroupsQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i32>,
+wire_structs! {
+    /// Query of `GET security_groups`.
+    #[derive(Eq)]
+    query ListSecurityGroupsQuery {
+        name?: String,
+        organization?: String,
+        project?: String,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        project_default?: bool,
+        per_page?: u32,
+        page?: i32,
+    }
 }
 
 /// Query of `GET security_groups/{security_group_id}/rules`.
 pub type ListSecurityGroupRulesQuery = PaginationQuery;
 
-/// `POST security_groups`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateSecurityGroupRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stateful: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inbound_default_policy: Option<SecurityGroupPolicy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outbound_default_policy: Option<SecurityGroupPolicy>,
-    /// Read-only in practice (support ticket to change).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_default_security: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+wire_structs! {
+    /// `POST security_groups`.
+    body CreateSecurityGroupRequest {
+        name?: String,
+        description?: String,
+        /// Deprecated.
+        organization?: String,
+        project?: String,
+        tags?: Vec<String>,
+        /// Deprecated.
+        organization_default?: bool,
+        project_default?: bool,
+        stateful?: bool,
+        inbound_default_policy?: SecurityGroupPolicy,
+        outbound_default_policy?: SecurityGroupPolicy,
+        /// Read-only in practice (support ticket to change).
+        enable_default_security?: bool,
+    }
 
-/// `PATCH security_groups/{security_group_id}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateSecurityGroupRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_default_security: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inbound_default_policy: Option<SecurityGroupPolicy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outbound_default_policy: Option<SecurityGroupPolicy>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stateful: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PATCH security_groups/{security_group_id}`.
+    body UpdateSecurityGroupRequest {
+        name?: String,
+        description?: String,
+        enable_default_security?: bool,
+        inbound_default_policy?: SecurityGroupPolicy,
+        tags?: Vec<String>,
+        /// Deprecated.
+        organization_default?: bool,
+        project_default?: bool,
+        outbound_default_policy?: SecurityGroupPolicy,
+        stateful?: bool,
+    }
 
-/// `PUT security_groups/{id}`: full replacement, every field sent.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetSecurityGroupRequest {
-    pub name: String,
-    pub tags: Option<Vec<String>>,
-    pub creation_date: Option<Timestamp>,
-    pub modification_date: Option<Timestamp>,
-    pub description: String,
-    pub enable_default_security: bool,
-    pub inbound_default_policy: SecurityGroupPolicy,
-    pub outbound_default_policy: SecurityGroupPolicy,
-    pub organization: String,
-    pub project: String,
-    pub organization_default: Option<bool>,
-    pub project_default: bool,
-    pub servers: Vec<ServerSummary>,
-    pub stateful: bool,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PUT security_groups/{id}`: full replacement, every field sent.
+    body SetSecurityGroupRequest {
+        name: String,
+        tags: Option<Vec<String>>,
+        creation_date: Option<Timestamp>,
+        modification_date: Option<Timestamp>,
+        description: String,
+        enable_default_security: bool,
+        inbound_default_policy: SecurityGroupPolicy,
+        outbound_default_policy: SecurityGroupPolicy,
+        organization: String,
+        project: String,
+        organization_default: Option<bool>,
+        project_default: bool,
+        servers: Vec<ServerSummary>,
+        stateful: bool,
+    }
 
-/// `POST security_groups/{security_group_id}/rules`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateSecurityGroupRuleRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<SecurityGroupRuleProtocol>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<SecurityGroupRuleDirection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<SecurityGroupRuleAction>,
-    /// CIDR, e.g. `8.8.8.8/32`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_range: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port_from: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port_to: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<u32>,
-    /// Ignored by the API.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub editable: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST security_groups/{security_group_id}/rules`.
+    body CreateSecurityGroupRuleRequest {
+        protocol?: SecurityGroupRuleProtocol,
+        direction?: SecurityGroupRuleDirection,
+        action?: SecurityGroupRuleAction,
+        /// CIDR, e.g. `8.8.8.8/32`.
+        ip_range?: String,
+        dest_port_from?: u32,
+        dest_port_to?: u32,
+        position?: u32,
+        /// Ignored by the API.
+        editable?: bool,
+    }
 
-/// One rule of `PUT security_groups/{security_group_id}/rules`: without
-/// `id` it is created, with `id` updated; editable rules left out are
-/// deleted. The Go SDK sends `null` for unset fields, hence [`Maybe`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetSecurityGroupRulesRequestRule {
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub id: Maybe<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<SecurityGroupRuleAction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<SecurityGroupRuleProtocol>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<SecurityGroupRuleDirection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_range: Option<String>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub dest_port_from: Maybe<u32>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub dest_port_to: Maybe<u32>,
-    /// The Go SDK was seen sending `0`; the API renumbers from 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<u32>,
-    /// Rules with `false` are ignored.
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub editable: Maybe<bool>,
-    /// Ignored by the API, so kept as a plain string.
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub zone: Maybe<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// One rule of `PUT security_groups/{security_group_id}/rules`: without
+    /// `id` it is created, with `id` updated; editable rules left out are
+    /// deleted. The Go SDK sends `null` for unset fields, hence [`Maybe`].
+    body SetSecurityGroupRulesRequestRule {
+        id: Maybe<String>,
+        action?: SecurityGroupRuleAction,
+        protocol?: SecurityGroupRuleProtocol,
+        direction?: SecurityGroupRuleDirection,
+        ip_range?: String,
+        dest_port_from: Maybe<u32>,
+        dest_port_to: Maybe<u32>,
+        /// The Go SDK was seen sending `0`; the API renumbers from 1.
+        position?: u32,
+        /// Rules with `false` are ignored.
+        editable: Maybe<bool>,
+        /// Ignored by the API, so kept as a plain string.
+        zone: Maybe<String>,
+    }
 
-/// `PUT security_groups/{security_group_id}/rules`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetSecurityGroupRulesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rules: Option<Vec<SetSecurityGroupRulesRequestRule>>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PUT security_groups/{security_group_id}/rules`.
+    body SetSecurityGroupRulesRequest {
+        rules?: Vec<SetSecurityGroupRulesRequestRule>,
+    }
 
-/// `PATCH security_groups/{security_group_id}/rules/{security_group_rule_id}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateSecurityGroupRuleRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<SecurityGroupRuleProtocol>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<SecurityGroupRuleDirection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<SecurityGroupRuleAction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_range: Option<String>,
-    /// `0` unsets the port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port_from: Option<u32>,
-    /// `0` unsets the port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port_to: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<u32>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PATCH security_groups/{security_group_id}/rules/{security_group_rule_id}`.
+    body UpdateSecurityGroupRuleRequest {
+        protocol?: SecurityGroupRuleProtocol,
+        direction?: SecurityGroupRuleDirection,
+        action?: SecurityGroupRuleAction,
+        ip_range?: String,
+        /// `0` unsets the port.
+        dest_port_from?: u32,
+        /// `0` unsets the port.
+        dest_port_to?: u32,
+        position?: u32,
+    }
 
-/// `PUT security_groups/{security_group_id}/rules/{security_group_rule_id}`:
-/// every field sent.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetSecurityGroupRuleRequest {
-    pub id: String,
-    pub protocol: SecurityGroupRuleProtocol,
-    pub direction: SecurityGroupRuleDirection,
-    pub action: SecurityGroupRuleAction,
-    pub ip_range: String,
-    pub dest_port_from: Option<u32>,
-    pub dest_port_to: Option<u32>,
-    pub position: u32,
-    pub editable: bool,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// `PUT security_groups/{security_group_id}/rules/{security_group_rule_id}`:
+    /// every field sent.
+    body SetSecurityGroupRuleRequest {
+        id: String,
+        protocol: SecurityGroupRuleProtocol,
+        direction: SecurityGroupRuleDirection,
+        action: SecurityGroupRuleAction,
+        ip_range: String,
+        dest_port_from: Option<u32>,
+        dest_port_to: Option<u32>,
+        position: u32,
+        editable: bool,
+    }
 }

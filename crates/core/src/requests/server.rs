@@ -17,253 +17,161 @@ use crate::resources::{
     ServerMaintenance, Volume,
 };
 use crate::time::Timestamp;
+use crate::wire::wire_structs;
 
-/// Query of `GET servers`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListServersQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    /// Substring match.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub without_ip: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub with_ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commercial_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<ServerState>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_network: Option<String>,
-    /// The Go SDK always sends `creation_date_desc`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListServersRequestOrder>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub private_networks: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_nic_mac_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub servers: Option<Vec<String>>,
-}
+wire_structs! {
+    /// Query of `GET servers`.
+    query ListServersQuery {
+        per_page?: u32,
+        page?: i32,
+        organization?: String,
+        project?: String,
+        /// Substring match.
+        name?: String,
+        private_ip?: String,
+        without_ip?: bool,
+        with_ip?: String,
+        commercial_type?: String,
+        state?: ServerState,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        private_network?: String,
+        /// The Go SDK always sends `creation_date_desc`.
+        order?: ListServersRequestOrder,
+        #[serde(with = "comma_list")]
+        private_networks?: Vec<String>,
+        private_nic_mac_address?: String,
+        #[serde(with = "comma_list")]
+        servers?: Vec<String>,
+    }
 
-/// A volume in a create/update server `volumes` map. The official docs
-/// describe four uses: from the image (`volume_type`, `size`, `boot`),
-/// attach existing (`id`, `name`/`volume_type`, `boot`), empty (`name`,
-/// `volume_type`, `size`), from snapshot (`base_snapshot`, `name`,
-/// `volume_type`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct VolumeServerTemplate {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Bytes, a multiple of 512.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<VolumeVolumeType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_snapshot: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// A volume in a create/update server `volumes` map. The official docs
+    /// describe four uses: from the image (`volume_type`, `size`, `boot`),
+    /// attach existing (`id`, `name`/`volume_type`, `boot`), empty (`name`,
+    /// `volume_type`, `size`), from snapshot (`base_snapshot`, `name`,
+    /// `volume_type`).
+    body VolumeServerTemplate {
+        id?: String,
+        boot?: bool,
+        name?: String,
+        /// Bytes, a multiple of 512.
+        size?: u64,
+        volume_type?: VolumeVolumeType,
+        base_snapshot?: String,
+        organization?: String,
+        project?: String,
+    }
 
-/// `POST servers`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateServerRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The API defaults it to true.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dynamic_ip_required: Option<bool>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub routed_ip_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commercial_type: Option<String>,
-    /// Image UUID or label (e.g. `ubuntu_noble`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Keyed `"0"`, `"1"`, ….
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<BTreeMap<String, VolumeServerTemplate>>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_ipv6: Option<bool>,
-    /// Deprecated: id of a reserved IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_ip: Option<String>,
-    /// Ids of reserved IPs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_ips: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot_type: Option<BootType>,
-    /// Deprecated; one of `organization`/`project`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// A plain id here, an object on update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_group: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placement_group: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_password_encryption_ssh_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protected: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST servers`.
+    body CreateServerRequest {
+        name?: String,
+        /// The API defaults it to true.
+        dynamic_ip_required?: bool,
+        /// Deprecated.
+        routed_ip_enabled?: bool,
+        commercial_type?: String,
+        /// Image UUID or label (e.g. `ubuntu_noble`).
+        image?: String,
+        /// Keyed `"0"`, `"1"`, ….
+        volumes?: BTreeMap<String, VolumeServerTemplate>,
+        /// Deprecated.
+        enable_ipv6?: bool,
+        /// Deprecated: id of a reserved IP.
+        public_ip?: String,
+        /// Ids of reserved IPs.
+        public_ips?: Vec<String>,
+        boot_type?: BootType,
+        /// Deprecated; one of `organization`/`project`.
+        organization?: String,
+        project?: String,
+        tags?: Vec<String>,
+        /// A plain id here, an object on update.
+        security_group?: String,
+        placement_group?: String,
+        admin_password_encryption_ssh_key_id?: String,
+        protected?: bool,
+    }
 
-/// Security group reference in a server update: `{"id": …}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SecurityGroupTemplate {
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// Security group reference in a server update: `{"id": …}`.
+    body SecurityGroupTemplate {
+        id: String,
+        name?: String,
+    }
 
-/// `PATCH servers/{server_id}`: partial update; lists and `volumes` are
-/// replaced wholesale.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateServerRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot_type: Option<BootType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Replaces the whole attachment map (`{}` detaches everything).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<BTreeMap<String, VolumeServerTemplate>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dynamic_ip_required: Option<bool>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub routed_ip_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_ips: Option<Vec<String>>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_ipv6: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protected: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_group: Option<SecurityGroupTemplate>,
-    /// `null` removes the server from its placement group.
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub placement_group: Maybe<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_nics: Option<Vec<String>>,
-    /// Only while `stopped`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commercial_type: Option<String>,
-    /// `""` resets it and the encrypted password.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_password_encryption_ssh_key_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PATCH servers/{server_id}`: partial update; lists and `volumes` are
+    /// replaced wholesale.
+    body UpdateServerRequest {
+        name?: String,
+        boot_type?: BootType,
+        tags?: Vec<String>,
+        /// Replaces the whole attachment map (`{}` detaches everything).
+        volumes?: BTreeMap<String, VolumeServerTemplate>,
+        dynamic_ip_required?: bool,
+        /// Deprecated.
+        routed_ip_enabled?: bool,
+        public_ips?: Vec<String>,
+        /// Deprecated.
+        enable_ipv6?: bool,
+        protected?: bool,
+        security_group?: SecurityGroupTemplate,
+        /// `null` removes the server from its placement group.
+        placement_group: Maybe<String>,
+        private_nics?: Vec<String>,
+        /// Only while `stopped`.
+        commercial_type?: String,
+        /// `""` resets it and the encrypted password.
+        admin_password_encryption_ssh_key_id?: String,
+    }
 
-/// `PUT servers/{id}`: full replacement, every field sent.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetServerRequest {
-    pub name: String,
-    pub organization: String,
-    pub project: String,
-    pub allowed_actions: Vec<ServerAction>,
-    pub tags: Option<Vec<String>>,
-    pub commercial_type: String,
-    pub creation_date: Option<Timestamp>,
-    pub dynamic_ip_required: bool,
-    pub routed_ip_enabled: Option<bool>,
-    pub enable_ipv6: Option<bool>,
-    pub hostname: String,
-    pub image: Option<Image>,
-    pub protected: bool,
-    pub private_ip: Option<String>,
-    pub public_ip: Option<ServerIp>,
-    pub public_ips: Vec<ServerIp>,
-    pub modification_date: Option<Timestamp>,
-    pub state: ServerState,
-    pub location: Option<ServerLocation>,
-    pub ipv6: Option<ServerIpv6>,
-    pub boot_type: BootType,
-    pub volumes: BTreeMap<String, Volume>,
-    pub security_group: Option<SecurityGroupSummary>,
-    pub maintenances: Vec<ServerMaintenance>,
-    pub state_detail: String,
-    pub arch: Arch,
-    pub placement_group: Option<PlacementGroup>,
-    pub private_nics: Vec<PrivateNic>,
-    pub admin_password_encryption_ssh_key_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PUT servers/{id}`: full replacement, every field sent.
+    body SetServerRequest {
+        name: String,
+        organization: String,
+        project: String,
+        allowed_actions: Vec<ServerAction>,
+        tags: Option<Vec<String>>,
+        commercial_type: String,
+        creation_date: Option<Timestamp>,
+        dynamic_ip_required: bool,
+        routed_ip_enabled: Option<bool>,
+        enable_ipv6: Option<bool>,
+        hostname: String,
+        image: Option<Image>,
+        protected: bool,
+        private_ip: Option<String>,
+        public_ip: Option<ServerIp>,
+        public_ips: Vec<ServerIp>,
+        modification_date: Option<Timestamp>,
+        state: ServerState,
+        location: Option<ServerLocation>,
+        ipv6: Option<ServerIpv6>,
+        boot_type: BootType,
+        volumes: BTreeMap<String, Volume>,
+        security_group: Option<SecurityGroupSummary>,
+        maintenances: Vec<ServerMaintenance>,
+        state_detail: String,
+        arch: Arch,
+        placement_group: Option<PlacementGroup>,
+        private_nics: Vec<PrivateNic>,
+        admin_password_encryption_ssh_key_id: Option<String>,
+    }
 
-/// Per-volume snapshot parameters of a backup action.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServerActionRequestVolumeBackupTemplate {
-    /// The API also accepts `sbs_snapshot` (kept as `Other`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<SnapshotVolumeType>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// Per-volume snapshot parameters of a backup action.
+    body ServerActionRequestVolumeBackupTemplate {
+        /// The API also accepts `sbs_snapshot` (kept as `Other`).
+        volume_type?: SnapshotVolumeType,
+    }
 
-/// `POST servers/{server_id}/action`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServerActionRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<ServerAction>,
-    /// Backup only: name of the image.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Backup only: keyed by volume UUID; omitted = every non-scratch volume.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<BTreeMap<String, ServerActionRequestVolumeBackupTemplate>>,
-    /// `enable_routed_ip` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disable_ipv6: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// `POST servers/{server_id}/action`.
+    body ServerActionRequest {
+        action?: ServerAction,
+        /// Backup only: name of the image.
+        name?: String,
+        /// Backup only: keyed by volume UUID; omitted = every non-scratch volume.
+        volumes?: BTreeMap<String, ServerActionRequestVolumeBackupTemplate>,
+        /// `enable_routed_ip` only.
+        disable_ipv6?: bool,
+    }
 }
 
 impl ServerActionRequest {
@@ -276,50 +184,26 @@ impl ServerActionRequest {
     }
 }
 
-/// `POST servers/{server_id}/attach-volume`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AttachServerVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<AttachServerVolumeRequestVolumeType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+wire_structs! {
+    /// `POST servers/{server_id}/attach-volume`.
+    body AttachServerVolumeRequest {
+        volume_id?: String,
+        volume_type?: AttachServerVolumeRequestVolumeType,
+        boot?: bool,
+    }
 
-/// `POST servers/{server_id}/detach-volume`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DetachServerVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST servers/{server_id}/detach-volume`.
+    body DetachServerVolumeRequest {
+        volume_id?: String,
+    }
 
-/// `POST servers/{server_id}/attach-filesystem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AttachServerFileSystemRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filesystem_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST servers/{server_id}/attach-filesystem`.
+    body AttachServerFileSystemRequest {
+        filesystem_id?: String,
+    }
 
-/// `POST servers/{server_id}/detach-filesystem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DetachServerFileSystemRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filesystem_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// `POST servers/{server_id}/detach-filesystem`.
+    body DetachServerFileSystemRequest {
+        filesystem_id?: String,
+    }
 }

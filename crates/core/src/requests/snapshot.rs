@@ -7,100 +7,62 @@ use crate::enums::{SnapshotState, SnapshotVolumeType, VolumeVolumeType};
 use crate::requests::comma_list;
 use crate::resources::SnapshotBaseVolume;
 use crate::time::Timestamp;
+use crate::wire::wire_structs;
 
-/// Query of `GET snapshots`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListSnapshotsQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_volume_id: Option<String>,
-}
+wire_structs! {
+    /// Query of `GET snapshots`.
+    query ListSnapshotsQuery {
+        organization?: String,
+        project?: String,
+        per_page?: u32,
+        page?: i32,
+        name?: String,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        base_volume_id?: String,
+    }
 
-/// `POST snapshots`: from a volume (`volume_id`) or imported from object
-/// storage (`bucket`, `key`, `size`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateSnapshotRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<SnapshotVolumeType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// Bytes, a multiple of 512.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST snapshots`: from a volume (`volume_id`) or imported from object
+    /// storage (`bucket`, `key`, `size`).
+    body CreateSnapshotRequest {
+        name?: String,
+        volume_id?: String,
+        tags?: Vec<String>,
+        /// Deprecated.
+        organization?: String,
+        project?: String,
+        volume_type?: SnapshotVolumeType,
+        bucket?: String,
+        key?: String,
+        /// Bytes, a multiple of 512.
+        size?: u64,
+    }
 
-/// `PATCH snapshots/{snapshot_id}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateSnapshotRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PATCH snapshots/{snapshot_id}`.
+    body UpdateSnapshotRequest {
+        name?: String,
+        tags?: Vec<String>,
+    }
 
-/// `PUT snapshots/{snapshot_id}`: full replacement, every field sent.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetSnapshotRequest {
-    pub id: String,
-    pub name: String,
-    pub organization: String,
-    pub volume_type: VolumeVolumeType,
-    /// Bytes.
-    pub size: u64,
-    pub state: SnapshotState,
-    pub base_volume: Option<SnapshotBaseVolume>,
-    pub creation_date: Option<Timestamp>,
-    pub modification_date: Option<Timestamp>,
-    pub project: String,
-    pub tags: Option<Vec<String>>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `PUT snapshots/{snapshot_id}`: full replacement, every field sent.
+    body SetSnapshotRequest {
+        id: String,
+        name: String,
+        organization: String,
+        volume_type: VolumeVolumeType,
+        /// Bytes.
+        size: u64,
+        state: SnapshotState,
+        base_volume: Option<SnapshotBaseVolume>,
+        creation_date: Option<Timestamp>,
+        modification_date: Option<Timestamp>,
+        project: String,
+        tags: Option<Vec<String>>,
+    }
 
-/// `POST snapshots/{snapshot_id}/export`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExportSnapshotRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// `POST snapshots/{snapshot_id}/export`.
+    body ExportSnapshotRequest {
+        bucket?: String,
+        key?: String,
+    }
 }

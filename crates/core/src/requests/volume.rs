@@ -5,64 +5,39 @@ use serde_json::{Map, Value};
 
 use crate::enums::VolumeVolumeType;
 use crate::requests::comma_list;
+use crate::wire::wire_structs;
 
-/// Query of `GET volumes`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListVolumesQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<VolumeVolumeType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+wire_structs! {
+    /// Query of `GET volumes`.
+    query ListVolumesQuery {
+        volume_type?: VolumeVolumeType,
+        per_page?: u32,
+        page?: i32,
+        organization?: String,
+        project?: String,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        name?: String,
+    }
 
-/// `POST volumes`: empty (`size`) or from a snapshot (`base_snapshot`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Deprecated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<VolumeVolumeType>,
-    /// Bytes, a multiple of 512.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_snapshot: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// `POST volumes`: empty (`size`) or from a snapshot (`base_snapshot`).
+    body CreateVolumeRequest {
+        name?: String,
+        /// Deprecated.
+        organization?: String,
+        project?: String,
+        tags?: Vec<String>,
+        volume_type?: VolumeVolumeType,
+        /// Bytes, a multiple of 512.
+        size?: u64,
+        base_snapshot?: String,
+    }
 
-/// `PATCH volumes/{volume_id}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateVolumeRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Bytes, a multiple of 512.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// `PATCH volumes/{volume_id}`.
+    body UpdateVolumeRequest {
+        name?: String,
+        tags?: Vec<String>,
+        /// Bytes, a multiple of 512.
+        size?: u64,
+    }
 }
