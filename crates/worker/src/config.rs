@@ -216,15 +216,20 @@ mod tests {
         config: WorkerConfig,
     }
 
-    /// `args` parsed as flags (the process environment left out) and validated.
-    fn parse(args: &[&str]) -> Result<WorkerConfig, String> {
+    /// `args` parsed as flags, the process environment left out.
+    fn parse_only(args: &[&str]) -> Result<WorkerConfig, String> {
         let matches = Cli::command()
             .mut_args(|arg| arg.env(None))
             .try_get_matches_from(std::iter::once("worker").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
-        let config = Cli::from_arg_matches(&matches)
+        Ok(Cli::from_arg_matches(&matches)
             .map_err(|e| e.to_string())?
-            .config;
+            .config)
+    }
+
+    /// [`parse_only`], then validated.
+    fn parse(args: &[&str]) -> Result<WorkerConfig, String> {
+        let config = parse_only(args)?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
@@ -238,7 +243,11 @@ mod tests {
         assert_eq!(config.listen, DEFAULT_LISTEN);
         assert_eq!(config.lease_ttl, DEFAULT_LEASE_TTL);
         let built = WorkerConfig::new("postgres://u:pw@db/fleet", config.scaleway.clone());
-        assert_eq!(format!("{config:?}"), format!("{built:?}"), "defaults agree with new()");
+        assert_eq!(
+            format!("{config:?}"),
+            format!("{built:?}"),
+            "defaults agree with new()"
+        );
         let printed = format!("{config:?}");
         assert!(
             !printed.contains("pw") && !printed.contains(KEY),
@@ -290,7 +299,7 @@ mod tests {
         let key = format!("--scw-secret-key={KEY}");
         let lease = |value: &str| {
             let ttl = format!("--lease-ttl={value}");
-            parse(&["--database-url=postgres://db/fleet", &key, &ttl]).map(|c| c.lease_ttl)
+            parse_only(&["--database-url=postgres://db/fleet", &key, &ttl]).map(|c| c.lease_ttl)
         };
         assert_eq!(lease("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(lease("2m"), Ok(Duration::from_secs(120)));
