@@ -38,9 +38,6 @@ pub enum ConfigError {
     /// A variable holds a value that cannot be used.
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
-    /// The Scaleway client settings (`SCW_*`, `FLEET_SCW_*`).
-    #[error(transparent)]
-    Scaleway(#[from] fleet_scaleway::ConfigError),
 }
 
 /// Default Postgres pool size.
