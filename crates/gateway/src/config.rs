@@ -5,8 +5,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::FromArgMatches as _;
-
 use crate::auth::{CallerConfig, Callers, CallersError};
 use crate::limits::{self, Limit};
 
@@ -243,7 +241,7 @@ impl GatewayConfig {
 
 #[cfg(test)]
 mod tests {
-    use clap::{CommandFactory as _, Parser};
+    use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 
     use super::*;
 
