@@ -172,7 +172,7 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
                 ("FLEET_GATEWAY_LISTEN", &format!("127.0.0.1:{gateway_port}")),
                 ("FLEET_CALLERS", &callers),
                 // A failed-over zone is routed to its new owner quickly.
-                ("FLEET_GATEWAY_OWNER_CACHE_MS", "500"),
+                ("FLEET_GATEWAY_OWNER_CACHE", "500ms"),
             ],
         ),
         worker_slot: None,

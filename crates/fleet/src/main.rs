@@ -1,11 +1,12 @@
 //! `fleet`: every role of the system as a subcommand. See `fleet --help`.
 
 mod cmd;
+mod legacy_env;
 mod shutdown;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// Fleet automation for Scaleway Instances.
 #[derive(Debug, Parser)]
@@ -13,6 +14,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    telemetry: fleet_telemetry::TelemetryArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,7 +38,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (args, deprecations) =
+        legacy_env::translate(&Cli::command(), std::env::args_os(), |name| {
+            std::env::var(name).ok()
+        });
+    for deprecation in deprecations {
+        eprintln!("fleet: {deprecation}");
+    }
+    let cli = Cli::parse_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,14 +56,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let telemetry = cli.telemetry;
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Dev(args) => cmd::dev::run(args).await,
-            Command::Gateway(args) => cmd::gateway::run(args).await,
-            Command::Worker(args) => cmd::worker::run(args).await,
-            Command::Emulator(args) => cmd::emulator::run(args).await,
-            Command::Migrate(args) => cmd::migrate::run(args).await,
-            Command::Scheduler(args) => cmd::scheduler::run(args).await,
+            Command::Dev(args) => cmd::dev::run(args, &telemetry).await,
+            Command::Gateway(args) => cmd::gateway::run(args, &telemetry).await,
+            Command::Worker(args) => cmd::worker::run(args, &telemetry).await,
+            Command::Emulator(args) => cmd::emulator::run(args, &telemetry).await,
+            Command::Migrate(args) => cmd::migrate::run(args, &telemetry).await,
+            Command::Scheduler(args) => cmd::scheduler::run(args, &telemetry).await,
             Command::Healthcheck(args) => cmd::healthcheck::run(args).await,
         }
     });

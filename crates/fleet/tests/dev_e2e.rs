@@ -71,7 +71,7 @@ fn start_dev(data_dir: &Path, port: u16, log: &Path) -> Dev {
         .env_remove("SCW_SECRET_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env("FLEET_DEV_TOKEN", TOKEN)
-        .env("FLEET_DEV_TRANSITION_MS", "200")
+        .env("FLEET_DEV_TRANSITION", "200ms")
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)

@@ -161,7 +161,7 @@ fn no_secret_in_logs_errors_database_or_call_log() {
             "--listen",
             &format!("127.0.0.1:{emulator_port}"),
         ])
-        .env("FLEET_EMULATOR_TRANSITION_MS", "200")
+        .env("FLEET_EMULATOR_TRANSITION", "200ms")
         .env("FLEET_EMULATOR_TOKENS_FILE", &tokens);
     let _emulator = spawn(emulator, &emulator_log);
     wait_for("the emulator", &emulator_log, || {

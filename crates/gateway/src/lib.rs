@@ -6,11 +6,12 @@
 //! worker owning the zone) or, for long-running methods, [`lro`] + the scheduler (job and
 //! request record in one transaction) → [`errors`] (the one error table).
 //!
-//! Entry points for the `fleet` binary: [`GatewayConfig::from_env`], [`GatewayConfig::build`]
+//! Entry points for the `fleet` binary: [`GatewayConfig`] (a `clap::Args` group), [`GatewayConfig::build`]
 //! (or [`GatewayConfig::build_with_pool`]), [`Gateway::local_addr`], [`Gateway::run`].
 
 pub mod api;
 pub mod auth;
+pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod idempotency;
@@ -26,5 +27,6 @@ pub mod validate;
 pub mod validation;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};
+pub use config::GatewayConfig;
 pub use errors::GatewayError;
-pub use server::{Gateway, GatewayConfig, GatewayStartError};
+pub use server::{Gateway, GatewayStartError};

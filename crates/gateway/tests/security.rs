@@ -193,20 +193,25 @@ async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> Env {
     let other_project = uuid::Uuid::new_v4().to_string();
     let shutdown = CancellationToken::new();
 
-    let env: BTreeMap<&str, String> = [
-        ("DATABASE_URL", url.clone()),
-        ("SCW_SECRET_KEY", project.clone()),
-        ("SCW_API_URL", emulator.base_url()),
-        ("SCW_DEFAULT_PROJECT_ID", project.clone()),
-        ("FLEET_WORKER_LISTEN", "127.0.0.1:0".to_owned()),
-        ("FLEET_WORKER_ZONES", ZONE.to_owned()),
-        ("FLEET_WORKER_LEASE_TTL", "10s".to_owned()),
-        ("FLEET_WORKER_DB_MAX_CONNECTIONS", "5".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let worker = WorkerConfig::from_lookup(|name| env.get(name).cloned())
+    #[derive(clap::Parser)]
+    struct WorkerCli {
+        #[command(flatten)]
+        config: WorkerConfig,
+    }
+    let args = [
+        "worker".to_owned(),
+        format!("--database-url={url}"),
+        format!("--scw-secret-key={project}"),
+        format!("--scw-api-url={}", emulator.base_url()),
+        format!("--scw-default-project-id={project}"),
+        "--listen=127.0.0.1:0".to_owned(),
+        format!("--zones={ZONE}"),
+        "--lease-ttl=10s".to_owned(),
+        "--db-max-connections=5".to_owned(),
+    ];
+    let worker = <WorkerCli as clap::Parser>::try_parse_from(args)
         .unwrap()
+        .config
         .build()
         .await
         .unwrap();

@@ -139,7 +139,7 @@ pub mod telemetry;
 pub mod waiter;
 
 pub use client::{CALLER_HEADER, Client, ClientBuilder, RequestOptions};
-pub use config::{Config, ConfigError, DEFAULT_API_URL};
+pub use config::{Config, ConfigError, DEFAULT_API_URL, Settings};
 pub use endpoint::{Endpoint, Method, Operation};
 pub use error::{Error, Result};
 pub use invoke::{InvokeBody, InvokeResponse};

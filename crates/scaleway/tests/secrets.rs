@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use fleet_core::{CreateServerRequest, Zone};
-use fleet_scaleway::{Client, Config, ConfigError, RetryPolicy};
+use fleet_scaleway::{Client, Config, ConfigError, RetryPolicy, Settings};
 
 fn assert_hidden(what: &str, text: &str) {
     assert!(
@@ -91,10 +91,21 @@ async fn the_key_never_prints() {
     );
 
     // Config errors do not repeat a bad key either.
-    let err = Config::from_lookup(|var| {
-        (var == "SCW_SECRET_KEY").then(|| format!(" {}", common::SECRET))
-    })
-    .unwrap_err();
+    let err = parse_settings(&format!("--scw-secret-key= {}", common::SECRET))
+        .into_config()
+        .unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { .. }));
     assert_hidden("config error", &format!("{err} {err:?}"));
+}
+
+/// The client settings of a command line holding only `arg`.
+fn parse_settings(arg: &str) -> Settings {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+    <Cli as clap::Parser>::try_parse_from(["test", arg])
+        .unwrap()
+        .settings
 }

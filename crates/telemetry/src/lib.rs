@@ -1,8 +1,8 @@
 //! Telemetry shared by every fleet role.
 //!
 //! * [`init`]: the tracing subscriber (env filter from `RUST_LOG`, text or JSON logs from
-//!   `FLEET_LOG_FORMAT`) and, when an OTLP endpoint is configured through the standard
-//!   `OTEL_*` variables, OpenTelemetry export of traces and metrics. With no endpoint the
+//!   `--log-format` / `FLEET_LOG_FORMAT`, see [`TelemetryArgs`]) and, when an OTLP endpoint
+//!   is configured through the standard `OTEL_*` variables, OpenTelemetry export of traces and metrics. With no endpoint the
 //!   exporters are off and silent.
 //! * [`grpc::RpcServerLayer`]: the tower layer every gRPC server uses: one SERVER span per call
 //!   with the current RPC semantic conventions and the `rpc.server.call.duration` histogram.
@@ -12,4 +12,4 @@ pub mod grpc;
 pub mod propagation;
 mod setup;
 
-pub use setup::{LogFormat, Telemetry, TelemetryConfig, init, install};
+pub use setup::{LogFormat, Telemetry, TelemetryArgs, TelemetryConfig, init, install};

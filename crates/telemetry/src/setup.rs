@@ -14,7 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// How log lines are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -34,24 +34,40 @@ pub struct TelemetryConfig {
     pub otlp: bool,
 }
 
-impl TelemetryConfig {
-    /// Reads `FLEET_LOG_FORMAT` (`text` or `json`) and the `OTEL_*` variables.
-    pub fn from_env(service_name: &str) -> Self {
-        let log_format = match env::var("FLEET_LOG_FORMAT").as_deref() {
-            Ok("json") => LogFormat::Json,
-            _ => LogFormat::Text,
-        };
-        let disabled = env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-        let endpoint = [
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        ]
-        .iter()
-        .any(|name| env::var(name).is_ok_and(|v| !v.trim().is_empty()));
-        Self {
-            service_name: env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service_name.to_owned()),
-            log_format,
+/// The telemetry flags every role shares. The OTLP exporter reads its own standard
+/// `OTEL_EXPORTER_OTLP_*` variables; [`TelemetryArgs::config`] only checks whether one is set.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TelemetryArgs {
+    /// Log lines on stderr: text, or one JSON object per line with the trace and span ids.
+    #[arg(long, env = "FLEET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// `service.name` of traces and metrics (default: the role's name).
+    #[arg(long = "otel-service-name", env = "OTEL_SERVICE_NAME", global = true)]
+    pub service_name: Option<String>,
+}
+
+/// The variables that turn OTLP export on, and the one that turns it off.
+const OTLP_ENDPOINTS: [&str; 3] = [
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+];
+const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+
+impl TelemetryArgs {
+    /// The telemetry of a role named `service_name` (unless `--otel-service-name` says).
+    pub fn config(&self, service_name: &str) -> TelemetryConfig {
+        let disabled = env::var(OTEL_SDK_DISABLED).is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        let endpoint = OTLP_ENDPOINTS
+            .iter()
+            .any(|name| env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+        TelemetryConfig {
+            service_name: self
+                .service_name
+                .clone()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| service_name.to_owned()),
+            log_format: self.log_format,
             default_filter: "info".to_owned(),
             otlp: endpoint && !disabled,
         }

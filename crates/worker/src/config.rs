@@ -1,17 +1,18 @@
-//! Worker settings, 12-factor: every field has an environment variable and a default.
+//! Worker settings: a `clap::Args` group (flags with environment fallbacks, defaults below),
+//! or built in code with [`WorkerConfig::new`].
 //!
-//! | variable | field | default |
-//! |---|---|---|
-//! | `DATABASE_URL` | [`WorkerConfig::database_url`] | required |
-//! | `FLEET_WORKER_ZONES` | [`WorkerConfig::zones`]: comma-separated zones, or `all` | `all` |
-//! | `FLEET_WORKER_LISTEN` | [`WorkerConfig::listen`]: the internal gRPC (`ZoneCalls`) address | `0.0.0.0:50052` |
-//! | `FLEET_WORKER_ADVERTISE` | [`WorkerConfig::advertise_address`]: the address the gateway dials (`http://host:port`) | `http://{listen}`, a wildcard host replaced by `127.0.0.1` |
-//! | `FLEET_WORKER_ID` | [`WorkerConfig::worker_id`] | a random UUID |
-//! | `FLEET_WORKER_LEASE_TTL` | [`WorkerConfig::lease_ttl`] (`500ms`, `10s`, `1m`; renewed every third) | `10s` |
-//! | `FLEET_WORKER_CONCURRENCY` | [`WorkerConfig::concurrency`]: jobs in flight per zone | `32` |
-//! | `FLEET_WORKER_JOB_LEASE` | [`WorkerConfig::job_lease`]: lease of a claimed job | `30s` |
-//! | `FLEET_WORKER_DB_MAX_CONNECTIONS` | [`WorkerConfig::db_max_connections`] | `20` |
-//! | `SCW_*`, `FLEET_SCW_*` | [`WorkerConfig::scaleway`] | see `fleet_scaleway::config` |
+//! | variable | flag | field | default |
+//! |---|---|---|---|
+//! | `DATABASE_URL` | `--database-url` | [`WorkerConfig::database_url`] | required |
+//! | `FLEET_WORKER_ZONES` | `--zones` | [`WorkerConfig::zones`]: comma-separated zones, or `all` | `all` |
+//! | `FLEET_WORKER_LISTEN` | `--listen` | [`WorkerConfig::listen`]: the internal gRPC (`ZoneCalls`) address | `0.0.0.0:50052` |
+//! | `FLEET_WORKER_ADVERTISE` | `--advertise` | [`WorkerConfig::advertise_address`]: the address the gateway dials (`http://host:port`) | `http://{listen}`, a wildcard host replaced by `127.0.0.1` |
+//! | `FLEET_WORKER_ID` | `--worker-id` | [`WorkerConfig::worker_id`] | a random UUID |
+//! | `FLEET_WORKER_LEASE_TTL` | `--lease-ttl` | [`WorkerConfig::lease_ttl`] (`500ms`, `10s`, `1m`; renewed every third) | `10s` |
+//! | `FLEET_WORKER_CONCURRENCY` | `--concurrency` | [`WorkerConfig::concurrency`]: jobs in flight per zone | `32` |
+//! | `FLEET_WORKER_JOB_LEASE` | `--job-lease` | [`WorkerConfig::job_lease`]: lease of a claimed job | `30s` |
+//! | `FLEET_WORKER_DB_MAX_CONNECTIONS` | `--db-max-connections` | [`WorkerConfig::db_max_connections`] | `20` |
+//! | `SCW_*`, `FLEET_SCW_*` | `--scw-*` | [`WorkerConfig::scaleway`] | see `fleet_scaleway::config` |
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -34,41 +35,53 @@ pub const MIN_LEASE_TTL: Duration = Duration::from_millis(300);
 /// repeated.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A required variable is not set.
-    #[error("{0} is not set")]
-    Missing(&'static str),
     /// A variable holds a value that cannot be used.
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
-    /// The Scaleway client settings (`SCW_*`, `FLEET_SCW_*`).
-    #[error(transparent)]
-    Scaleway(#[from] fleet_scaleway::ConfigError),
 }
 
+/// Default Postgres pool size.
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 20;
+
 /// Everything a worker needs.
-#[derive(Clone)]
+#[derive(Clone, clap::Args)]
 pub struct WorkerConfig {
     /// Postgres URL (may carry a password: never logged).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
-    /// Zones this worker may own; `None` = every zone ([`Zone::ALL`]).
-    pub zones: Option<Vec<Zone>>,
+    /// Zones this worker may own: comma-separated names, or `all` (`None`, [`Zone::ALL`]).
+    // Spelled with its path so that clap hands the whole value to `parse_zones`.
+    #[arg(long, env = "FLEET_WORKER_ZONES", default_value = "all", value_parser = parse_zones)]
+    pub zones: std::option::Option<Vec<Zone>>,
     /// Where the internal `ZoneCalls` gRPC server listens (`127.0.0.1:0` in tests).
+    #[arg(long, env = "FLEET_WORKER_LISTEN", default_value_t = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// The address stored in the zone leases, which the gateway dials; `None` derives it from
-    /// the bound address.
+    /// The address stored in the zone leases, which the gateway dials (`http://host:port`);
+    /// unset derives it from the bound address, a wildcard host replaced by `127.0.0.1`.
+    #[arg(long = "advertise", env = "FLEET_WORKER_ADVERTISE")]
     pub advertise_address: Option<String>,
-    /// Lease owner id; `None` = a random UUID (unique per process start).
+    /// Lease owner id; unset = a random UUID (unique per process start).
+    #[arg(long, env = "FLEET_WORKER_ID")]
     pub worker_id: Option<String>,
-    /// Zone lease TTL; renewed every `lease_ttl / 3`. A dead worker's zones move after at most
+    /// Zone lease TTL; renewed every third of it. A dead worker's zones move after at most
     /// this long.
+    #[arg(long, env = "FLEET_WORKER_LEASE_TTL",
+        default_value = humantime::format_duration(DEFAULT_LEASE_TTL).to_string(),
+        value_parser = humantime::parse_duration)]
     pub lease_ttl: Duration,
     /// Jobs in flight per held zone.
+    #[arg(long, env = "FLEET_WORKER_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Lease of a claimed job (heartbeated every third).
+    #[arg(long, env = "FLEET_WORKER_JOB_LEASE",
+        default_value = humantime::format_duration(DEFAULT_JOB_LEASE).to_string(),
+        value_parser = humantime::parse_duration)]
     pub job_lease: Duration,
     /// Postgres pool size.
+    #[arg(long, env = "FLEET_WORKER_DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_MAX_CONNECTIONS)]
     pub db_max_connections: u32,
     /// The Scaleway client settings.
+    #[command(flatten)]
     pub scaleway: fleet_scaleway::Config,
 }
 
@@ -101,51 +114,9 @@ impl WorkerConfig {
             lease_ttl: DEFAULT_LEASE_TTL,
             concurrency: DEFAULT_CONCURRENCY,
             job_lease: DEFAULT_JOB_LEASE,
-            db_max_connections: 20,
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
             scaleway,
         }
-    }
-
-    /// Reads the process environment (see the module doc).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|var| std::env::var(var).ok())
-    }
-
-    /// Reads settings through `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
-        let database_url = get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        let scaleway = fleet_scaleway::Config::from_lookup(&lookup)?;
-        let mut config = Self::new(database_url, scaleway);
-        if let Some(zones) = get("FLEET_WORKER_ZONES") {
-            config.zones = parse_zones(&zones)?;
-        }
-        if let Some(listen) = get("FLEET_WORKER_LISTEN") {
-            config.listen = listen
-                .trim()
-                .parse()
-                .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
-                    var: "FLEET_WORKER_LISTEN",
-                    reason: format!("{listen:?}: {e}"),
-                })?;
-        }
-        config.advertise_address = get("FLEET_WORKER_ADVERTISE").map(|a| a.trim().to_owned());
-        config.worker_id = get("FLEET_WORKER_ID").map(|a| a.trim().to_owned());
-        if let Some(ttl) = get("FLEET_WORKER_LEASE_TTL") {
-            config.lease_ttl = parse_duration("FLEET_WORKER_LEASE_TTL", &ttl)?;
-        }
-        if let Some(n) = get("FLEET_WORKER_CONCURRENCY") {
-            config.concurrency = parse_count("FLEET_WORKER_CONCURRENCY", &n)?;
-        }
-        if let Some(lease) = get("FLEET_WORKER_JOB_LEASE") {
-            config.job_lease = parse_duration("FLEET_WORKER_JOB_LEASE", &lease)?;
-        }
-        if let Some(n) = get("FLEET_WORKER_DB_MAX_CONNECTIONS") {
-            let n = parse_count("FLEET_WORKER_DB_MAX_CONNECTIONS", &n)?;
-            config.db_max_connections = u32::try_from(n).unwrap_or(u32::MAX);
-        }
-        config.validate()?;
-        Ok(config)
     }
 
     /// Checks values that would make the worker misbehave.
@@ -202,7 +173,7 @@ impl WorkerConfig {
 }
 
 /// `all`, or comma-separated zone names.
-fn parse_zones(value: &str) -> Result<Option<Vec<Zone>>, ConfigError> {
+fn parse_zones(value: &str) -> Result<Option<Vec<Zone>>, String> {
     if value.trim().eq_ignore_ascii_case("all") {
         return Ok(None);
     }
@@ -210,53 +181,12 @@ fn parse_zones(value: &str) -> Result<Option<Vec<Zone>>, ConfigError> {
         .split(',')
         .map(str::trim)
         .filter(|z| !z.is_empty())
-        .map(|z| {
-            z.parse::<Zone>().map_err(|e| ConfigError::Invalid {
-                var: "FLEET_WORKER_ZONES",
-                reason: e.to_string(),
-            })
-        })
+        .map(|z| z.parse::<Zone>().map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     if zones.is_empty() {
-        return Err(ConfigError::Invalid {
-            var: "FLEET_WORKER_ZONES",
-            reason: "names no zone".to_owned(),
-        });
+        return Err("names no zone".to_owned());
     }
     Ok(Some(zones))
-}
-
-/// `250ms`, `10s`, `2m`, or bare seconds.
-fn parse_duration(var: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    let value = value.trim();
-    let invalid = || ConfigError::Invalid {
-        var,
-        reason: format!("{value:?} is not a duration such as 500ms, 10s or 1m"),
-    };
-    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(at) => value.split_at(at),
-        None => (value, "s"),
-    };
-    let number: f64 = number.parse().map_err(|_| invalid())?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "s" => number,
-        "m" => number * 60.0,
-        _ => return Err(invalid()),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
-}
-
-fn parse_count(var: &'static str, value: &str) -> Result<usize, ConfigError> {
-    value
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ConfigError::Invalid {
-            var,
-            reason: format!("{value:?} is not a positive integer"),
-        })
 }
 
 /// The URL with its user info (and so any password) replaced, for logs.
@@ -271,47 +201,66 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 
     use super::*;
 
     const KEY: &str = "6f1e0e4e-0000-4000-8000-000000000001";
 
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: WorkerConfig,
+    }
+
+    /// `args` parsed as flags, the process environment left out.
+    fn parse_only(args: &[&str]) -> Result<WorkerConfig, String> {
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(std::iter::once("worker").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Ok(Cli::from_arg_matches(&matches)
+            .map_err(|e| e.to_string())?
+            .config)
+    }
+
+    /// [`parse_only`], then validated.
+    fn parse(args: &[&str]) -> Result<WorkerConfig, String> {
+        let config = parse_only(args)?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
     }
 
     #[test]
-    fn reads_the_environment_with_defaults() {
-        let config = WorkerConfig::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://u:pw@db/fleet"),
-            ("SCW_SECRET_KEY", KEY),
-        ]))
-        .unwrap();
+    fn reads_the_flags_with_defaults() {
+        let key = format!("--scw-secret-key={KEY}");
+        let config = parse(&["--database-url=postgres://u:pw@db/fleet", &key]).unwrap();
         assert_eq!(config.zones, None);
         assert_eq!(config.eligible_zones().len(), Zone::ALL.len());
         assert_eq!(config.listen, DEFAULT_LISTEN);
         assert_eq!(config.lease_ttl, DEFAULT_LEASE_TTL);
+        let built = WorkerConfig::new("postgres://u:pw@db/fleet", config.scaleway.clone());
+        assert_eq!(
+            format!("{config:?}"),
+            format!("{built:?}"),
+            "defaults agree with new()"
+        );
         let printed = format!("{config:?}");
         assert!(
             !printed.contains("pw") && !printed.contains(KEY),
             "{printed}"
         );
 
-        let config = WorkerConfig::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://db/fleet"),
-            ("SCW_SECRET_KEY", KEY),
-            ("FLEET_WORKER_ZONES", "nl-ams-1, fr-par-1"),
-            ("FLEET_WORKER_LISTEN", "127.0.0.1:0"),
-            ("FLEET_WORKER_ADVERTISE", "http://worker-0.workers:50052"),
-            ("FLEET_WORKER_ID", "worker-0"),
-            ("FLEET_WORKER_LEASE_TTL", "1500ms"),
-            ("FLEET_WORKER_CONCURRENCY", "8"),
-        ]))
+        let config = parse(&[
+            "--database-url=postgres://db/fleet",
+            &key,
+            "--zones=nl-ams-1, fr-par-1",
+            "--listen=127.0.0.1:0",
+            "--advertise=http://worker-0.workers:50052",
+            "--worker-id=worker-0",
+            "--lease-ttl=1500ms",
+            "--concurrency=8",
+        ])
         .unwrap();
         assert_eq!(config.eligible_zones(), [Zone::FrPar1, Zone::NlAms1]);
         assert_eq!(config.lease_ttl, Duration::from_millis(1500));
@@ -321,41 +270,38 @@ mod tests {
 
     #[test]
     fn refuses_bad_values_without_echoing_secrets() {
-        let base = [
-            ("DATABASE_URL", "postgres://u:pw@db/fleet"),
-            ("SCW_SECRET_KEY", KEY),
-        ];
-        for (var, value) in [
-            ("FLEET_WORKER_ZONES", "fr-par-9"),
-            ("FLEET_WORKER_ZONES", ","),
-            ("FLEET_WORKER_LISTEN", "nowhere"),
-            ("FLEET_WORKER_LEASE_TTL", "10 parsecs"),
-            ("FLEET_WORKER_LEASE_TTL", "10ms"),
-            ("FLEET_WORKER_CONCURRENCY", "0"),
-            ("FLEET_WORKER_ID", "a/b"),
+        let key = format!("--scw-secret-key={KEY}");
+        // Values clap cannot parse name the flag; values `validate` refuses name the variable.
+        for (flag, value, named) in [
+            ("--zones", "fr-par-9", "--zones"),
+            ("--zones", ",", "--zones"),
+            ("--listen", "nowhere", "--listen"),
+            ("--lease-ttl", "10 parsecs", "--lease-ttl"),
+            ("--lease-ttl", "10ms", "FLEET_WORKER_LEASE_TTL"),
+            ("--concurrency", "0", "FLEET_WORKER_CONCURRENCY"),
+            ("--worker-id", "a/b", "FLEET_WORKER_ID"),
         ] {
-            let mut pairs = base.to_vec();
-            pairs.push((var, value));
-            let err = WorkerConfig::from_lookup(lookup(&pairs)).unwrap_err();
-            let message = err.to_string();
-            assert!(message.contains(var), "{message}");
+            let setting = format!("{flag}={value}");
+            let message =
+                parse(&["--database-url=postgres://u:pw@db/fleet", &key, &setting]).unwrap_err();
+            assert!(message.contains(named), "{message}");
             assert!(!message.contains("pw"), "{message}");
         }
-        assert!(matches!(
-            WorkerConfig::from_lookup(lookup(&[("SCW_SECRET_KEY", KEY)])),
-            Err(ConfigError::Missing("DATABASE_URL"))
-        ));
+        let message = parse(&[&key]).unwrap_err();
+        assert!(message.contains("--database-url"), "{message}");
     }
 
     #[test]
     fn durations_and_redaction() {
-        assert_eq!(
-            parse_duration("X", "250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(parse_duration("X", "2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("X", "3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("X", "-1s").is_err());
+        let key = format!("--scw-secret-key={KEY}");
+        let lease = |value: &str| {
+            let ttl = format!("--lease-ttl={value}");
+            parse_only(&["--database-url=postgres://db/fleet", &key, &ttl]).map(|c| c.lease_ttl)
+        };
+        assert_eq!(lease("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(lease("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(lease("3s"), Ok(Duration::from_secs(3)));
+        assert!(lease("-1s").is_err());
         assert_eq!(
             redact_url("postgres://u:p@h:5432/d"),
             "postgres://[redacted]@h:5432/d"

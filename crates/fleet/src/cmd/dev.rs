@@ -31,18 +31,31 @@ pub struct Args {
     /// Where the private Postgres cluster lives between runs.
     #[arg(long, env = "FLEET_DEV_DATA_DIR", default_value = ".fleet-dev")]
     pub data_dir: PathBuf,
-    /// How long the emulator's transient states last, in milliseconds.
-    #[arg(long, env = "FLEET_DEV_TRANSITION_MS", default_value_t = 3000)]
-    pub transition_ms: u64,
+    /// How long the emulator's transient states last.
+    #[arg(long, env = "FLEET_DEV_TRANSITION", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub transition: Duration,
+    /// The operator token (generated and printed when unset).
+    #[arg(long, env = "FLEET_DEV_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Postgres URL (a private cluster under `--data-dir` when unset).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The real Scaleway API when `--scw-secret-key` / `SCW_SECRET_KEY` is set, else the emulator.
+    #[command(flatten)]
+    pub scaleway: fleet_scaleway::Settings,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let telemetry = super::telemetry("fleet")?;
+pub async fn run(args: Args, telemetry: &fleet_telemetry::TelemetryArgs) -> anyhow::Result<()> {
+    let telemetry = super::telemetry(telemetry, "fleet")?;
     let shutdown = crate::shutdown::on_signal();
 
-    let (database_url, cluster) = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => (url, None),
-        _ => {
+    let database_url = args
+        .database_url
+        .clone()
+        .filter(|url| !url.trim().is_empty());
+    let (database_url, cluster) = match database_url {
+        Some(url) => (url, None),
+        None => {
             let (url, cluster) = private_postgres(&args.data_dir).await?;
             (url, Some(cluster))
         }
@@ -101,9 +114,9 @@ async fn run_roles(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (scaleway, emulator) = upstream(args).await?;
-    let token = match std::env::var("FLEET_DEV_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => (token, false),
-        _ => (uuid::Uuid::new_v4().simple().to_string(), true),
+    let token = match args.token.clone().filter(|token| !token.trim().is_empty()) {
+        Some(token) => (token, false),
+        None => (uuid::Uuid::new_v4().simple().to_string(), true),
     };
 
     let pool = super::connect(database_url, 24).await?;
@@ -208,17 +221,21 @@ async fn run_roles(
 async fn upstream(
     args: &Args,
 ) -> anyhow::Result<(fleet_scaleway::Config, Option<RunningEmulator>)> {
-    if std::env::var("SCW_SECRET_KEY").is_ok_and(|key| !key.trim().is_empty()) {
-        let config =
-            fleet_scaleway::Config::from_env().context("scaleway configuration (SCW_*)")?;
+    let real_key = args.scaleway.secret_key.as_ref();
+    if real_key.is_some_and(|key| !key.expose().trim().is_empty()) {
+        let config = args
+            .scaleway
+            .clone()
+            .into_config()
+            .context("scaleway configuration (SCW_*)")?;
         return Ok((config, None));
     }
-    if args.transition_ms == 0 {
-        bail!("--transition-ms must be positive");
+    if args.transition.is_zero() {
+        bail!("--transition must be positive");
     }
     let emulator = Emulator::builder()
         .listen(args.emulator_listen)
-        .transition(Duration::from_millis(args.transition_ms))
+        .transition(args.transition)
         .start()
         .await
         .with_context(|| format!("starting the emulator on {}", args.emulator_listen))?;

@@ -11,9 +11,9 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "FLEET_EMULATOR_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// How long transient states (`starting`, `snapshotting`, …) last, in milliseconds.
-    #[arg(long, env = "FLEET_EMULATOR_TRANSITION_MS", default_value_t = 3000)]
-    pub transition_ms: u64,
+    /// How long transient states (`starting`, `snapshotting`, …) last.
+    #[arg(long, env = "FLEET_EMULATOR_TRANSITION", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub transition: Duration,
     /// Per-zone rate limit in requests per second (none when unset).
     #[arg(long, env = "FLEET_EMULATOR_RATE_LIMIT")]
     pub rate_limit: Option<f64>,
@@ -41,7 +41,7 @@ impl Args {
         };
         Ok(EmulatorConfig {
             listen: self.listen,
-            transition: Duration::from_millis(self.transition_ms),
+            transition: self.transition,
             rate_limit,
             seed: self.seed,
             tokens_file: self.tokens_file.clone(),
@@ -50,8 +50,8 @@ impl Args {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let telemetry = super::telemetry("fleet-emulator")?;
+pub async fn run(args: Args, telemetry: &fleet_telemetry::TelemetryArgs) -> anyhow::Result<()> {
+    let telemetry = super::telemetry(telemetry, "fleet-emulator")?;
     let config = args.config()?;
     let shutdown = crate::shutdown::on_signal();
     fleet_emulator::run(config, shutdown.cancelled_owned(), |addr| {

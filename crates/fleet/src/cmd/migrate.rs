@@ -7,8 +7,8 @@ pub struct Args {
     pub database_url: String,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let telemetry = super::telemetry("fleet-migrate")?;
+pub async fn run(args: Args, telemetry: &fleet_telemetry::TelemetryArgs) -> anyhow::Result<()> {
+    let telemetry = super::telemetry(telemetry, "fleet-migrate")?;
     let pool = super::connect(&args.database_url, 2).await?;
     fleet_scheduler::migrate(&pool).await?;
     let applied = fleet_scheduler::MIGRATOR.iter().count();

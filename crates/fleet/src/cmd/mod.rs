@@ -24,6 +24,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<sqlx::Pg
 }
 
 /// Installs logging and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, trace and metric export.
-pub fn telemetry(service: &str) -> anyhow::Result<fleet_telemetry::Telemetry> {
-    fleet_telemetry::init(&fleet_telemetry::TelemetryConfig::from_env(service))
+pub fn telemetry(
+    args: &fleet_telemetry::TelemetryArgs,
+    service: &str,
+) -> anyhow::Result<fleet_telemetry::Telemetry> {
+    fleet_telemetry::init(&args.config(service))
 }

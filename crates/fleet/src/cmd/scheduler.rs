@@ -31,8 +31,8 @@ impl Args {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let telemetry = super::telemetry("fleet-scheduler")?;
+pub async fn run(args: Args, telemetry: &fleet_telemetry::TelemetryArgs) -> anyhow::Result<()> {
+    let telemetry = super::telemetry(telemetry, "fleet-scheduler")?;
     let pool = super::connect(&args.database_url, 4).await?;
     let service = args.config().build(pool)?;
     let shutdown = crate::shutdown::on_signal();
