@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod idempotency;
@@ -26,5 +27,6 @@ pub mod validate;
 pub mod validation;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};
+pub use config::{GatewayConfig, GatewayStartError};
 pub use errors::GatewayError;
-pub use server::{Gateway, GatewayConfig, GatewayStartError};
+pub use server::Gateway;
