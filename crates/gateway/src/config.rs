@@ -1,6 +1,6 @@
 //! The gateway's settings ([`GatewayConfig`], read from the environment by
 //! [`GatewayConfig::from_env`]) and the build step that connects, migrates and binds
-//! ([`GatewayConfig::build`]); [`crate::server::Gateway`] runs what it builds.
+//! ([`GatewayConfig::build`]); [`crate::service::server::Gateway`] runs what it builds.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{CallerConfig, Callers, CallersError};
 use crate::limits::Limit;
-use crate::server::Gateway;
+use crate::service::server::Gateway;
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -14,17 +14,17 @@ use fleet_proto::v1;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::codec::CompressionEncoding;
+use tonic::service::RoutesBuilder;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::Api;
+use super::{FleetApi, add_endpoint_services, public_service};
 use crate::auth::{AuthInterceptor, Callers};
+use crate::call::Api;
+use crate::call::routing::ZoneRouter;
 use crate::config::{GatewayConfig, GatewayStartError};
-use crate::ops_service::OperationsApi;
-use crate::routing::ZoneRouter;
-use crate::services::FleetApi;
+use crate::operations::service::OperationsApi;
 
 /// Public services reported by health: every `fleet.v1` service of the descriptor set (the
 /// internal `ZoneCalls` is served by workers, not here).
@@ -89,23 +89,17 @@ impl Gateway {
         let ops = OperationsApi { api: api.clone() };
         let limits = Arc::new(self.callers.limits(config.caller_limit));
         let auth = AuthInterceptor::new(self.callers.clone()).with_limits(limits);
-        let max = config.max_message_bytes;
-        macro_rules! svc {
-            ($server:path, $value:expr) => {{
-                use $server as S;
-                tonic::service::interceptor::InterceptedService::new(
-                    DecodeAsInvalid(
-                        S::new($value)
-                            .max_decoding_message_size(max)
-                            .max_encoding_message_size(max)
-                            .accept_compressed(CompressionEncoding::Gzip)
-                            .send_compressed(CompressionEncoding::Gzip),
-                    ),
-                    auth.clone(),
-                )
-            }};
-        }
-
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(public_service!(
+                v1::operations_server::OperationsServer<OperationsApi>,
+                ops,
+                auth,
+                config.max_message_bytes
+            ));
+        add_endpoint_services(&mut routes, &fleet, &auth, config.max_message_bytes);
         let router = Server::builder()
             .layer(fleet_telemetry::grpc::RpcServerLayer::new())
             .timeout(config.request_timeout)
@@ -114,37 +108,7 @@ impl Gateway {
             .max_connection_age(config.max_connection_age)
             .max_connection_age_grace(config.max_connection_age_grace)
             .tcp_nodelay(true)
-            .add_service(health_service)
-            .add_service(reflection)
-            .add_service(svc!(v1::products_server::ProductsServer, fleet.clone()))
-            .add_service(svc!(v1::servers_server::ServersServer, fleet.clone()))
-            .add_service(svc!(
-                v1::server_actions_server::ServerActionsServer,
-                fleet.clone()
-            ))
-            .add_service(svc!(v1::user_data_server::UserDataServer, fleet.clone()))
-            .add_service(svc!(v1::images_server::ImagesServer, fleet.clone()))
-            .add_service(svc!(v1::snapshots_server::SnapshotsServer, fleet.clone()))
-            .add_service(svc!(v1::volumes_server::VolumesServer, fleet.clone()))
-            .add_service(svc!(
-                v1::block_migration_server::BlockMigrationServer,
-                fleet.clone()
-            ))
-            .add_service(svc!(
-                v1::security_groups_server::SecurityGroupsServer,
-                fleet.clone()
-            ))
-            .add_service(svc!(
-                v1::placement_groups_server::PlacementGroupsServer,
-                fleet.clone()
-            ))
-            .add_service(svc!(v1::ips_server::IpsServer, fleet.clone()))
-            .add_service(svc!(
-                v1::private_nics_server::PrivateNicsServer,
-                fleet.clone()
-            ))
-            .add_service(svc!(v1::dashboards_server::DashboardsServer, fleet.clone()))
-            .add_service(svc!(v1::operations_server::OperationsServer, ops));
+            .add_routes(routes.routes());
 
         tracing::info!(addr = %self.local_addr, callers = self.callers.len(), "gateway listening");
         let drained = CancellationToken::new();
@@ -232,111 +196,5 @@ async fn readiness(
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.cancelled() => return,
         }
-    }
-}
-
-/// Answers a request body that does not decode as its method's request message (invalid
-/// UTF-8 in a string, a truncated field, a wrong wire type) with INVALID_ARGUMENT naming the
-/// field, instead of the INTERNAL that tonic's codec gives decode errors: the caller sent bad
-/// input, the gateway is fine (promise 6). Everything else passes through untouched.
-#[derive(Debug, Clone)]
-pub struct DecodeAsInvalid<S>(pub S);
-
-impl<S: tonic::server::NamedService> tonic::server::NamedService for DecodeAsInvalid<S> {
-    const NAME: &'static str = S::NAME;
-}
-
-impl<S, B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for DecodeAsInvalid<S>
-where
-    S: tonic::codegen::Service<
-            tonic::codegen::http::Request<B>,
-            Response = tonic::codegen::http::Response<tonic::body::Body>,
-        >,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: tonic::codegen::http::Request<B>) -> Self::Future {
-        let method = request.uri().path().trim_start_matches('/').to_owned();
-        let future = self.0.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            Ok(remap_decode_error(&method, response))
-        })
-    }
-}
-
-/// Tonic's prost codec reports undecodable bodies as `INTERNAL "failed to decode Protobuf
-/// message: …"` in a trailers-only response.
-const DECODE_FAILURE: &str = "failed to decode Protobuf message";
-
-fn remap_decode_error(
-    method: &str,
-    response: tonic::codegen::http::Response<tonic::body::Body>,
-) -> tonic::codegen::http::Response<tonic::body::Body> {
-    let headers = response.headers();
-    let internal = headers
-        .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == b"13");
-    if !internal {
-        return response;
-    }
-    let message = headers
-        .get("grpc-message")
-        .map(|v| percent_decode(v.as_bytes()))
-        .unwrap_or_default();
-    if !message.starts_with(DECODE_FAILURE) {
-        return response;
-    }
-    let Some(input) = crate::validation::input_of(method) else {
-        return response;
-    };
-    tracing::debug!(method, "call refused: request body does not decode");
-    crate::validation::decode_failure(&input, &message).into_http()
-}
-
-fn percent_decode(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%'
-            && let Some(hex) = raw.get(i + 1..i + 3)
-            && let Some(byte) = std::str::from_utf8(hex)
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding_of_grpc_messages() {
-        assert_eq!(
-            percent_decode(b"failed%20to%20decode%20Protobuf%20message"),
-            DECODE_FAILURE
-        );
-        assert_eq!(percent_decode(b"100%"), "100%");
-        assert_eq!(percent_decode(b"%zz"), "%zz");
     }
 }

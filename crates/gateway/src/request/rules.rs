@@ -16,8 +16,8 @@ use std::str::FromStr;
 use fleet_core::Zone;
 use serde_json::{Map, Value};
 
-use crate::convert::MethodInfo;
 use crate::errors::{GatewayError, Violation};
+use crate::request::methods::MethodInfo;
 
 /// String fields (top level or in a resource) that hold UUIDs.
 const UUID_FIELDS: &[&str] = &[
@@ -582,7 +582,7 @@ mod tests {
     use fleet_proto::v1;
 
     use super::*;
-    use crate::convert::method;
+    use crate::request::methods::method;
 
     fn fields_of(err: GatewayError) -> Vec<String> {
         match err {

@@ -1,7 +1,8 @@
 //! The gateway's checks of a request, from its wire bytes, without a database, a worker or a
 //! caller: decode → JSON → [`validate`] → [`prepare`] (the fleet-core request) → the job of a
-//! long-running call or the page token of a List, in the order and with the functions the
-//! server uses (see [`crate::api`] and [`crate::ops_service`]).
+//! long-running call or the page token of a List: [`rules::validate`](super::rules::validate)
+//! and [`plan`](super::plan), the functions [`crate::call`] runs on every call (and the
+//! Operations checks of [`crate::operations::service`]).
 //!
 //! Why it exists: fuzzing and property tests need one entry point that runs everything the
 //! gateway does to a request before it reaches Postgres or a worker, to prove that no input
@@ -10,16 +11,13 @@
 //! and the lookups of operations and resources.
 
 use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
-use serde_json::Value;
 use tonic::Status;
 
-use crate::api::known_zone;
-use crate::convert::{self, prepare};
-use crate::errors::{GatewayError, Violation};
-use crate::lro::job_spec;
+use super::rules::validate;
+use super::{known_zone, methods, not_json, plan};
+use crate::errors::{GatewayError, Violation, clip};
 use crate::operations::{job_states, parse_name};
-use crate::paging::{PageToken, filter_hash, page_size};
-use crate::validate::validate;
+use crate::paging::{PageToken, page_size};
 
 /// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
 /// service, as `fleet.v1.Service/Method`.
@@ -74,39 +72,9 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     let json = message
         .serialize_with_options(serde_json::value::Serializer, &serialize_options())
         .map_err(|err| not_json(&err.to_string()))?;
-    let info = convert::method(method)?;
+    let info = methods::method(method)?;
     validate(info, &json)?;
-    if info.long_running {
-        let prepared = prepare(info, &json, None)?;
-        job_spec(info, &json, &prepared)?;
-        return Ok(());
-    }
-    if info.is_list() {
-        page_size(json.get("page_size").and_then(Value::as_i64).unwrap_or(0) as i32)?;
-        let mut filters = json.clone();
-        if let Value::Object(map) = &mut filters {
-            map.remove("page_size");
-            map.remove("page_token");
-        }
-        let hash = filter_hash(&info.grpc_method, &filters);
-        let token = PageToken::decode(
-            json.get("page_token").and_then(Value::as_str).unwrap_or(""),
-            &hash,
-        )?;
-        let mut zone_json = json.clone();
-        if let Value::Object(map) = &mut zone_json
-            && map.get("zone").and_then(Value::as_str) == Some("all")
-        {
-            map.insert(
-                "zone".into(),
-                Value::String(fleet_core::Zone::ALL[0].as_str().to_owned()),
-            );
-        }
-        let page = token.offset / 100 + 1;
-        prepare(info, &zone_json, Some((page, 100)))?;
-        return Ok(());
-    }
-    prepare(info, &json, None)?;
+    plan(info, &json)?;
     Ok(())
 }
 
@@ -179,18 +147,7 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
             // The token's filter hash includes the caller; only its shape is checked here.
             let token = text("page_token");
             if !token.is_empty() {
-                use base64::Engine as _;
-                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(&token)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<PageToken>(&b).ok())
-                    .filter(|t| t.offset <= crate::paging::MAX_TOKEN_OFFSET);
-                if decoded.is_none() {
-                    return Err(GatewayError::invalid(
-                        "page_token",
-                        "is not a token returned by this method; omit it to start from the first page",
-                    ));
-                }
+                PageToken::decode_shape(&token)?;
             }
             Ok(())
         }
@@ -198,19 +155,6 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
             "no checks for fleet.v1.Operations/{other}"
         ))),
     }
-}
-
-/// The refusal of a request that decodes but has no JSON form (a non-finite number in a
-/// `google.protobuf.Value`, an invalid well-known type): INVALID_ARGUMENT on `request`, since
-/// the encoder does not say which field.
-pub fn not_json(error: &str) -> GatewayError {
-    GatewayError::invalid(
-        "request",
-        format!(
-            "holds a value that has no JSON form: {}",
-            truncate(error, 200)
-        ),
-    )
 }
 
 /// The status of a request body that does not decode as `input`: INVALID_ARGUMENT with a
@@ -232,7 +176,7 @@ fn invalid_body(input: &MessageDescriptor, field: Option<String>, detail: &str) 
         format!(
             "the request is not a valid {} message: {}",
             input.name(),
-            truncate(detail, 200)
+            clip(detail, 200)
         ),
     )
     .to_status()
@@ -309,17 +253,6 @@ fn locate_decode_error(input: &MessageDescriptor, bytes: &[u8], depth: usize) ->
     None
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
 /// The options of `fleet_proto::json` (proto field names, numbers as numbers, defaults
 /// written), so the JSON is the one the server validates.
 fn serialize_options() -> SerializeOptions {
@@ -337,6 +270,8 @@ mod tests {
     use tonic_types::StatusExt as _;
 
     use super::*;
+    use crate::paging::filter_hash;
+    use serde_json::Value;
 
     fn fields(status: &Status) -> Vec<String> {
         status

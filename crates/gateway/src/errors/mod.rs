@@ -146,7 +146,7 @@ const MAX_DESCRIPTION_CHARS: usize = 400;
 const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// `text` cut to at most `max` bytes on a character boundary, marked with `…` when cut.
-fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

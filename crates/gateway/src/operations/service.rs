@@ -11,11 +11,12 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::api::{Api, known_zone};
 use crate::auth::{Caller, caller_of};
+use crate::call::Api;
 use crate::errors::GatewayError;
 use crate::operations::{self, ListFilter, job_states, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
+use crate::request::known_zone;
 
 /// The Operations service.
 #[derive(Debug, Clone)]
