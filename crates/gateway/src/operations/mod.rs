@@ -36,6 +36,9 @@ pub fn parse_name(name: &str) -> Result<i64, GatewayError> {
         })
 }
 
+/// Every public state of an operation, as [`public_state`] names them.
+pub const PUBLIC_STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
+
 /// The public state of a job state.
 pub fn public_state(state: JobState) -> &'static str {
     match state {

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::auth::{Caller, caller_of};
 use crate::call::Api;
 use crate::errors::GatewayError;
-use crate::operations::{self, ListFilter, job_states, to_operation};
+use crate::operations::{self, ListFilter, PUBLIC_STATES, job_states, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
 use crate::request::known_zone;
 
@@ -86,7 +86,7 @@ impl OperationsApi {
             if filter.states.is_empty() {
                 violations.push(crate::errors::Violation::new(
                     "state",
-                    format!("must be one of queued, running, succeeded, failed, cancelled; got {state:?}"),
+                    format!("must be one of {}; got {state:?}", PUBLIC_STATES.join(", ")),
                 ));
             }
         }

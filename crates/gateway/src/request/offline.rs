@@ -16,7 +16,7 @@ use tonic::Status;
 use super::rules::validate;
 use super::{known_zone, methods, not_json, plan};
 use crate::errors::{GatewayError, Violation, clip};
-use crate::operations::{job_states, parse_name};
+use crate::operations::{PUBLIC_STATES, job_states, parse_name};
 use crate::paging::{PageToken, page_size};
 
 /// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
@@ -125,7 +125,7 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
                 if job_states(&state).is_empty() {
                     violations.push(Violation::new(
                         "state",
-                        format!("must be one of queued, running, succeeded, failed, cancelled; got {state:?}"),
+                        format!("must be one of {}; got {state:?}", PUBLIC_STATES.join(", ")),
                     ));
                 }
             }
