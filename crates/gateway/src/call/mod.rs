@@ -107,7 +107,7 @@ impl Api {
 
         match plan(info, &json)? {
             Plan::LongRunning(spec) => {
-                let operation = self.long_running(info, caller, &json, spec, trace).await?;
+                let operation = self.long_running(info, caller, &json, *spec, trace).await?;
                 transcode(&operation)
             }
             Plan::List(list) => decode_json(self.list(info, caller, &json, list).await?),

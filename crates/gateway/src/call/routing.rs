@@ -151,8 +151,6 @@ fn worker_reason(status: &Status) -> Option<String> {
     status.get_details_error_info().map(|info| info.reason)
 }
 
-/// `ErrorInfo.reason` of a worker that reached Scaleway and spent its retry budget on 429s,
-
 fn should_retry(status: &Status) -> bool {
     // Unavailable covers refused connections and a worker that went away mid-call; Unknown
     // covers transport errors tonic could not classify. A worker that answered after

@@ -29,7 +29,7 @@ use methods::MethodInfo;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Enqueue this job.
-    LongRunning(JobSpec),
+    LongRunning(Box<JobSpec>),
     /// Serve a page of a List method.
     List(ListPlan),
     /// One synchronous call to the zone's worker.
@@ -50,7 +50,8 @@ pub struct ListPlan {
 pub fn plan(info: &MethodInfo, request: &Value) -> Result<Plan, GatewayError> {
     if info.long_running {
         let prepared = prepare(info, request, None)?;
-        return job::job_spec(info, request, &prepared).map(Plan::LongRunning);
+        return job::job_spec(info, request, &prepared)
+            .map(|spec| Plan::LongRunning(Box::new(spec)));
     }
     if info.is_list() {
         let page = Page::of(&info.grpc_method, request)?;

@@ -10,13 +10,15 @@
 //! leaves out needs a caller or state: the read-only and project checks, request_id records,
 //! and the lookups of operations and resources.
 
+use fleet_proto::v1;
 use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
 use tonic::Status;
 
 use super::rules::validate;
-use super::{known_zone, methods, not_json, plan};
-use crate::errors::{GatewayError, Violation, clip};
-use crate::operations::{PUBLIC_STATES, job_states, parse_name};
+use super::{methods, not_json, plan};
+use crate::errors::{GatewayError, clip};
+use crate::operations::parse_name;
+use crate::operations::service::{list_filter, wait_timeout};
 use crate::paging::{PageToken, page_size};
 
 /// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
@@ -86,7 +88,6 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     };
-    let has = |field: &str| message.has_field_by_name(field);
     match name {
         "GetOperation" | "CancelOperation" | "WatchOperation" => {
             parse_name(&text("name"))?;
@@ -94,60 +95,16 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
         }
         "WaitOperation" => {
             parse_name(&text("name"))?;
-            if has("timeout")
-                && let Some(timeout) = message.get_field_by_name("timeout")
-                && let Some(timeout) = timeout.as_message()
-            {
-                let number = |f: &str| {
-                    timeout
-                        .get_field_by_name(f)
-                        .and_then(|v| v.as_i64().or_else(|| v.as_i32().map(i64::from)))
-                        .unwrap_or(0)
-                };
-                let duration = prost_types::Duration {
-                    seconds: number("seconds"),
-                    nanos: number("nanos") as i32,
-                };
-                std::time::Duration::try_from(duration)
-                    .map_err(|_| GatewayError::invalid("timeout", "must be a positive duration"))?;
-            }
+            wait_timeout(&typed(message)?)?;
             Ok(())
         }
         "ListOperations" => {
-            let size = message
-                .get_field_by_name("page_size")
-                .and_then(|v| v.as_i32())
-                .unwrap_or(0);
-            page_size(size)?;
-            let mut violations = Vec::new();
-            if has("state") {
-                let state = text("state");
-                if job_states(&state).is_empty() {
-                    violations.push(Violation::new(
-                        "state",
-                        format!("must be one of {}; got {state:?}", PUBLIC_STATES.join(", ")),
-                    ));
-                }
-            }
-            match text("zone").as_str() {
-                "" | "all" => {}
-                zone if known_zone(zone) => {}
-                zone => violations.push(Violation::new("zone", format!("unknown zone {zone:?}"))),
-            }
-            let project = text("project");
-            if !project.is_empty() && uuid::Uuid::parse_str(&project).is_err() {
-                violations.push(Violation::new(
-                    "project",
-                    format!("must be a UUID; got {project:?}"),
-                ));
-            }
-            if !violations.is_empty() {
-                return Err(GatewayError::InvalidArgument(violations));
-            }
+            let request: v1::ListOperationsRequest = typed(message)?;
+            page_size(request.page_size)?;
+            list_filter(&request)?;
             // The token's filter hash includes the caller; only its shape is checked here.
-            let token = text("page_token");
-            if !token.is_empty() {
-                PageToken::decode_shape(&token)?;
+            if !request.page_token.is_empty() {
+                PageToken::decode_shape(&request.page_token)?;
             }
             Ok(())
         }
@@ -155,6 +112,13 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
             "no checks for fleet.v1.Operations/{other}"
         ))),
     }
+}
+
+/// The typed request of a dynamic message (both come from the same descriptors).
+fn typed<T: prost::Message + Default>(message: &DynamicMessage) -> Result<T, GatewayError> {
+    message
+        .transcode_to::<T>()
+        .map_err(|err| GatewayError::Internal(format!("request does not transcode: {err}")))
 }
 
 /// The status of a request body that does not decode as `input`: INVALID_ARGUMENT with a
