@@ -1,4 +1,4 @@
-//! Bytes → the gateway's request checks (`fleet_gateway::validation::check_request`: decode →
+//! Bytes → the gateway's request checks (`fleet_gateway::request::offline::check_request`: decode →
 //! JSON → validate → convert → job / page token), for a method chosen by the first byte. No
 //! input may panic, and every refusal must be INVALID_ARGUMENT with a BadRequest naming a
 //! field (promise 6).
@@ -11,7 +11,7 @@ use tonic_types::StatusExt as _;
 
 fn methods() -> &'static Vec<String> {
     static METHODS: OnceLock<Vec<String>> = OnceLock::new();
-    METHODS.get_or_init(fleet_gateway::validation::method_names)
+    METHODS.get_or_init(fleet_gateway::request::offline::method_names)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let methods = methods();
     let method = &methods[usize::from(selector) % methods.len()];
-    if let Err(status) = fleet_gateway::validation::check_request(method, body) {
+    if let Err(status) = fleet_gateway::request::offline::check_request(method, body) {
         assert_eq!(
             status.code(),
             tonic::Code::InvalidArgument,

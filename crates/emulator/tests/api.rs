@@ -589,8 +589,21 @@ async fn locked_out_of_stock_and_syncing() {
     assert_eq!(r.json()["servers"]["DEV1-S"]["availability"], "shortage");
     e.set_out_of_stock("fr-par-1", "DEV1-S", false);
 
+    // `syncing` lasts one transition: on an emulator of its own with a transition far longer
+    // than any scheduling delay of a loaded machine, so the first read always falls inside it;
+    // the end of it is waited for as a condition, never by a sleep of a guessed length.
+    let slow = match Emulator::builder()
+        .transition(Duration::from_secs(2))
+        .seed(1)
+        .start()
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => panic!("start: {e}"),
+    };
+    let slow_addr = slow.local_addr();
     let r = call(
-        addr,
+        slow_addr,
         A,
         "POST",
         &format!("{Z}/security_groups"),
@@ -603,7 +616,7 @@ async fn locked_out_of_stock_and_syncing() {
         .to_owned();
     let rule = json!({"protocol": "TCP", "direction": "inbound", "action": "accept", "ip_range": "0.0.0.0/0", "dest_port_from": 22});
     let r = call(
-        addr,
+        slow_addr,
         A,
         "POST",
         &format!("{Z}/security_groups/{sg}/rules"),
@@ -611,11 +624,37 @@ async fn locked_out_of_stock_and_syncing() {
     )
     .await;
     assert_eq!(r.status, 201);
-    let r = call(addr, A, "GET", &format!("{Z}/security_groups/{sg}"), None).await;
+    let r = call(
+        slow_addr,
+        A,
+        "GET",
+        &format!("{Z}/security_groups/{sg}"),
+        None,
+    )
+    .await;
     assert_eq!(r.json()["security_group"]["state"], "syncing");
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    let r = call(addr, A, "GET", &format!("{Z}/security_groups/{sg}"), None).await;
-    assert_eq!(r.json()["security_group"]["state"], "available");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = call(
+            slow_addr,
+            A,
+            "GET",
+            &format!("{Z}/security_groups/{sg}"),
+            None,
+        )
+        .await;
+        let state = r.json()["security_group"]["state"].clone();
+        if state == "available" {
+            break;
+        }
+        assert_eq!(state, "syncing", "a syncing group only becomes available");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still syncing after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    slow.shutdown().await;
 
     // Typed bodies still name the offending argument.
     let r = call(

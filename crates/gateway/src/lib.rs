@@ -1,32 +1,30 @@
 //! The public gRPC API of fleet (`fleet.v1`): authentication, validation, idempotent requests,
 //! long-running operations and rich errors over the whole Scaleway Instance API.
 //!
-//! Flow of a call: [`auth`] (bearer token → [`auth::Caller`]) → [`validate`] → [`convert`]
-//! (the generic proto → fleet-core request) → either [`routing`] (`ZoneCalls.Invoke` on the
-//! worker owning the zone) or, for long-running methods, [`lro`] + the scheduler (job and
-//! request record in one transaction) → [`errors`] (the one error table).
+//! Flow of a call: [`service`] (the tonic services, generated from the method table) →
+//! [`auth`] (bearer token → [`auth::Caller`], [`limits`]) → [`call`] (the call path) →
+//! [`request`] (field rules, then the pure [`request::plan`]: conversion to the fleet-core
+//! request, the job of a long-running call, the page of a list) → either
+//! [`call::routing`] (`ZoneCalls.Invoke` on the worker owning the zone) or, for long-running
+//! methods, [`call::long_running`] + the scheduler (job and request record in one
+//! transaction) → [`errors`] (the one error table). [`operations`] serves the jobs as
+//! AIP-151 operations.
 //!
 //! Entry points for the `fleet` binary: [`GatewayConfig`] (a `clap::Args` group), [`GatewayConfig::build`]
 //! (or [`GatewayConfig::build_with_pool`]), [`Gateway::local_addr`], [`Gateway::run`].
 
-pub mod api;
 pub mod auth;
+pub mod call;
 pub mod config;
-pub mod convert;
 pub mod errors;
-pub mod idempotency;
 pub mod limits;
-pub mod lro;
 pub mod operations;
-pub mod ops_service;
 pub mod paging;
-pub mod routing;
-pub mod server;
-pub mod services;
-pub mod validate;
-pub mod validation;
+pub mod request;
+pub mod service;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};
 pub use config::GatewayConfig;
 pub use errors::GatewayError;
-pub use server::{Gateway, GatewayStartError};
+pub use service::build::GatewayStartError;
+pub use service::server::Gateway;

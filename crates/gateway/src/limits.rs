@@ -8,12 +8,18 @@
 //! RESOURCE_EXHAUSTED with `ErrorInfo` reason `CALLER_RATE_LIMITED` and a `RetryInfo` saying
 //! when the next token arrives; nothing else runs for that call.
 //!
-//! The buckets are built once from the configured callers (a map that never grows with
-//! traffic), each behind its own mutex held for a few arithmetic operations.
+//! The limiters (governor's GCRA, the same semantics as a token bucket of `burst` tokens
+//! refilled at `rate` per second) are built once from the configured callers, a map that never
+//! grows with traffic.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
@@ -52,78 +58,66 @@ impl Limit {
     }
 }
 
+/// One caller's limiter: governor's GCRA over `clock`, or `None` when unlimited.
+type Limiter<C> =
+    Option<RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>>;
+
+fn limiter<C: Clock + Clone>(limit: Limit, clock: &C) -> Limiter<C> {
+    if limit.is_unlimited() {
+        return None;
+    }
+    let burst = NonZeroU32::new(limit.burst.max(1))?;
+    let period = Duration::try_from_secs_f64(1.0 / limit.rate).ok()?;
+    let quota = Quota::with_period(period)?.allow_burst(burst);
+    Some(RateLimiter::direct_with_clock(quota, clock.clone()))
+}
+
+/// The limiters of every configured caller, on the real clock (or a fake one in tests).
 #[derive(Debug)]
-struct Bucket {
-    limit: Limit,
-    tokens: f64,
-    last: Instant,
+pub struct CallerLimits<C: Clock = MonotonicClock> {
+    clock: C,
+    limiters: HashMap<String, (Limit, Limiter<C>)>,
 }
 
-impl Bucket {
-    fn new(limit: Limit, now: Instant) -> Self {
-        Bucket {
-            limit,
-            tokens: f64::from(limit.burst.max(1)),
-            last: now,
-        }
+impl Default for CallerLimits {
+    fn default() -> Self {
+        CallerLimits::new([])
     }
-
-    /// Takes a token, or says how long until one is available.
-    fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        if self.limit.is_unlimited() {
-            return Ok(());
-        }
-        let burst = f64::from(self.limit.burst.max(1));
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.limit.rate).min(burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - self.tokens) / self.limit.rate;
-            Err(Duration::from_secs_f64(wait.clamp(0.001, 3600.0)))
-        }
-    }
-}
-
-/// The buckets of every configured caller.
-#[derive(Debug, Default)]
-pub struct CallerLimits {
-    buckets: HashMap<String, Mutex<Bucket>>,
 }
 
 impl CallerLimits {
-    /// One bucket per `(caller name, limit)`.
+    /// One limiter per `(caller name, limit)`.
     pub fn new(limits: impl IntoIterator<Item = (String, Limit)>) -> Self {
-        let now = Instant::now();
-        CallerLimits {
-            buckets: limits
-                .into_iter()
-                .map(|(name, limit)| (name, Mutex::new(Bucket::new(limit, now))))
-                .collect(),
-        }
+        CallerLimits::with_clock(limits, MonotonicClock)
+    }
+}
+
+impl<C: Clock + Clone> CallerLimits<C> {
+    /// [`CallerLimits::new`] on `clock`.
+    pub fn with_clock(limits: impl IntoIterator<Item = (String, Limit)>, clock: C) -> Self {
+        let limiters = limits
+            .into_iter()
+            .map(|(name, limit)| (name, (limit, limiter(limit, &clock))))
+            .collect();
+        CallerLimits { clock, limiters }
     }
 
-    /// The limit of `caller`, if it has a bucket.
+    /// The limit of `caller`, if it has a limiter.
     pub fn limit_of(&self, caller: &str) -> Option<Limit> {
-        self.buckets
-            .get(caller)
-            .map(|b| b.lock().unwrap_or_else(|p| p.into_inner()).limit)
+        self.limiters.get(caller).map(|(limit, _)| *limit)
     }
 
-    /// Takes one token for `caller` at `now`; `Err(wait)` when its bucket is empty. A caller
-    /// without a bucket (not configured) is not limited here: authentication refuses it.
-    pub fn check_at(&self, caller: &str, now: Instant) -> Result<(), Duration> {
-        match self.buckets.get(caller) {
-            Some(bucket) => bucket.lock().unwrap_or_else(|p| p.into_inner()).take(now),
-            None => Ok(()),
-        }
-    }
-
-    /// [`CallerLimits::check_at`] now.
+    /// Takes one request for `caller`; `Err(wait)` when it is over its limit. A caller without
+    /// a limiter (not configured) is not limited here: authentication refuses it.
     pub fn check(&self, caller: &str) -> Result<(), Duration> {
-        self.check_at(caller, Instant::now())
+        match self.limiters.get(caller) {
+            Some((_, Some(limiter))) => limiter.check().map_err(|not_until| {
+                not_until
+                    .wait_time_from(self.clock.now())
+                    .clamp(Duration::from_millis(1), Duration::from_secs(3600))
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -152,53 +146,59 @@ pub fn rate_limited_status(caller: &str, limit: Option<Limit>, wait: Duration) -
 
 #[cfg(test)]
 mod tests {
+    use governor::clock::FakeRelativeClock;
+
     use super::*;
 
     #[test]
     fn a_bucket_allows_its_burst_then_refills_at_its_rate() {
-        let start = Instant::now();
-        let limits = CallerLimits::new([(
-            "a".to_owned(),
-            Limit {
-                rate: 10.0,
-                burst: 3,
-            },
-        )]);
+        let clock = FakeRelativeClock::default();
+        let limits = CallerLimits::with_clock(
+            [(
+                "a".to_owned(),
+                Limit {
+                    rate: 10.0,
+                    burst: 3,
+                },
+            )],
+            clock.clone(),
+        );
         for _ in 0..3 {
-            limits.check_at("a", start).unwrap();
+            limits.check("a").unwrap();
         }
-        let wait = limits.check_at("a", start).unwrap_err();
+        let wait = limits.check("a").unwrap_err();
         assert!(wait > Duration::from_millis(90) && wait <= Duration::from_millis(100));
         // 100 ms later one token is back, not two.
-        let later = start + Duration::from_millis(100);
-        limits.check_at("a", later).unwrap();
-        assert!(limits.check_at("a", later).is_err());
+        clock.advance(Duration::from_millis(100));
+        limits.check("a").unwrap();
+        assert!(limits.check("a").is_err());
         // Never more than the burst, however long the pause.
-        let much_later = start + Duration::from_secs(3600);
+        clock.advance(Duration::from_secs(3600) - Duration::from_millis(100));
         for _ in 0..3 {
-            limits.check_at("a", much_later).unwrap();
+            limits.check("a").unwrap();
         }
-        assert!(limits.check_at("a", much_later).is_err());
+        assert!(limits.check("a").is_err());
     }
 
     #[test]
     fn callers_have_their_own_buckets() {
-        let now = Instant::now();
         let one = Limit {
             rate: 1.0,
             burst: 1,
         };
-        let limits = CallerLimits::new([("a".to_owned(), one), ("b".to_owned(), one)]);
-        limits.check_at("a", now).unwrap();
-        assert!(limits.check_at("a", now).is_err());
-        limits.check_at("b", now).unwrap();
+        let limits = CallerLimits::with_clock(
+            [("a".to_owned(), one), ("b".to_owned(), one)],
+            FakeRelativeClock::default(),
+        );
+        limits.check("a").unwrap();
+        assert!(limits.check("a").is_err());
+        limits.check("b").unwrap();
         // Unknown callers are authentication's business.
-        limits.check_at("nobody", now).unwrap();
+        limits.check("nobody").unwrap();
     }
 
     #[test]
     fn a_zero_rate_is_unlimited() {
-        let now = Instant::now();
         let limits = CallerLimits::new([(
             "a".to_owned(),
             Limit {
@@ -207,7 +207,7 @@ mod tests {
             },
         )]);
         for _ in 0..10_000 {
-            limits.check_at("a", now).unwrap();
+            limits.check("a").unwrap();
         }
     }
 

@@ -30,6 +30,9 @@ pub fn page_size(asked: i32) -> Result<u32, GatewayError> {
     }
 }
 
+/// Upstream page size used to serve gateway pages (sliced to the caller's page size).
+pub const UPSTREAM_PAGE_SIZE: u64 = 100;
+
 /// Largest offset a page token may carry (far above any real collection), so offset
 /// arithmetic never overflows.
 pub const MAX_TOKEN_OFFSET: u64 = 1 << 40;
@@ -58,14 +61,9 @@ impl PageToken {
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    /// Decodes `token` (empty: first page) and checks it was issued for `filter_hash`.
-    pub fn decode(token: &str, filter_hash: &str) -> Result<PageToken, GatewayError> {
-        if token.is_empty() {
-            return Ok(PageToken {
-                filter_hash: filter_hash.to_owned(),
-                ..PageToken::default()
-            });
-        }
+    /// Decodes a non-empty `token` without checking which filters it was issued for (the
+    /// offline check, which has no caller to hash with the Operations filters).
+    pub fn decode_shape(token: &str) -> Result<PageToken, GatewayError> {
         let invalid = || {
             GatewayError::invalid(
                 "page_token",
@@ -78,6 +76,18 @@ impl PageToken {
         if decoded.offset > MAX_TOKEN_OFFSET {
             return Err(invalid());
         }
+        Ok(decoded)
+    }
+
+    /// Decodes `token` (empty: first page) and checks it was issued for `filter_hash`.
+    pub fn decode(token: &str, filter_hash: &str) -> Result<PageToken, GatewayError> {
+        if token.is_empty() {
+            return Ok(PageToken {
+                filter_hash: filter_hash.to_owned(),
+                ..PageToken::default()
+            });
+        }
+        let decoded = PageToken::decode_shape(token)?;
         if decoded.filter_hash != filter_hash {
             return Err(GatewayError::invalid(
                 "page_token",
@@ -85,6 +95,44 @@ impl PageToken {
             ));
         }
         Ok(decoded)
+    }
+}
+
+/// The paging of one List request: the size served, the hash of its filters and where it
+/// starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub size: u64,
+    pub hash: String,
+    pub token: PageToken,
+}
+
+impl Page {
+    /// From `request`, the JSON of a List request of `method`: `page_size`, `page_token`, and
+    /// every other field as the filters the token is bound to.
+    pub fn of(method: &str, request: &serde_json::Value) -> Result<Page, GatewayError> {
+        let field = |name: &str| request.get(name);
+        let asked = field("page_size")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        let size = u64::from(page_size(i32::try_from(asked).unwrap_or(if asked < 0 {
+            -1
+        } else {
+            i32::MAX
+        }))?);
+        let mut filters = request.clone();
+        if let serde_json::Value::Object(map) = &mut filters {
+            map.remove("page_size");
+            map.remove("page_token");
+        }
+        let hash = filter_hash(method, &filters);
+        let token = PageToken::decode(
+            field("page_token")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(""),
+            &hash,
+        )?;
+        Ok(Page { size, hash, token })
     }
 }
 

@@ -2,7 +2,7 @@
 //! `gateway_request` fuzz target): for every request message of every `fleet.v1` method,
 //! arbitrary messages built over the descriptors (every field kind, nested messages, maps,
 //! repeated fields, hostile and random strings) go through
-//! `fleet_gateway::validation::check_request` (decode → JSON → validate → convert → job / page
+//! `fleet_gateway::request::offline::check_request` (decode → JSON → validate → convert → job / page
 //! token, as the server does). No input panics, and every refusal is INVALID_ARGUMENT with a
 //! BadRequest naming a field.
 //!
@@ -225,7 +225,7 @@ fn message(g: &mut Gen, descriptor: &MessageDescriptor, depth: usize) -> Dynamic
 }
 
 fn methods() -> Vec<String> {
-    fleet_gateway::validation::method_names()
+    fleet_gateway::request::offline::method_names()
 }
 
 proptest! {
@@ -238,11 +238,11 @@ proptest! {
     ) {
         let methods = methods();
         let method = &methods[index % methods.len()];
-        let input = fleet_gateway::validation::input_of(method).unwrap();
+        let input = fleet_gateway::request::offline::input_of(method).unwrap();
         let mut g = Gen(seed);
         let request = message(&mut g, &input, 0);
         let bytes = request.encode_to_vec();
-        if let Err(status) = fleet_gateway::validation::check_request(method, &bytes) {
+        if let Err(status) = fleet_gateway::request::offline::check_request(method, &bytes) {
             prop_assert_eq!(
                 status.code(),
                 tonic::Code::InvalidArgument,
@@ -273,7 +273,7 @@ proptest! {
     ) {
         let methods = methods();
         let method = &methods[index % methods.len()];
-        if let Err(status) = fleet_gateway::validation::check_request(method, &bytes) {
+        if let Err(status) = fleet_gateway::request::offline::check_request(method, &bytes) {
             prop_assert_eq!(status.code(), tonic::Code::InvalidArgument, "{}: {}", method, status.message());
             prop_assert!(status.get_error_details().bad_request().is_some(), "{}", method);
         }
@@ -287,6 +287,6 @@ fn every_method_has_checks() {
     let methods = methods();
     assert!(methods.len() >= 88, "{}", methods.len());
     for method in &methods {
-        let _ = fleet_gateway::validation::check_request(method, &[]);
+        let _ = fleet_gateway::request::offline::check_request(method, &[]);
     }
 }

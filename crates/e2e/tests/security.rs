@@ -77,8 +77,8 @@ impl Decoder for RawDecoder {
 /// The encoded request of `method` from proto-JSON (unknown keys refused, so typos fail).
 fn req(method: &str, value: Value) -> Vec<u8> {
     use prost::Message as _;
-    let input =
-        fleet_gateway::validation::input_of(method).unwrap_or_else(|| panic!("no method {method}"));
+    let input = fleet_gateway::request::offline::input_of(method)
+        .unwrap_or_else(|| panic!("no method {method}"));
     DynamicMessage::deserialize_with_options(input, value, &DeserializeOptions::new())
         .unwrap_or_else(|e| panic!("request of {method}: {e}"))
         .encode_to_vec()
@@ -850,7 +850,7 @@ async fn hostile_strings_are_refused_and_change_nothing() {
         ),
     ] {
         let mut bytes = req(method, base);
-        let number = fleet_gateway::validation::input_of(method)
+        let number = fleet_gateway::request::offline::input_of(method)
             .unwrap()
             .get_field_by_name(field)
             .unwrap()

@@ -11,11 +11,12 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::api::{Api, known_zone};
 use crate::auth::{Caller, caller_of};
+use crate::call::Api;
 use crate::errors::GatewayError;
-use crate::operations::{self, ListFilter, job_states, to_operation};
+use crate::operations::{self, ListFilter, PUBLIC_STATES, job_states, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
+use crate::request::known_zone;
 
 /// The Operations service.
 #[derive(Debug, Clone)]
@@ -52,11 +53,7 @@ impl OperationsApi {
         let deadline = grpc_timeout(&request);
         let request = request.into_inner();
         let job = operations::get_visible(&self.api.pool, &caller, &request.name).await?;
-        let asked = match request.timeout {
-            Some(t) => Duration::try_from(t)
-                .map_err(|_| GatewayError::invalid("timeout", "must be a positive duration"))?,
-            None => self.api.wait_cap,
-        };
+        let asked = wait_timeout(&request)?.unwrap_or(self.api.wait_cap);
         let mut bound = asked.min(self.api.wait_cap);
         if let Some(deadline) = deadline {
             // Answer a little before the caller's deadline, so it gets the state, not an error.
@@ -78,60 +75,12 @@ impl OperationsApi {
         let caller = self.caller(&request)?;
         let request = request.into_inner();
         let size = page_size(request.page_size)?;
-        let mut violations = Vec::new();
-        let mut filter = ListFilter::default();
-        if let Some(state) = &request.state {
-            filter.states = job_states(state);
-            if filter.states.is_empty() {
-                violations.push(crate::errors::Violation::new(
-                    "state",
-                    format!("must be one of queued, running, succeeded, failed, cancelled; got {state:?}"),
-                ));
-            }
-        }
-        if let Some(done) = request.done {
-            let done_states: Vec<_> = fleet_scheduler::JobState::ALL
-                .into_iter()
-                .filter(|s| s.is_terminal() == done)
-                .collect();
-            filter.states = if filter.states.is_empty() {
-                done_states
-            } else {
-                filter
-                    .states
-                    .into_iter()
-                    .filter(|s| done_states.contains(s))
-                    .collect()
-            };
-            if filter.states.is_empty() {
-                // A state that contradicts `done`: nothing matches.
-                filter.states = vec![];
-                return Ok(v1::ListOperationsResponse::default());
-            }
-        }
-        filter.kind = request.kind.clone().filter(|k| !k.is_empty());
-        match request.zone.as_str() {
-            "" | "all" => {}
-            zone if known_zone(zone) => filter.zone = Some(zone.to_owned()),
-            zone => violations.push(crate::errors::Violation::new(
-                "zone",
-                format!("unknown zone {zone:?}"),
-            )),
-        }
-        filter.resource = request.resource.clone().filter(|r| !r.is_empty());
-        if let Some(project) = request.project.clone().filter(|p| !p.is_empty()) {
-            if uuid::Uuid::parse_str(&project).is_err() {
-                violations.push(crate::errors::Violation::new(
-                    "project",
-                    format!("must be a UUID; got {project:?}"),
-                ));
-            } else {
-                caller.require_project(&project)?;
-                filter.project = Some(project);
-            }
-        }
-        if !violations.is_empty() {
-            return Err(GatewayError::InvalidArgument(violations));
+        let Some(filter) = list_filter(&request)? else {
+            // A state that contradicts `done`: nothing matches.
+            return Ok(v1::ListOperationsResponse::default());
+        };
+        if let Some(project) = &filter.project {
+            caller.require_project(project)?;
         }
         let mut filters = request.clone();
         filters.page_size = 0;
@@ -179,6 +128,78 @@ impl OperationsApi {
         let job = fleet_scheduler::get_job(&self.api.pool, job.id).await?;
         self.operation(&job).await
     }
+}
+
+/// The checks of a ListOperations request that need no caller and no database (the offline
+/// check runs them too), and the filter it asks for; `None` when `state` and `done`
+/// contradict, so nothing can match.
+pub fn list_filter(
+    request: &v1::ListOperationsRequest,
+) -> Result<Option<ListFilter>, GatewayError> {
+    let mut violations = Vec::new();
+    let mut filter = ListFilter::default();
+    if let Some(state) = &request.state {
+        filter.states = job_states(state);
+        if filter.states.is_empty() {
+            violations.push(crate::errors::Violation::new(
+                "state",
+                format!("must be one of {}; got {state:?}", PUBLIC_STATES.join(", ")),
+            ));
+        }
+    }
+    if let Some(done) = request.done {
+        let done_states: Vec<_> = fleet_scheduler::JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal() == done)
+            .collect();
+        filter.states = if filter.states.is_empty() {
+            done_states
+        } else {
+            filter
+                .states
+                .into_iter()
+                .filter(|s| done_states.contains(s))
+                .collect()
+        };
+        if filter.states.is_empty() {
+            return Ok(None);
+        }
+    }
+    filter.kind = request.kind.clone().filter(|k| !k.is_empty());
+    match request.zone.as_str() {
+        "" | "all" => {}
+        zone if known_zone(zone) => filter.zone = Some(zone.to_owned()),
+        zone => violations.push(crate::errors::Violation::new(
+            "zone",
+            format!("unknown zone {zone:?}"),
+        )),
+    }
+    filter.resource = request.resource.clone().filter(|r| !r.is_empty());
+    if let Some(project) = request.project.clone().filter(|p| !p.is_empty()) {
+        if uuid::Uuid::parse_str(&project).is_err() {
+            violations.push(crate::errors::Violation::new(
+                "project",
+                format!("must be a UUID; got {project:?}"),
+            ));
+        } else {
+            filter.project = Some(project);
+        }
+    }
+    if !violations.is_empty() {
+        return Err(GatewayError::InvalidArgument(violations));
+    }
+    Ok(Some(filter))
+}
+
+/// The wait a WaitOperation request asks for (`None`: the cap), refused when not a duration.
+pub fn wait_timeout(request: &v1::WaitOperationRequest) -> Result<Option<Duration>, GatewayError> {
+    request
+        .timeout
+        .map(|t| {
+            Duration::try_from(t)
+                .map_err(|_| GatewayError::invalid("timeout", "must be a positive duration"))
+        })
+        .transpose()
 }
 
 /// The call's `grpc-timeout`, if the client sent one.

@@ -13,16 +13,16 @@
 //!   message itself for Replace (whole) and Update (only the `update_mask` fields) methods;
 //! * the body is checked against the fleet-core request type of the catalog before it leaves.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use fleet_core::catalog::{Endpoint, Operation};
+use fleet_core::catalog::Endpoint;
 use prost_reflect::{Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
 use crate::errors::{GatewayError, Violation};
+use crate::request::methods::MethodInfo;
 
 /// Request fields that never go upstream.
 pub const FLEET_ONLY: &[&str] = &[
@@ -42,116 +42,6 @@ pub const JOB_OPTIONS: &[&str] = &[
     "delete_ips",
     "stop_if_needed",
 ];
-
-/// What the descriptors say about one public method.
-#[derive(Debug, Clone)]
-pub struct MethodInfo {
-    /// `fleet.v1.Servers/GetServer`.
-    pub grpc_method: String,
-    /// The catalog endpoint.
-    pub endpoint: &'static Endpoint,
-    /// Fixed action of typed server-action helpers.
-    pub action: Option<String>,
-    /// Returns an Operation.
-    pub long_running: bool,
-    /// Fully qualified response type of a long-running method.
-    pub response_type: Option<String>,
-    /// Changes something (needs an operator, takes a request_id).
-    pub mutating: bool,
-    pub input: MessageDescriptor,
-    pub output: MessageDescriptor,
-}
-
-impl MethodInfo {
-    /// The catalog operation name.
-    pub fn operation(&self) -> &'static str {
-        self.endpoint.operation.name()
-    }
-
-    /// A List method (takes `page_size`).
-    pub fn is_list(&self) -> bool {
-        self.input.get_field_by_name("page_size").is_some()
-    }
-
-    /// A list over a zonal collection that accepts `zone = "all"`.
-    pub fn fans_out(&self) -> bool {
-        self.output.get_field_by_name("unreachable").is_some()
-    }
-}
-
-/// Every public method that maps to a Scaleway endpoint, by `package.Service/Method`.
-pub fn methods() -> &'static HashMap<String, MethodInfo> {
-    static METHODS: OnceLock<HashMap<String, MethodInfo>> = OnceLock::new();
-    METHODS.get_or_init(|| {
-        let pool = fleet_proto::descriptor_pool();
-        let mut out = HashMap::new();
-        let (Some(endpoint_ext), Some(op_ext)) = (
-            pool.get_extension_by_name("fleet.v1.endpoint"),
-            pool.get_extension_by_name("fleet.v1.operation_info"),
-        ) else {
-            return out;
-        };
-        for service in pool.services() {
-            if service.package_name() != "fleet.v1" {
-                continue;
-            }
-            for method in service.methods() {
-                let options = method.options();
-                if !options.has_extension(&endpoint_ext) {
-                    continue;
-                }
-                let ext = options.get_extension(&endpoint_ext);
-                let Some(ext) = ext.as_message() else {
-                    continue;
-                };
-                let get = |name: &str| -> String {
-                    ext.get_field_by_name(name)
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                };
-                let Some(operation) = Operation::from_name(&get("operation")) else {
-                    continue;
-                };
-                let endpoint = operation.endpoint();
-                let long_running = options.has_extension(&op_ext);
-                let response_type = long_running
-                    .then(|| {
-                        options
-                            .get_extension(&op_ext)
-                            .as_message()
-                            .and_then(|m| m.get_field_by_name("response_type"))
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                    })
-                    .flatten();
-                let action = Some(get("action")).filter(|a| !a.is_empty());
-                let mutating = endpoint.method != fleet_core::Method::Get
-                    && !fleet_proto::endpoints::READ_ONLY_POSTS.contains(&operation.name());
-                let grpc_method = format!("{}/{}", service.full_name(), method.name());
-                out.insert(
-                    grpc_method.clone(),
-                    MethodInfo {
-                        grpc_method,
-                        endpoint,
-                        action,
-                        long_running,
-                        response_type,
-                        mutating,
-                        input: method.input(),
-                        output: method.output(),
-                    },
-                );
-            }
-        }
-        out
-    })
-}
-
-/// The method's info, or INTERNAL when the descriptors lack it (a build inconsistency).
-pub fn method(grpc_method: &str) -> Result<&'static MethodInfo, GatewayError> {
-    methods()
-        .get(grpc_method)
-        .ok_or_else(|| GatewayError::Internal(format!("no endpoint for {grpc_method}")))
-}
 
 /// A call ready for `ZoneCalls.Invoke`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -605,6 +495,7 @@ mod tests {
     use fleet_proto::v1;
 
     use super::*;
+    use crate::request::methods::{method, methods};
 
     #[test]
     fn every_endpoint_method_is_known() {

@@ -13,11 +13,17 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use fleet_core::Zone;
+use fleet_core::{
+    Arch, AttachServerVolumeRequestVolumeType, BootType, IpType, ListServersRequestOrder,
+    PlacementGroupPolicyMode, PlacementGroupPolicyType, SecurityGroupPolicy,
+    SecurityGroupRuleAction, SecurityGroupRuleDirection, SecurityGroupRuleProtocol, ServerAction,
+    ServerState, SnapshotVolumeType, VolumeVolumeType, Zone,
+};
 use serde_json::{Map, Value};
 
-use crate::convert::MethodInfo;
 use crate::errors::{GatewayError, Violation};
+use crate::operations::PUBLIC_STATES;
+use crate::request::methods::MethodInfo;
 
 /// String fields (top level or in a resource) that hold UUIDs.
 const UUID_FIELDS: &[&str] = &[
@@ -50,105 +56,91 @@ const UUID_FIELDS: &[&str] = &[
     "admin_password_encryption_ssh_key_id",
 ];
 
+/// The documented wire values of a fleet-core enum (its `KNOWN` list), less the `unknown_*`
+/// zero value, which names no choice.
+macro_rules! values_of {
+    ($enum:ident) => {
+        || -> Vec<&'static str> {
+            $enum::KNOWN
+                .iter()
+                .map($enum::as_str)
+                .filter(|v| !v.starts_with("unknown_"))
+                .collect()
+        }
+    };
+}
+
 /// Allowed values of enumerated string fields, by (request message, field); `*` = any message.
-const ENUMS: &[(&str, &str, &[&str])] = &[
-    (
-        "ServerActionRequest",
-        "action",
-        &[
-            "poweron",
-            "poweroff",
-            "stop_in_place",
-            "reboot",
-            "terminate",
-            "backup",
-            "enable_routed_ip",
-        ],
-    ),
+/// The values are those of the fleet-core type of the field in the Scaleway request.
+type Values = fn() -> Vec<&'static str>;
+const ENUMS: &[(&str, &str, Values)] = &[
+    ("ServerActionRequest", "action", values_of!(ServerAction)),
     (
         "CreateSecurityGroupRuleRequest",
         "action",
-        &["accept", "drop"],
-    ),
-    ("SecurityGroupRule", "action", &["accept", "drop"]),
-    ("SetSecurityGroupRulesRule", "action", &["accept", "drop"]),
-    ("*", "protocol", &["TCP", "UDP", "ICMP", "ANY"]),
-    ("*", "direction", &["inbound", "outbound"]),
-    ("*", "inbound_default_policy", &["accept", "drop"]),
-    ("*", "outbound_default_policy", &["accept", "drop"]),
-    ("*", "boot_type", &["local", "rescue", "bootscript"]),
-    ("*", "arch", &["x86_64", "arm", "arm64"]),
-    ("*", "policy_mode", &["optional", "enforced"]),
-    ("*", "policy_type", &["max_availability", "low_latency"]),
-    (
-        "CreateIpRequest",
-        "type",
-        &["routed_ipv4", "routed_ipv6", "nat"],
+        values_of!(SecurityGroupRuleAction),
     ),
     (
-        "ListIpsRequest",
-        "type",
-        &["routed_ipv4", "routed_ipv6", "nat"],
+        "SecurityGroupRule",
+        "action",
+        values_of!(SecurityGroupRuleAction),
     ),
-    ("Ip", "type", &["routed_ipv4", "routed_ipv6", "nat"]),
+    (
+        "SetSecurityGroupRulesRule",
+        "action",
+        values_of!(SecurityGroupRuleAction),
+    ),
+    ("*", "protocol", values_of!(SecurityGroupRuleProtocol)),
+    ("*", "direction", values_of!(SecurityGroupRuleDirection)),
+    (
+        "*",
+        "inbound_default_policy",
+        values_of!(SecurityGroupPolicy),
+    ),
+    (
+        "*",
+        "outbound_default_policy",
+        values_of!(SecurityGroupPolicy),
+    ),
+    ("*", "boot_type", values_of!(BootType)),
+    ("*", "arch", values_of!(Arch)),
+    ("*", "policy_mode", values_of!(PlacementGroupPolicyMode)),
+    ("*", "policy_type", values_of!(PlacementGroupPolicyType)),
+    ("CreateIpRequest", "type", values_of!(IpType)),
+    ("ListIpsRequest", "type", values_of!(IpType)),
+    ("Ip", "type", values_of!(IpType)),
     (
         "AttachServerVolumeRequest",
         "volume_type",
-        &[
-            "l_ssd",
-            "b_ssd",
-            "sbs_volume",
-            "scratch",
-            "unknown_volume_type",
-        ],
+        values_of!(AttachServerVolumeRequestVolumeType),
     ),
     (
         "CreateVolumeRequest",
         "volume_type",
-        &["l_ssd", "b_ssd", "sbs_volume", "scratch"],
+        values_of!(VolumeVolumeType),
     ),
     (
         "ListVolumesRequest",
         "volume_type",
-        &["l_ssd", "b_ssd", "sbs_volume", "scratch"],
+        values_of!(VolumeVolumeType),
     ),
     (
         "CreateSnapshotRequest",
         "volume_type",
-        &["l_ssd", "b_ssd", "unified", "unknown_volume_type"],
+        values_of!(SnapshotVolumeType),
     ),
     (
         "VolumeServerTemplate",
         "volume_type",
-        &["l_ssd", "b_ssd", "sbs_volume", "scratch"],
+        values_of!(VolumeVolumeType),
     ),
     (
         "ListServersRequest",
         "order",
-        &[
-            "creation_date_desc",
-            "creation_date_asc",
-            "modification_date_desc",
-            "modification_date_asc",
-        ],
+        values_of!(ListServersRequestOrder),
     ),
-    (
-        "ListServersRequest",
-        "state",
-        &[
-            "running",
-            "stopped",
-            "stopped in place",
-            "starting",
-            "stopping",
-            "locked",
-        ],
-    ),
-    (
-        "ListOperationsRequest",
-        "state",
-        &["queued", "running", "succeeded", "failed", "cancelled"],
-    ),
+    ("ListServersRequest", "state", values_of!(ServerState)),
+    ("ListOperationsRequest", "state", || PUBLIC_STATES.to_vec()),
 ];
 
 /// Fields a request message must set.
@@ -446,12 +438,12 @@ fn resource_message(name: &str) -> &'static str {
     }
 }
 
-fn enum_values(message: &str, field: &str) -> Option<&'static [&'static str]> {
+fn enum_values(message: &str, field: &str) -> Option<Vec<&'static str>> {
     ENUMS
         .iter()
         .find(|(m, f, _)| *m == message && *f == field)
         .or_else(|| ENUMS.iter().find(|(m, f, _)| *m == "*" && *f == field))
-        .map(|(_, _, values)| *values)
+        .map(|(_, _, values)| values())
 }
 
 fn uuid_values(check: &mut Check, path: &str, value: &Value) {
@@ -582,7 +574,7 @@ mod tests {
     use fleet_proto::v1;
 
     use super::*;
-    use crate::convert::method;
+    use crate::request::methods::method;
 
     fn fields_of(err: GatewayError) -> Vec<String> {
         match err {

@@ -4,6 +4,8 @@
 //! An operation is named `operations/{job id}` (the scheduler's numeric id). A caller sees the
 //! operations of its granted projects and the ones it started itself.
 
+pub mod service;
+
 use fleet_jobs::{Failure, JobSpec, ProgressDetail, failure_kind};
 use fleet_proto::reasons::PROJECT_NOT_GRANTED;
 use fleet_proto::v1;
@@ -15,9 +17,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Caller, ProjectScope};
-use crate::convert::dynamic_from_json;
 use crate::errors::{GatewayError, UpstreamContext};
-use crate::lro::response_type;
+use crate::request::convert::dynamic_from_json;
+use crate::request::methods::response_type;
 
 /// `operations/{id}` → id.
 pub fn parse_name(name: &str) -> Result<i64, GatewayError> {
@@ -33,6 +35,9 @@ pub fn parse_name(name: &str) -> Result<i64, GatewayError> {
             )
         })
 }
+
+/// Every public state of an operation, as [`public_state`] names them.
+pub const PUBLIC_STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
 
 /// The public state of a job state.
 pub fn public_state(state: JobState) -> &'static str {
@@ -184,12 +189,21 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
 }
 
 fn completed(job: &Job) -> v1::operation::Result {
-    let type_name = response_type(&job.kind);
-    let packed = fleet_proto::descriptor_pool()
-        .get_message_by_name(type_name)
-        .ok_or_else(|| GatewayError::Internal(format!("unknown response type {type_name}")))
-        .and_then(|desc| dynamic_from_json(&desc, job.result.clone().unwrap_or(Value::Null)))
-        .map(|message| prost_types::Any {
+    let packed = response_type(&job.kind)
+        .ok_or_else(|| {
+            GatewayError::Internal(format!("no method starts jobs of kind {}", job.kind))
+        })
+        .and_then(|type_name| {
+            fleet_proto::descriptor_pool()
+                .get_message_by_name(type_name)
+                .map(|desc| (type_name, desc))
+                .ok_or_else(|| GatewayError::Internal(format!("unknown response type {type_name}")))
+        })
+        .and_then(|(type_name, desc)| {
+            dynamic_from_json(&desc, job.result.clone().unwrap_or(Value::Null))
+                .map(|message| (type_name, message))
+        })
+        .map(|(type_name, message)| prost_types::Any {
             type_url: format!("type.googleapis.com/{type_name}"),
             value: message.encode_to_vec(),
         });

@@ -1,7 +1,8 @@
 //! The gateway's checks of a request, from its wire bytes, without a database, a worker or a
 //! caller: decode → JSON → [`validate`] → [`prepare`] (the fleet-core request) → the job of a
-//! long-running call or the page token of a List, in the order and with the functions the
-//! server uses (see [`crate::api`] and [`crate::ops_service`]).
+//! long-running call or the page token of a List: [`rules::validate`](super::rules::validate)
+//! and [`plan`](super::plan), the functions [`crate::call`] runs on every call (and the
+//! Operations checks of [`crate::operations::service`]).
 //!
 //! Why it exists: fuzzing and property tests need one entry point that runs everything the
 //! gateway does to a request before it reaches Postgres or a worker, to prove that no input
@@ -9,17 +10,16 @@
 //! leaves out needs a caller or state: the read-only and project checks, request_id records,
 //! and the lookups of operations and resources.
 
+use fleet_proto::v1;
 use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
-use serde_json::Value;
 use tonic::Status;
 
-use crate::api::known_zone;
-use crate::convert::{self, prepare};
-use crate::errors::{GatewayError, Violation};
-use crate::lro::job_spec;
-use crate::operations::{job_states, parse_name};
-use crate::paging::{PageToken, filter_hash, page_size};
-use crate::validate::validate;
+use super::rules::validate;
+use super::{methods, not_json, plan};
+use crate::errors::{GatewayError, clip};
+use crate::operations::parse_name;
+use crate::operations::service::{list_filter, wait_timeout};
+use crate::paging::{PageToken, page_size};
 
 /// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
 /// service, as `fleet.v1.Service/Method`.
@@ -74,39 +74,9 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     let json = message
         .serialize_with_options(serde_json::value::Serializer, &serialize_options())
         .map_err(|err| not_json(&err.to_string()))?;
-    let info = convert::method(method)?;
+    let info = methods::method(method)?;
     validate(info, &json)?;
-    if info.long_running {
-        let prepared = prepare(info, &json, None)?;
-        job_spec(info, &json, &prepared)?;
-        return Ok(());
-    }
-    if info.is_list() {
-        page_size(json.get("page_size").and_then(Value::as_i64).unwrap_or(0) as i32)?;
-        let mut filters = json.clone();
-        if let Value::Object(map) = &mut filters {
-            map.remove("page_size");
-            map.remove("page_token");
-        }
-        let hash = filter_hash(&info.grpc_method, &filters);
-        let token = PageToken::decode(
-            json.get("page_token").and_then(Value::as_str).unwrap_or(""),
-            &hash,
-        )?;
-        let mut zone_json = json.clone();
-        if let Value::Object(map) = &mut zone_json
-            && map.get("zone").and_then(Value::as_str) == Some("all")
-        {
-            map.insert(
-                "zone".into(),
-                Value::String(fleet_core::Zone::ALL[0].as_str().to_owned()),
-            );
-        }
-        let page = token.offset / 100 + 1;
-        prepare(info, &zone_json, Some((page, 100)))?;
-        return Ok(());
-    }
-    prepare(info, &json, None)?;
+    plan(info, &json)?;
     Ok(())
 }
 
@@ -118,7 +88,6 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     };
-    let has = |field: &str| message.has_field_by_name(field);
     match name {
         "GetOperation" | "CancelOperation" | "WatchOperation" => {
             parse_name(&text("name"))?;
@@ -126,71 +95,16 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
         }
         "WaitOperation" => {
             parse_name(&text("name"))?;
-            if has("timeout")
-                && let Some(timeout) = message.get_field_by_name("timeout")
-                && let Some(timeout) = timeout.as_message()
-            {
-                let number = |f: &str| {
-                    timeout
-                        .get_field_by_name(f)
-                        .and_then(|v| v.as_i64().or_else(|| v.as_i32().map(i64::from)))
-                        .unwrap_or(0)
-                };
-                let duration = prost_types::Duration {
-                    seconds: number("seconds"),
-                    nanos: number("nanos") as i32,
-                };
-                std::time::Duration::try_from(duration)
-                    .map_err(|_| GatewayError::invalid("timeout", "must be a positive duration"))?;
-            }
+            wait_timeout(&typed(message)?)?;
             Ok(())
         }
         "ListOperations" => {
-            let size = message
-                .get_field_by_name("page_size")
-                .and_then(|v| v.as_i32())
-                .unwrap_or(0);
-            page_size(size)?;
-            let mut violations = Vec::new();
-            if has("state") {
-                let state = text("state");
-                if job_states(&state).is_empty() {
-                    violations.push(Violation::new(
-                        "state",
-                        format!("must be one of queued, running, succeeded, failed, cancelled; got {state:?}"),
-                    ));
-                }
-            }
-            match text("zone").as_str() {
-                "" | "all" => {}
-                zone if known_zone(zone) => {}
-                zone => violations.push(Violation::new("zone", format!("unknown zone {zone:?}"))),
-            }
-            let project = text("project");
-            if !project.is_empty() && uuid::Uuid::parse_str(&project).is_err() {
-                violations.push(Violation::new(
-                    "project",
-                    format!("must be a UUID; got {project:?}"),
-                ));
-            }
-            if !violations.is_empty() {
-                return Err(GatewayError::InvalidArgument(violations));
-            }
+            let request: v1::ListOperationsRequest = typed(message)?;
+            page_size(request.page_size)?;
+            list_filter(&request)?;
             // The token's filter hash includes the caller; only its shape is checked here.
-            let token = text("page_token");
-            if !token.is_empty() {
-                use base64::Engine as _;
-                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(&token)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<PageToken>(&b).ok())
-                    .filter(|t| t.offset <= crate::paging::MAX_TOKEN_OFFSET);
-                if decoded.is_none() {
-                    return Err(GatewayError::invalid(
-                        "page_token",
-                        "is not a token returned by this method; omit it to start from the first page",
-                    ));
-                }
+            if !request.page_token.is_empty() {
+                PageToken::decode_shape(&request.page_token)?;
             }
             Ok(())
         }
@@ -200,17 +114,11 @@ fn check_operations(name: &str, message: &DynamicMessage) -> Result<(), GatewayE
     }
 }
 
-/// The refusal of a request that decodes but has no JSON form (a non-finite number in a
-/// `google.protobuf.Value`, an invalid well-known type): INVALID_ARGUMENT on `request`, since
-/// the encoder does not say which field.
-pub fn not_json(error: &str) -> GatewayError {
-    GatewayError::invalid(
-        "request",
-        format!(
-            "holds a value that has no JSON form: {}",
-            truncate(error, 200)
-        ),
-    )
+/// The typed request of a dynamic message (both come from the same descriptors).
+fn typed<T: prost::Message + Default>(message: &DynamicMessage) -> Result<T, GatewayError> {
+    message
+        .transcode_to::<T>()
+        .map_err(|err| GatewayError::Internal(format!("request does not transcode: {err}")))
 }
 
 /// The status of a request body that does not decode as `input`: INVALID_ARGUMENT with a
@@ -232,7 +140,7 @@ fn invalid_body(input: &MessageDescriptor, field: Option<String>, detail: &str) 
         format!(
             "the request is not a valid {} message: {}",
             input.name(),
-            truncate(detail, 200)
+            clip(detail, 200)
         ),
     )
     .to_status()
@@ -309,17 +217,6 @@ fn locate_decode_error(input: &MessageDescriptor, bytes: &[u8], depth: usize) ->
     None
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
 /// The options of `fleet_proto::json` (proto field names, numbers as numbers, defaults
 /// written), so the JSON is the one the server validates.
 fn serialize_options() -> SerializeOptions {
@@ -337,6 +234,8 @@ mod tests {
     use tonic_types::StatusExt as _;
 
     use super::*;
+    use crate::paging::filter_hash;
+    use serde_json::Value;
 
     fn fields(status: &Status) -> Vec<String> {
         status
