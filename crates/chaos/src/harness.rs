@@ -105,8 +105,8 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         "emulator".to_owned(),
         "--listen".to_owned(),
         format!("127.0.0.1:{emulator_port}"),
-        "--transition-ms".to_owned(),
-        config.transition_ms.to_string(),
+        "--transition".to_owned(),
+        format!("{}ms", config.transition_ms),
         "--seed".to_owned(),
         config.seed.to_string(),
     ];
