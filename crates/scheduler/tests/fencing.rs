@@ -144,6 +144,9 @@ async fn runner_lease_expiry_leads_to_rerun_and_fences_the_stale_attempt() {
     cfg_a.heartbeat_interval = Duration::from_secs(3600);
     cfg_a.poll_interval = Duration::from_millis(50);
     cfg_a.shutdown_grace = Duration::from_millis(100);
+    // One slot, held by the hanging handler: once the job is rescued only runner B can claim
+    // it. With free slots A could win the claim itself and hang its second attempt too.
+    cfg_a.concurrency = 1;
     let gate = release.clone();
     let runner_a = Runner::new(pool.clone(), cfg_a, move |job: ClaimedJob| {
         let gate = gate.clone();
