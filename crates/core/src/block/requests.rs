@@ -1,92 +1,85 @@
 //! Request bodies and query structs of the Block API, with the conventions
 //! of the Instance requests: body fields are `Option<T>` left out when
-//! `None` (`skip_serializing_none`), [`Maybe<T>`] where clients send `null` (the CLI sends
+//! `None` (`wire_structs!`, as for the Instance requests), [`Maybe<T>`] where clients send `null` (the CLI sends
 //! `"tags": null`, Terraform `"size": null` in `from_snapshot`), unknown
 //! keys kept in `extra`. List filters such as `tags` are one comma-joined
 //! parameter, like the Instance filters (only single tags were recorded).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use serde_with::skip_serializing_none;
 
 use crate::block::enums::{ListOrderBy, VolumeType};
 use crate::maybe::Maybe;
 use crate::requests::comma_list;
+use crate::wire::wire_structs;
 
-/// Query of `GET volume-types`.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListVolumeTypesQuery {
-    pub page: Option<i32>,
-    /// At most 100.
-    pub page_size: Option<u32>,
+wire_structs! {
+    /// Query of `GET volume-types`.
+    #[derive(Eq)]
+    query ListVolumeTypesQuery {
+        page?: i32,
+        /// At most 100.
+        page_size?: u32,
+    }
 }
 
-/// Query of `GET volumes`.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListVolumesQuery {
-    pub order_by: Option<ListOrderBy>,
-    pub project_id: Option<String>,
-    pub organization_id: Option<String>,
-    pub page: Option<i32>,
-    /// At most 100.
-    pub page_size: Option<u32>,
-    pub name: Option<String>,
-    /// Volumes held by this server or image.
-    pub product_resource_id: Option<String>,
-    #[serde(with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    /// v1 only.
-    pub include_deleted: Option<bool>,
-    /// v1 only.
-    pub volume_type: Option<VolumeType>,
-    /// v1 only.
-    #[serde(with = "comma_list")]
-    pub volume_ids: Option<Vec<String>>,
+wire_structs! {
+    /// Query of `GET volumes`.
+    query ListVolumesQuery {
+        order_by?: ListOrderBy,
+        project_id?: String,
+        organization_id?: String,
+        page?: i32,
+        /// At most 100.
+        page_size?: u32,
+        name?: String,
+        /// Volumes held by this server or image.
+        product_resource_id?: String,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        /// v1 only.
+        include_deleted?: bool,
+        /// v1 only.
+        volume_type?: VolumeType,
+        /// v1 only.
+        #[serde(with = "comma_list")]
+        volume_ids?: Vec<String>,
+    }
 }
 
-/// Query of `GET snapshots`.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListSnapshotsQuery {
-    pub order_by: Option<ListOrderBy>,
-    pub project_id: Option<String>,
-    pub organization_id: Option<String>,
-    pub page: Option<i32>,
-    /// At most 100.
-    pub page_size: Option<u32>,
-    /// Snapshots taken from this volume.
-    pub volume_id: Option<String>,
-    pub name: Option<String>,
-    #[serde(with = "comma_list")]
-    pub tags: Option<Vec<String>>,
-    /// v1 only.
-    pub include_deleted: Option<bool>,
+wire_structs! {
+    /// Query of `GET snapshots`.
+    query ListSnapshotsQuery {
+        order_by?: ListOrderBy,
+        project_id?: String,
+        organization_id?: String,
+        page?: i32,
+        /// At most 100.
+        page_size?: u32,
+        /// Snapshots taken from this volume.
+        volume_id?: String,
+        name?: String,
+        #[serde(with = "comma_list")]
+        tags?: Vec<String>,
+        /// v1 only.
+        include_deleted?: bool,
+    }
 }
 
-/// `POST volumes`: exactly one of `from_empty` and `from_snapshot` (both
-/// are kept as sent so a server can refuse a body with none or both).
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateVolumeRequest {
-    pub name: Option<String>,
-    /// 5000 (the default, `sbs_5k`) or 15000 (`sbs_15k`).
-    pub perf_iops: Option<u32>,
-    pub project_id: Option<String>,
-    pub from_empty: Option<CreateVolumeFromEmpty>,
-    pub from_snapshot: Option<CreateVolumeFromSnapshot>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub tags: Maybe<Vec<String>>,
-    /// v1 only.
-    pub kms_key_id: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `POST volumes`: exactly one of `from_empty` and `from_snapshot` (both
+    /// are kept as sent so a server can refuse a body with none or both).
+    body CreateVolumeRequest {
+        name?: String,
+        /// 5000 (the default, `sbs_5k`) or 15000 (`sbs_15k`).
+        perf_iops?: u32,
+        project_id?: String,
+        from_empty?: CreateVolumeFromEmpty,
+        from_snapshot?: CreateVolumeFromSnapshot,
+        tags: Maybe<Vec<String>>,
+        /// v1 only.
+        kms_key_id?: String,
+    }
 }
 
 /// Where a new volume's data comes from.
@@ -146,112 +139,78 @@ impl CreateVolumeRequest {
     }
 }
 
-/// `from_empty` of a volume create.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateVolumeFromEmpty {
-    /// Bytes, in 1 GB steps.
-    pub size: Option<u64>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `from_empty` of a volume create.
+    body CreateVolumeFromEmpty {
+        /// Bytes, in 1 GB steps.
+        size?: u64,
+    }
 }
 
-/// `from_snapshot` of a volume create.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateVolumeFromSnapshot {
-    pub snapshot_id: Option<String>,
-    /// Bytes; at least the snapshot's size. Terraform sends `null`.
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub size: Maybe<u64>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `from_snapshot` of a volume create.
+    body CreateVolumeFromSnapshot {
+        snapshot_id?: String,
+        /// Bytes; at least the snapshot's size. Terraform sends `null`.
+        size: Maybe<u64>,
+    }
 }
 
-/// `PATCH volumes/{volume_id}`. `size` only grows; `perf_iops` moves the
-/// volume between `sbs_5k` and `sbs_15k` (both through `updating`).
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateVolumeRequest {
-    pub name: Option<String>,
-    /// Bytes, in 1 GB steps.
-    pub size: Option<u64>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub tags: Maybe<Vec<String>>,
-    pub perf_iops: Option<u32>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `PATCH volumes/{volume_id}`. `size` only grows; `perf_iops` moves the
+    /// volume between `sbs_5k` and `sbs_15k` (both through `updating`).
+    body UpdateVolumeRequest {
+        name?: String,
+        /// Bytes, in 1 GB steps.
+        size?: u64,
+        tags: Maybe<Vec<String>>,
+        perf_iops?: u32,
+    }
 }
 
-/// `POST snapshots`, of a volume `available` or `in_use`.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateSnapshotRequest {
-    pub volume_id: Option<String>,
-    pub name: Option<String>,
-    pub project_id: Option<String>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub tags: Maybe<Vec<String>>,
-    /// v1 only.
-    pub public: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `POST snapshots`, of a volume `available` or `in_use`.
+    body CreateSnapshotRequest {
+        volume_id?: String,
+        name?: String,
+        project_id?: String,
+        tags: Maybe<Vec<String>>,
+        /// v1 only.
+        public?: bool,
+    }
 }
 
-/// `POST snapshots/import-from-object-storage` (and v1alpha1's deprecated
-/// `import-from-s3`, same body): a QCOW2 object of the same region.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ImportSnapshotFromObjectStorageRequest {
-    pub bucket: Option<String>,
-    pub key: Option<String>,
-    pub name: Option<String>,
-    pub project_id: Option<String>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub tags: Maybe<Vec<String>>,
-    /// Bytes; the object's size when not given.
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub size: Maybe<u64>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `POST snapshots/import-from-object-storage` (and v1alpha1's deprecated
+    /// `import-from-s3`, same body): a QCOW2 object of the same region.
+    body ImportSnapshotFromObjectStorageRequest {
+        bucket?: String,
+        key?: String,
+        name?: String,
+        project_id?: String,
+        tags: Maybe<Vec<String>>,
+        /// Bytes; the object's size when not given.
+        size: Maybe<u64>,
+    }
 }
 
-/// `POST snapshots/{snapshot_id}/export-to-object-storage`: writes a QCOW2
-/// object; the answer is the snapshot, `exporting`, not a task.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExportSnapshotToObjectStorageRequest {
-    pub bucket: Option<String>,
-    pub key: Option<String>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `POST snapshots/{snapshot_id}/export-to-object-storage`: writes a QCOW2
+    /// object; the answer is the snapshot, `exporting`, not a task.
+    body ExportSnapshotToObjectStorageRequest {
+        bucket?: String,
+        key?: String,
+    }
 }
 
-/// `PATCH snapshots/{snapshot_id}`.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpdateSnapshotRequest {
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Maybe::is_absent")]
-    pub tags: Maybe<Vec<String>>,
-    /// v1 only.
-    pub public: Option<bool>,
-    /// Keys this crate does not model, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_structs! {
+    /// `PATCH snapshots/{snapshot_id}`.
+    body UpdateSnapshotRequest {
+        name?: String,
+        tags: Maybe<Vec<String>>,
+        /// v1 only.
+        public?: bool,
+    }
 }
 
 #[cfg(test)]
