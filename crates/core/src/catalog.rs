@@ -1,7 +1,13 @@
-//! The endpoint catalog: one static table of all 76 Instance v1 endpoints.
+//! The endpoint catalog: one static table of the two API families fleet
+//! speaks, [`Api::Instance`] (all 76 Instance v1 endpoints) and
+//! [`Api::Block`] (the 14 Block Storage endpoints).
 //!
-//! The 74 HTTP calls of the generated SDK plus the hand-written single-key
-//! user-data GET and PATCH. Each [`Endpoint`] gives the method, the path
+//! Instance: the 74 HTTP calls of the generated SDK plus the hand-written
+//! single-key user-data GET and PATCH. Block: `/block/v1`, each entry also
+//! answering under `/block/v1alpha1` (same paths, what the CLI and the SDKs'
+//! Instance helpers call), plus the v1alpha1-only `import-from-s3`; Block
+//! operation names start with `block_` (`block_get_volume`), since both
+//! families have volumes and snapshots. Each [`Endpoint`] gives the method, the path
 //! template exactly as in the reference, the operation name, the query,
 //! request and response types (by name, plus a JSON re-encoder so tests can
 //! check real traffic against them), the success status, pagination and
@@ -22,6 +28,92 @@ use crate::requests::*;
 use crate::resources::{MigrationPlan, PrivateNic};
 use crate::responses::*;
 use crate::zone::{UnknownZone, Zone};
+use block_types::*;
+
+/// The Block types under the names the table gives them (their own names
+/// are the Instance ones: `block::Volume`).
+mod block_types {
+    pub use crate::block::{
+        CreateSnapshotRequest as BlockCreateSnapshotRequest,
+        CreateVolumeRequest as BlockCreateVolumeRequest,
+        ExportSnapshotToObjectStorageRequest as BlockExportSnapshotToObjectStorageRequest,
+        ImportSnapshotFromObjectStorageRequest as BlockImportSnapshotFromObjectStorageRequest,
+        ListSnapshotsQuery as BlockListSnapshotsQuery,
+        ListSnapshotsResponse as BlockListSnapshotsResponse,
+        ListVolumeTypesQuery as BlockListVolumeTypesQuery,
+        ListVolumeTypesResponse as BlockListVolumeTypesResponse,
+        ListVolumesQuery as BlockListVolumesQuery, ListVolumesResponse as BlockListVolumesResponse,
+        Snapshot as BlockSnapshot, UpdateSnapshotRequest as BlockUpdateSnapshotRequest,
+        UpdateVolumeRequest as BlockUpdateVolumeRequest, Volume as BlockVolume,
+    };
+}
+
+/// An API family: where an endpoint lives and how its lists page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Api {
+    /// `/instance/v1`: lists take `page`/`per_page`, the total is the
+    /// `X-Total-Count` header, creates answer 201.
+    Instance,
+    /// `/block/v1` (and `/block/v1alpha1`): lists take `page`/`page_size`,
+    /// the total is `total_count` in the body, creates answer 200.
+    Block,
+}
+
+impl Api {
+    /// Both families.
+    pub const ALL: &'static [Api] = &[Api::Instance, Api::Block];
+
+    /// Label for metrics and logs: `instance` or `block`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Api::Instance => "instance",
+            Api::Block => "block",
+        }
+    }
+
+    /// The path prefix of the version fleet calls.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Api::Instance => "/instance/v1/",
+            Api::Block => "/block/v1/",
+        }
+    }
+
+    /// The query parameter giving the page size.
+    pub const fn page_size_param(self) -> &'static str {
+        match self {
+            Api::Instance => "per_page",
+            Api::Block => "page_size",
+        }
+    }
+
+    /// Whether a list's total is `total_count` in the body (else the
+    /// `X-Total-Count` header).
+    pub const fn total_in_body(self) -> bool {
+        matches!(self, Api::Block)
+    }
+
+    /// The family a concrete path or template belongs to.
+    pub fn of_path(path: &str) -> Option<Api> {
+        if path.starts_with("/instance/v1/") {
+            Some(Api::Instance)
+        } else if path.starts_with(Api::Block.prefix()) || path.starts_with(BLOCK_V1ALPHA1_PREFIX) {
+            Some(Api::Block)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The older Block version, still served: every `/block/v1/…` template
+/// also matches under this prefix.
+pub const BLOCK_V1ALPHA1_PREFIX: &str = "/block/v1alpha1/";
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,7 +169,8 @@ impl FromStr for Method {
 /// A Rust type of this crate, by name, with a JSON re-encoder.
 #[derive(Clone, Copy)]
 pub struct TypeRef {
-    /// The type's name in this crate, e.g. `CreateServerRequest`.
+    /// The type's name in this crate, e.g. `CreateServerRequest`; Block
+    /// types carry a `Block` prefix (`BlockVolume` is `block::Volume`).
     pub name: &'static str,
     reencode: fn(&Value) -> Result<Value, serde_json::Error>,
 }
@@ -166,7 +259,7 @@ impl Body {
     }
 }
 
-/// One endpoint of the Instance API.
+/// One endpoint of the Instance or the Block API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Endpoint {
     /// Stable identifier.
@@ -179,10 +272,10 @@ pub struct Endpoint {
     pub query: Option<TypeRef>,
     pub request: Body,
     pub response: Body,
-    /// 200, 201 (creates), 202 (actions, export) or 204 (no body).
+    /// 200, 201 (Instance creates), 202 (actions, export) or 204 (no body).
     pub success_status: u16,
-    /// For endpoints taking `page`/`per_page`: the JSON key of the
-    /// collection (the total is in `X-Total-Count`).
+    /// For paged lists: the JSON key of the collection (the page size
+    /// parameter and where the total is are the [`Api`]'s).
     pub pagination: Option<&'static str>,
 }
 
@@ -192,9 +285,18 @@ impl Endpoint {
         self.operation.name()
     }
 
-    /// Whether the endpoint takes `page`/`per_page`.
+    /// Whether the endpoint takes `page` and a page size.
     pub const fn is_paginated(&self) -> bool {
         self.pagination.is_some()
+    }
+
+    /// The API family, from the path.
+    pub fn api(&self) -> Api {
+        if self.path.starts_with("/instance/") {
+            Api::Instance
+        } else {
+            Api::Block
+        }
     }
 
     /// Names of the path parameters, in order (`zone` first).
@@ -212,24 +314,17 @@ impl Endpoint {
         self.match_path(path)
     }
 
-    /// Matches a concrete path, ignoring the method.
+    /// Matches a concrete path, ignoring the method. A `/block/v1/…`
+    /// template also matches the same path under `/block/v1alpha1/`.
     pub fn match_path(&self, path: &str) -> Option<PathParams> {
         let path = normalize_path(path);
-        let mut template = self.path.split('/');
-        let mut segments = path.split('/');
-        let mut params = Vec::new();
-        loop {
-            match (template.next(), segments.next()) {
-                (None, None) => return Some(PathParams { params }),
-                (Some(t), Some(s)) => match param_name(t) {
-                    Some(name) if !s.is_empty() => params.push((name, percent_decode(s))),
-                    Some(_) => return None,
-                    None if t == s => {}
-                    None => return None,
-                },
-                _ => return None,
-            }
+        if let (Some(template), Some(rest)) = (
+            self.path.strip_prefix(Api::Block.prefix()),
+            path.strip_prefix(BLOCK_V1ALPHA1_PREFIX),
+        ) {
+            return match_template(template, rest);
         }
+        match_template(self.path, path)
     }
 
     /// Builds a concrete path from parameter values (percent-encoded as
@@ -257,6 +352,25 @@ impl Endpoint {
             .split('/')
             .filter(|s| param_name(s).is_none())
             .count()
+    }
+}
+
+/// Matches a normalized concrete path against a template.
+fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
+    let mut template = template.split('/');
+    let mut segments = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (template.next(), segments.next()) {
+            (None, None) => return Some(PathParams { params }),
+            (Some(t), Some(s)) => match param_name(t) {
+                Some(name) if !s.is_empty() => params.push((name, percent_decode(s))),
+                Some(_) => return None,
+                None if t == s => {}
+                None => return None,
+            },
+            _ => return None,
+        }
     }
 }
 
@@ -450,6 +564,30 @@ impl Operation {
     pub fn from_name(name: &str) -> Option<Operation> {
         Operation::ALL.iter().copied().find(|op| op.name() == name)
     }
+
+    /// The API family serving it.
+    pub fn api(self) -> Api {
+        self.endpoint().api()
+    }
+
+    /// The Block endpoint doing what this Instance one does, for the
+    /// volume and snapshot calls that work by id or list whichever API
+    /// holds the resource (bodies and answers map through
+    /// [`crate::block::unified`]).
+    pub const fn block_counterpart(self) -> Option<Operation> {
+        use Operation::*;
+        Some(match self {
+            ListVolumes => BlockListVolumes,
+            GetVolume => BlockGetVolume,
+            UpdateVolume => BlockUpdateVolume,
+            DeleteVolume => BlockDeleteVolume,
+            ListSnapshots => BlockListSnapshots,
+            GetSnapshot => BlockGetSnapshot,
+            UpdateSnapshot => BlockUpdateSnapshot,
+            DeleteSnapshot => BlockDeleteSnapshot,
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for Operation {
@@ -553,6 +691,26 @@ catalog! {
     // User-data values (hand-written in the Go SDK): raw text/plain.
     GetServerUserData "get_server_user_data" Get "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}" 200 response text;
     SetServerUserData "set_server_user_data" Patch "/instance/v1/zones/{zone}/servers/{server_id}/user_data/{key}" 204 request text;
+    // Block Storage (SBS). Creates answer 200; lists page with `page_size`
+    // and carry `total_count` in the body.
+    BlockListVolumeTypes "block_list_volume_types" Get "/block/v1/zones/{zone}/volume-types" 200 query BlockListVolumeTypesQuery response BlockListVolumeTypesResponse page "volume_types";
+    BlockListVolumes "block_list_volumes" Get "/block/v1/zones/{zone}/volumes" 200 query BlockListVolumesQuery response BlockListVolumesResponse page "volumes";
+    BlockCreateVolume "block_create_volume" Post "/block/v1/zones/{zone}/volumes" 200 request BlockCreateVolumeRequest response BlockVolume;
+    BlockGetVolume "block_get_volume" Get "/block/v1/zones/{zone}/volumes/{volume_id}" 200 response BlockVolume;
+    // Size grows only; the answer already says `updating` with the old values.
+    BlockUpdateVolume "block_update_volume" Patch "/block/v1/zones/{zone}/volumes/{volume_id}" 200 request BlockUpdateVolumeRequest response BlockVolume;
+    // Refused while the volume is `in_use`.
+    BlockDeleteVolume "block_delete_volume" Delete "/block/v1/zones/{zone}/volumes/{volume_id}" 204;
+    BlockListSnapshots "block_list_snapshots" Get "/block/v1/zones/{zone}/snapshots" 200 query BlockListSnapshotsQuery response BlockListSnapshotsResponse page "snapshots";
+    BlockCreateSnapshot "block_create_snapshot" Post "/block/v1/zones/{zone}/snapshots" 200 request BlockCreateSnapshotRequest response BlockSnapshot;
+    BlockImportSnapshotFromObjectStorage "block_import_snapshot_from_object_storage" Post "/block/v1/zones/{zone}/snapshots/import-from-object-storage" 200 request BlockImportSnapshotFromObjectStorageRequest response BlockSnapshot;
+    // The deprecated name of the import, v1alpha1 only.
+    BlockImportSnapshotFromS3 "block_import_snapshot_from_s3" Post "/block/v1alpha1/zones/{zone}/snapshots/import-from-s3" 200 request BlockImportSnapshotFromObjectStorageRequest response BlockSnapshot;
+    // Answers the snapshot, `exporting`, not a task.
+    BlockExportSnapshotToObjectStorage "block_export_snapshot_to_object_storage" Post "/block/v1/zones/{zone}/snapshots/{snapshot_id}/export-to-object-storage" 200 request BlockExportSnapshotToObjectStorageRequest response BlockSnapshot;
+    BlockGetSnapshot "block_get_snapshot" Get "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 200 response BlockSnapshot;
+    BlockUpdateSnapshot "block_update_snapshot" Patch "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 200 request BlockUpdateSnapshotRequest response BlockSnapshot;
+    BlockDeleteSnapshot "block_delete_snapshot" Delete "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 204;
 }
 
 #[cfg(test)]
@@ -574,9 +732,10 @@ mod tests {
     }
 
     #[test]
-    fn has_all_76_endpoints_in_operation_order() {
-        assert_eq!(ENDPOINTS.len(), 76);
-        assert_eq!(Operation::ALL.len(), 76);
+    fn has_76_instance_and_14_block_endpoints_in_operation_order() {
+        let count = |api| ENDPOINTS.iter().filter(|e| e.api() == api).count();
+        assert_eq!((count(Api::Instance), count(Api::Block)), (76, 14));
+        assert_eq!(Operation::ALL.len(), ENDPOINTS.len());
         for (i, op) in Operation::ALL.iter().enumerate() {
             assert_eq!(ENDPOINTS[i].operation, *op);
             assert_eq!(op.endpoint().operation, *op);
@@ -598,13 +757,16 @@ mod tests {
                 .join("/");
             assert!(seen.insert((e.method, shape)), "{} {}", e.method, e.path);
             assert!(names.insert(e.name()), "{}", e.name());
-            assert!(
-                e.path.starts_with("/instance/v1/zones/{zone}/"),
-                "{}",
-                e.path
-            );
-            assert!(
-                matches!(e.success_status, 200 | 201 | 202 | 204),
+            assert_eq!(Api::of_path(e.path), Some(e.api()), "{}", e.path);
+            assert!(e.path.contains("/zones/{zone}/"), "{}", e.path);
+            let statuses: &[u16] = match e.api() {
+                Api::Instance => &[200, 201, 202, 204],
+                Api::Block => &[200, 204],
+            };
+            assert!(statuses.contains(&e.success_status), "{}", e.name());
+            assert_eq!(
+                e.api() == Api::Block,
+                e.name().starts_with("block_"),
                 "{}",
                 e.name()
             );
@@ -686,6 +848,56 @@ mod tests {
             allowed_methods("/instance/v1/zones/fr-par-1/servers/abc"),
             [Method::Get, Method::Patch, Method::Put, Method::Delete]
         );
+    }
+
+    #[test]
+    fn block_templates_answer_in_both_versions() {
+        let (e, params) = find("GET", "/block/v1alpha1/zones/fr-par-2/volumes/abc").unwrap();
+        assert_eq!(e.operation, Operation::BlockGetVolume);
+        assert_eq!(params.get("volume_id"), Some("abc"));
+        assert_eq!(params.zone(), Ok(Zone::FrPar2));
+        let (e, _) = find("GET", "/block/v1/zones/fr-par-2/volumes/abc/").unwrap();
+        assert_eq!(e.operation, Operation::BlockGetVolume);
+        let (e, params) = find(
+            "POST",
+            "/block/v1alpha1/zones/fr-par-1/snapshots/import-from-s3",
+        )
+        .unwrap();
+        assert_eq!(e.operation, Operation::BlockImportSnapshotFromS3);
+        assert_eq!(params.len(), 1);
+        // Literal actions win over ids; the deprecated import is v1alpha1 only.
+        assert_eq!(
+            find("POST", "/block/v1/zones/fr-par-1/snapshots/import-from-s3"),
+            None
+        );
+        let (e, params) = find(
+            "POST",
+            "/block/v1/zones/fr-par-1/snapshots/051e93f6/export-to-object-storage",
+        )
+        .unwrap();
+        assert_eq!(e.operation, Operation::BlockExportSnapshotToObjectStorage);
+        assert_eq!(params.get("snapshot_id"), Some("051e93f6"));
+        for other in [
+            "/block/v2/zones/fr-par-1/volumes",
+            "/block/v1beta/zones/fr-par-1/volumes",
+            "/block/v1/zones/fr-par-1/volumes/a/b",
+        ] {
+            assert!(find("GET", other).is_none(), "{other}");
+        }
+        assert_eq!(
+            allowed_methods("/block/v1alpha1/zones/fr-par-1/volumes/abc"),
+            [Method::Get, Method::Patch, Method::Delete]
+        );
+        let e = Operation::BlockListVolumes.endpoint();
+        assert_eq!((e.api(), e.pagination), (Api::Block, Some("volumes")));
+        assert_eq!(e.api().page_size_param(), "page_size");
+        assert!(e.api().total_in_body());
+        assert_eq!(Operation::BlockCreateVolume.endpoint().success_status, 200);
+        assert_eq!(
+            Operation::BlockCreateVolume.endpoint().response.type_name(),
+            Some("BlockVolume")
+        );
+        assert_eq!(Operation::ListVolumes.api(), Api::Instance);
     }
 
     #[test]

@@ -330,8 +330,7 @@ api_enum! {
 }
 
 api_enum! {
-    /// `volume_type` override of snapshot creation and backup templates
-    /// (the API also accepted `sbs_snapshot`, kept as `Other`).
+    /// `volume_type` override of snapshot creation and backup templates.
     SnapshotVolumeType default UnknownVolumeType {
         UnknownVolumeType = "unknown_volume_type",
         LSsd = "l_ssd",
@@ -339,6 +338,9 @@ api_enum! {
         BSsd = "b_ssd",
         /// Deprecated.
         Unified = "unified",
+        /// A Block Storage snapshot (backups and images of SBS servers); the
+        /// Go SDK's enum lacks it, the API sends it.
+        SbsSnapshot = "sbs_snapshot",
     }
 }
 

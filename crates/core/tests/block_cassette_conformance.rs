@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use fleet_core::ApiError;
-use fleet_core::block::{BlockResource, catalog};
-use fleet_core::catalog::Body;
+use fleet_core::block::BlockResource;
+use fleet_core::catalog::{self, Api, Body};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -140,7 +140,9 @@ fn check_cassette(cassette: &Cassette, rel: &str, tally: &mut Tally) {
             continue;
         };
         let at = format!("{rel}#{index} {} {path}", request.head);
-        let Some((endpoint, _, _)) = catalog::find(&request.head, path) else {
+        let Some((endpoint, _)) =
+            catalog::find(&request.head, path).filter(|(endpoint, _)| endpoint.api() == Api::Block)
+        else {
             tally
                 .failures
                 .push(format!("{at}: no Block catalog endpoint"));

@@ -4,11 +4,17 @@
 //! a server object; server actions → [`ServerActionOutput`]; delete_server →
 //! [`DeleteServerOutput`]; create_snapshot → a snapshot; export_snapshot →
 //! [`ExportSnapshotOutput`]; create_image → an image; create_volume → a volume;
-//! create_private_nic → a private NIC; block migration → the migration plan it applied.
+//! create_private_nic → a private NIC; block migration → the migration plan it applied;
+//! block_update_volume → a volume; block_import_snapshot → a snapshot.
+//!
+//! Volumes and snapshots in results are fleet's unified shapes
+//! (`fleet_core::block::unified`): the Instance object, or a Block one converted to it.
+//! Volume and snapshot jobs take ids of either API; the worker finds which holds them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use fleet_core::block::{ImportSnapshotFromObjectStorageRequest, UpdateVolumeRequest};
 use fleet_core::{
     AttachServerVolumeRequest, CreateImageRequest, CreatePrivateNicRequest, CreateServerRequest,
     CreateSnapshotRequest, CreateVolumeRequest, DetachServerVolumeRequest, ExportSnapshotRequest,
@@ -92,6 +98,8 @@ pub enum JobSpec {
     CreateVolume(CreateVolumeJob),
     CreatePrivateNic(CreatePrivateNicJob),
     BlockMigration(BlockMigrationJob),
+    UpdateBlockVolume(UpdateBlockVolumeJob),
+    ImportBlockSnapshot(ImportBlockSnapshotJob),
 }
 
 /// `POST servers`, then optionally user data and power-on until `running`.
@@ -158,14 +166,17 @@ pub struct FileSystemJob {
     pub filesystem_id: String,
 }
 
-/// `POST snapshots` (from a volume or an import) and wait for `available`.
+/// A snapshot of a volume of either API (Instance `POST snapshots`, or Block `POST
+/// snapshots` for an SBS volume), or an Instance import (`bucket`/`key`); waits for
+/// `available`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateSnapshotJob {
     pub request: CreateSnapshotRequest,
 }
 
-/// `POST snapshots/{id}/export` and wait until the snapshot leaves `exporting`.
+/// An export to Object Storage of a snapshot of either API; waits until the snapshot
+/// leaves `exporting`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExportSnapshotJob {
@@ -180,11 +191,32 @@ pub struct CreateImageJob {
     pub request: CreateImageRequest,
 }
 
-/// `POST volumes` (empty or from a snapshot) and wait for `available`.
+/// A volume, empty or restored from a snapshot, waiting for `available`. Made in Block
+/// when `volume_type` is `sbs_volume`, `perf_iops` is set or `base_snapshot` is a Block
+/// snapshot; else in Instance.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateVolumeJob {
     pub request: CreateVolumeRequest,
+    /// Block only: 5000 (`sbs_5k`) or 15000 (`sbs_15k`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perf_iops: Option<u32>,
+}
+
+/// Block `PATCH volumes/{id}` (grow, IOPS change, name, tags), waiting out `updating`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateBlockVolumeJob {
+    pub volume_id: String,
+    pub request: UpdateVolumeRequest,
+}
+
+/// Block `POST snapshots/import-from-object-storage` (a QCOW2 object), waiting for
+/// `available`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportBlockSnapshotJob {
+    pub request: ImportSnapshotFromObjectStorageRequest,
 }
 
 /// `POST servers/{id}/private_nics` and wait for `available`.
@@ -234,11 +266,15 @@ impl JobSpec {
             JobSpec::CreateVolume(_) => "create_volume".into(),
             JobSpec::CreatePrivateNic(_) => "create_private_nic".into(),
             JobSpec::BlockMigration(_) => "apply_block_migration".into(),
+            JobSpec::UpdateBlockVolume(_) => "block_update_volume".into(),
+            JobSpec::ImportBlockSnapshot(_) => "block_import_snapshot".into(),
         }
     }
 
-    /// The existing resource the job acts on, if any (creates have none until they ran).
-    /// Jobs on the same resource are serialized through [`crate::resource_key`].
+    /// The existing resource the job acts on, if any (creates have none until they ran; a
+    /// snapshot acts on its volume). Jobs on the same resource are serialized through
+    /// [`crate::resource_key`]; the gateway keys a job on a volume attached to a server on
+    /// that server instead, so it and the server's actions do not race.
     pub fn target(&self) -> Option<(ResourceKind, &str)> {
         match self {
             JobSpec::ServerAction(ServerActionJob { server_id, .. })
@@ -251,6 +287,14 @@ impl JobSpec {
                 Some((ResourceKind::Server, server_id))
             }
             JobSpec::ExportSnapshot(job) => Some((ResourceKind::Snapshot, &job.snapshot_id)),
+            JobSpec::UpdateBlockVolume(job) => Some((ResourceKind::Volume, &job.volume_id)),
+            JobSpec::CreateSnapshot(CreateSnapshotJob {
+                request:
+                    CreateSnapshotRequest {
+                        volume_id: Some(id),
+                        ..
+                    },
+            }) => Some((ResourceKind::Volume, id)),
             JobSpec::BlockMigration(job) => match (&job.volume_id, &job.snapshot_id) {
                 (Some(id), _) => Some((ResourceKind::Volume, id)),
                 (None, Some(id)) => Some((ResourceKind::Snapshot, id)),
@@ -259,7 +303,8 @@ impl JobSpec {
             JobSpec::CreateServer(_)
             | JobSpec::CreateSnapshot(_)
             | JobSpec::CreateImage(_)
-            | JobSpec::CreateVolume(_) => None,
+            | JobSpec::CreateVolume(_)
+            | JobSpec::ImportBlockSnapshot(_) => None,
         }
     }
 
@@ -282,6 +327,8 @@ impl JobSpec {
             JobSpec::CreateVolume(_) => 60,
             JobSpec::CreatePrivateNic(_) => 15,
             JobSpec::BlockMigration(_) => 6 * 60,
+            JobSpec::UpdateBlockVolume(_) => 60,
+            JobSpec::ImportBlockSnapshot(_) => 6 * 60,
         };
         Duration::from_secs(minutes * MIN)
     }
@@ -364,6 +411,31 @@ mod tests {
         let spec = JobSpec::CreateServer(CreateServerJob::default());
         assert_eq!(spec.target(), None);
         assert_eq!(spec.kind(), "create_server");
+        let import = JobSpec::ImportBlockSnapshot(ImportBlockSnapshotJob::default());
+        assert_eq!(import.target(), None);
+    }
+
+    #[test]
+    fn a_snapshot_and_a_resize_act_on_their_volume() {
+        let snapshot = JobSpec::CreateSnapshot(CreateSnapshotJob {
+            request: CreateSnapshotRequest {
+                volume_id: Some("v1".into()),
+                ..Default::default()
+            },
+        });
+        assert_eq!(snapshot.target(), Some((ResourceKind::Volume, "v1")));
+        let resize = JobSpec::UpdateBlockVolume(UpdateBlockVolumeJob {
+            volume_id: "v2".into(),
+            request: UpdateVolumeRequest {
+                size: Some(20_000_000_000),
+                ..Default::default()
+            },
+        });
+        assert_eq!(resize.target(), Some((ResourceKind::Volume, "v2")));
+        assert_eq!(resize.kind(), "block_update_volume");
+        let args = resize.to_args();
+        assert_eq!(args["type"], "update_block_volume");
+        assert_eq!(JobSpec::from_args(&args).unwrap(), resize);
     }
 
     #[test]

@@ -89,6 +89,7 @@ async fn jobs_survive_workers_dying_at_random_steps() {
                     size: Some(1_000_000_000),
                     ..Default::default()
                 },
+                perf_iops: None,
             }))
             .await,
         );

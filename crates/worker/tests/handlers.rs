@@ -277,6 +277,7 @@ async fn storage_jobs_snapshot_export_image_volume_and_migration() {
                 size: Some(10_000_000_000),
                 ..Default::default()
             },
+            perf_iops: None,
         }))
         .await;
     let volume = completed(&job);
@@ -337,6 +338,7 @@ async fn storage_jobs_snapshot_export_image_volume_and_migration() {
                 base_snapshot: Some(snapshot_id.clone()),
                 ..Default::default()
             },
+            perf_iops: None,
         }))
         .await;
     assert_eq!(completed(&job)["state"], "available");

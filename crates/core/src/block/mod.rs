@@ -14,7 +14,11 @@
 //!   create, import and export bodies, list queries;
 //! - [`responses`]: list envelopes with `total_count` in the body;
 //! - [`enums`]: statuses with `is_transient()`, volume types, classes;
-//! - [`catalog`]: the endpoint table, with path matching per version.
+//! - [`unified`]: Block resources in the Instance shapes fleet shows, and
+//!   the Instance filters and update bodies as Block ones.
+//!
+//! The endpoints are in [`crate::catalog`], as the [`Api::Block`](crate::catalog::Api::Block)
+//! family (operations named `block_…`).
 //!
 //! Errors: the Block API answers the Instance error shapes (recorded:
 //! `not_found` with `resource` `volume` or `snapshot`, `permissions_denied`),
@@ -23,13 +27,12 @@
 //! names (`Volume`, `Snapshot`, …) are the Instance ones, so callers write
 //! `block::Volume`.
 
-pub mod catalog;
 pub mod enums;
 pub mod requests;
 pub mod resources;
 pub mod responses;
+pub mod unified;
 
-pub use catalog::{BLOCK_ENDPOINTS, BlockEndpoint, BlockOperation, BlockVersion};
 pub use enums::*;
 pub use requests::*;
 pub use resources::*;

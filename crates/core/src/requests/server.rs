@@ -158,7 +158,7 @@ wire_structs! {
 
     /// Per-volume snapshot parameters of a backup action.
     body ServerActionRequestVolumeBackupTemplate {
-        /// The API also accepts `sbs_snapshot` (kept as `Other`).
+        /// `sbs_snapshot` for the SBS volumes of a server.
         volume_type?: SnapshotVolumeType,
     }
 

@@ -119,6 +119,10 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
             let server = req.id("server_id")?;
             private_nics::one(w, ctx, req, server, req.path_id("private_nic_id")?)
         }
+
+        // Block Storage: not served yet (issue 16 in progress).
+        op if op.api() == fleet_core::catalog::Api::Block => Err(Error::unknown_route()),
+        _ => Err(Error::unknown_route()),
     }
 }
 

@@ -108,6 +108,7 @@ pub fn job_spec(
         }),
         Operation::CreateVolume => JobSpec::CreateVolume(CreateVolumeJob {
             request: body(prepared)?,
+            perf_iops: None,
         }),
         Operation::CreatePrivateNic => JobSpec::CreatePrivateNic(CreatePrivateNicJob {
             server_id: param(prepared, "server_id"),
