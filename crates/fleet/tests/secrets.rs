@@ -12,10 +12,12 @@
 //!
 //! On failure the test prints where and how often a secret was found, never the secret.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::{Proc, fleet, fleetctl, fleetctl_bin, free_port, http_get, wait_for};
 
 /// The fake Scaleway secret key (the emulator accepts any UUID as its own tenant).
 const SECRET_KEY: &str = "5ec7e7a1-5ec7-4e7a-8ec7-5ec7e7a15ec7";
@@ -26,51 +28,6 @@ const PROJECT: &str = "0b1ec7e0-0000-4000-8000-00000000c0de";
 const ORGANIZATION: &str = "0b1ec7e0-0000-4000-8000-0000000000a9";
 /// The fake caller token.
 const TOKEN: &str = "tok-5ec7e7-caller-token-do-not-log";
-
-fn fleet() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_fleet"))
-}
-
-/// `fleetctl` is another package's binary: the one next to `fleet` when this run built it,
-/// otherwise built now (as `dev_e2e.rs` does).
-fn fleetctl_bin() -> PathBuf {
-    let fleet = fleet();
-    let candidate = fleet.with_file_name(format!("fleetctl{}", std::env::consts::EXE_SUFFIX));
-    if !candidate.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = Command::new(cargo);
-        build.args(["build", "-p", "fleetctl"]);
-        if fleet
-            .parent()
-            .and_then(Path::file_name)
-            .is_some_and(|p| p == "release")
-        {
-            build.arg("--release");
-        }
-        assert!(
-            build.status().expect("cargo runs").success(),
-            "building fleetctl failed"
-        );
-    }
-    candidate
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn(mut command: Command, log: &Path) -> Proc {
     let out = std::fs::File::create(log).expect("log file");
@@ -84,7 +41,7 @@ fn spawn(mut command: Command, log: &Path) -> Proc {
         .stderr(err)
         .spawn()
         .expect("process starts");
-    Proc(child)
+    Proc(Some(child))
 }
 
 /// Counts of each secret in `text` (never the text itself).
@@ -93,44 +50,6 @@ fn occurrences(text: &str) -> (usize, usize) {
         text.matches(SECRET_KEY).count(),
         text.matches(TOKEN).count(),
     )
-}
-
-/// Waits (bounded) until `probe` succeeds.
-fn wait_for(what: &str, log: &Path, mut probe: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !probe() {
-        if Instant::now() > deadline {
-            // The log may hold a secret: say where to look, do not print it.
-            panic!("{what} never became ready; see {}", log.display());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn fleetctl(bin: &Path, port: u16, token: &str, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .env("FLEET_ADDR", format!("http://127.0.0.1:{port}"))
-        .env("FLEET_TOKEN", token)
-        .env_remove("FLEET_ZONE")
-        .output()
-        .expect("fleetctl runs")
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
 #[test]
@@ -165,7 +84,7 @@ fn no_secret_in_logs_errors_database_or_call_log() {
         .env("FLEET_EMULATOR_TOKENS_FILE", &tokens);
     let _emulator = spawn(emulator, &emulator_log);
     wait_for("the emulator", &emulator_log, || {
-        http_get(emulator_port, "/emulator/v1/health").is_some()
+        http_get(emulator_port, "/emulator/v1/health", &[]).is_some()
     });
 
     let port = free_port();
@@ -276,7 +195,7 @@ fn no_secret_in_logs_errors_database_or_call_log() {
     outputs.push(("fleetctl invalid get".into(), invalid));
 
     // The emulator's call log (it received the key on every call).
-    let calls = http_get(emulator_port, "/emulator/v1/calls").expect("call log");
+    let calls = http_get(emulator_port, "/emulator/v1/calls", &[]).expect("call log");
     assert!(
         calls.contains(&server_id),
         "the call log shows the scenario"
