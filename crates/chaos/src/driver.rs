@@ -18,6 +18,7 @@ use tonic::{Code, Request, Status};
 
 /// Root volume of created servers: the whole local budget of a DEV1-S.
 const ROOT_VOLUME_BYTES: u64 = 20_000_000_000;
+const BLOCK_VOLUME_BYTES: u64 = 10_000_000_000;
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,7 +27,12 @@ pub enum OpKind {
     PowerOff,
     PowerOn,
     Reboot,
+    /// A snapshot of a local (Instance) root volume.
     CreateSnapshot,
+    /// A snapshot of an SBS root volume (the Block API).
+    CreateBlockSnapshot,
+    /// An SBS volume (the Block API).
+    CreateBlockVolume,
 }
 
 impl OpKind {
@@ -37,6 +43,8 @@ impl OpKind {
             OpKind::PowerOn => "poweron",
             OpKind::Reboot => "reboot",
             OpKind::CreateSnapshot => "create_snapshot",
+            OpKind::CreateBlockSnapshot => "create_snapshot.sbs",
+            OpKind::CreateBlockVolume => "create_volume.sbs",
         }
     }
 
@@ -44,7 +52,8 @@ impl OpKind {
     pub fn creates(self) -> Option<&'static str> {
         match self {
             OpKind::CreateServer => Some("server"),
-            OpKind::CreateSnapshot => Some("snapshot"),
+            OpKind::CreateSnapshot | OpKind::CreateBlockSnapshot => Some("snapshot"),
+            OpKind::CreateBlockVolume => Some("volume"),
             _ => None,
         }
     }
@@ -88,6 +97,8 @@ struct ServerEntry {
     zone: String,
     id: String,
     root_volume: Option<String>,
+    /// The root is an SBS volume (held by the Block API).
+    root_is_sbs: bool,
     running: bool,
     busy: bool,
 }
@@ -113,6 +124,7 @@ pub struct Api {
     servers: v1::servers_client::ServersClient<Chan>,
     actions: v1::server_actions_client::ServerActionsClient<Chan>,
     snapshots: v1::snapshots_client::SnapshotsClient<Chan>,
+    volumes: v1::volumes_client::VolumesClient<Chan>,
     operations: v1::operations_client::OperationsClient<Chan>,
 }
 
@@ -134,6 +146,10 @@ impl Api {
                 auth.clone(),
             ),
             snapshots: v1::snapshots_client::SnapshotsClient::with_interceptor(
+                channel.clone(),
+                auth.clone(),
+            ),
+            volumes: v1::volumes_client::VolumesClient::with_interceptor(
                 channel.clone(),
                 auth.clone(),
             ),
@@ -190,6 +206,7 @@ pub struct Driver {
 #[derive(Debug, Clone)]
 enum Choice {
     Create { zone: String },
+    CreateVolume { zone: String },
     Action { kind: OpKind, server: usize },
 }
 
@@ -236,11 +253,14 @@ impl Driver {
         }
     }
 
-    /// Mostly creates (spread over the zones round robin); otherwise an action on an idle
-    /// server that suits its power state.
+    /// Mostly creates (spread over the zones round robin; one in five an SBS volume, the rest
+    /// servers); otherwise an action on an idle server that suits its power state.
     fn choose(&self, rng: &mut StdRng, index: usize) -> Choice {
         let zone = self.zones[index % self.zones.len()].clone();
         if rng.random_bool(0.55) {
+            if rng.random_bool(0.2) {
+                return Choice::CreateVolume { zone };
+            }
             return Choice::Create { zone };
         }
         let mut servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
@@ -251,18 +271,23 @@ impl Driver {
         let server = idle[rng.random_range(0..idle.len())];
         let entry = &mut servers[server];
         let roll: f64 = rng.random();
+        let snapshot = if entry.root_is_sbs {
+            OpKind::CreateBlockSnapshot
+        } else {
+            OpKind::CreateSnapshot
+        };
         let kind = if entry.running {
             if roll < 0.4 {
                 OpKind::PowerOff
             } else if roll < 0.7 || entry.root_volume.is_none() {
                 OpKind::Reboot
             } else {
-                OpKind::CreateSnapshot
+                snapshot
             }
         } else if roll < 0.65 || entry.root_volume.is_none() {
             OpKind::PowerOn
         } else {
-            OpKind::CreateSnapshot
+            snapshot
         };
         entry.busy = true;
         Choice::Action { kind, server }
@@ -271,6 +296,7 @@ impl Driver {
     async fn run_op(&self, index: usize, choice: Choice, request_id: String) {
         let (kind, zone) = match &choice {
             Choice::Create { zone } => (OpKind::CreateServer, zone.clone()),
+            Choice::CreateVolume { zone } => (OpKind::CreateBlockVolume, zone.clone()),
             Choice::Action { kind, server } => {
                 let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
                 (*kind, servers[*server].zone.clone())
@@ -355,15 +381,10 @@ impl Driver {
         let timeout = Duration::from_secs(20);
         match choice {
             Choice::Create { zone } => {
-                let mut request = Request::new(v1::CreateServerRequest {
-                    zone: zone.clone(),
-                    request_id: request_id.to_owned(),
-                    name: format!("{}-{index}", self.run_tag),
-                    commercial_type: "DEV1-S".to_owned(),
-                    image: Some("ubuntu_noble".to_owned()),
-                    // A local root volume: it can be snapshotted through the Instance API (an
-                    // SBS root lives in the Block API, which the snapshot ops do not cover).
-                    volumes: [(
+                // Every other server has a local root (snapshots through the Instance API);
+                // the others get the label's default, an SBS root (snapshots through Block).
+                let volumes = if index % 2 == 0 {
+                    [(
                         "0".to_owned(),
                         v1::VolumeServerTemplate {
                             volume_type: Some("l_ssd".to_owned()),
@@ -371,7 +392,17 @@ impl Driver {
                             ..Default::default()
                         },
                     )]
-                    .into(),
+                    .into()
+                } else {
+                    Default::default()
+                };
+                let mut request = Request::new(v1::CreateServerRequest {
+                    zone: zone.clone(),
+                    request_id: request_id.to_owned(),
+                    name: format!("{}-{index}", self.run_tag),
+                    commercial_type: "DEV1-S".to_owned(),
+                    image: Some("ubuntu_noble".to_owned()),
+                    volumes,
                     project: Some(self.project.clone()),
                     tags: vec![self.run_tag.clone()],
                     start: true,
@@ -383,6 +414,25 @@ impl Driver {
                     .servers
                     .clone()
                     .create_server(request)
+                    .await?
+                    .into_inner())
+            }
+            Choice::CreateVolume { zone } => {
+                let request = v1::CreateVolumeRequest {
+                    zone: zone.clone(),
+                    request_id: request_id.to_owned(),
+                    name: format!("{}-vol-{index}", self.run_tag),
+                    volume_type: Some("sbs_volume".to_owned()),
+                    size: Some(BLOCK_VOLUME_BYTES),
+                    project: Some(self.project.clone()),
+                    tags: vec![self.run_tag.clone()],
+                    ..Default::default()
+                };
+                Ok(self
+                    .api
+                    .volumes
+                    .clone()
+                    .create_volume(timed(request, timeout))
                     .await?
                     .into_inner())
             }
@@ -402,7 +452,7 @@ impl Driver {
                     OpKind::PowerOff => actions.power_off_server(timed(target, timeout)).await,
                     OpKind::PowerOn => actions.power_on_server(timed(target, timeout)).await,
                     OpKind::Reboot => actions.reboot_server(timed(target, timeout)).await,
-                    OpKind::CreateSnapshot => {
+                    OpKind::CreateSnapshot | OpKind::CreateBlockSnapshot => {
                         let request = v1::CreateSnapshotRequest {
                             zone,
                             request_id: request_id.to_owned(),
@@ -418,8 +468,8 @@ impl Driver {
                             .create_snapshot(timed(request, timeout))
                             .await
                     }
-                    OpKind::CreateServer => {
-                        return Err(Status::internal("create is not a server action"));
+                    OpKind::CreateServer | OpKind::CreateBlockVolume => {
+                        return Err(Status::internal("a create is not a server action"));
                     }
                 };
                 Ok(answer?.into_inner())
@@ -483,18 +533,19 @@ impl Driver {
                 if server.id.is_empty() {
                     return;
                 }
+                let root = server.volumes.get("0").filter(|v| {
+                    matches!(v.volume_type.as_str(), "l_ssd" | "sbs_volume") && !v.id.is_empty()
+                });
                 servers.push(ServerEntry {
                     zone: zone.clone(),
-                    root_volume: server
-                        .volumes
-                        .get("0")
-                        .filter(|v| v.volume_type == "l_ssd" && !v.id.is_empty())
-                        .map(|v| v.id.clone()),
+                    root_volume: root.map(|v| v.id.clone()),
+                    root_is_sbs: root.is_some_and(|v| v.volume_type == "sbs_volume"),
                     id: server.id,
                     running: server.state == "running",
                     busy: false,
                 });
             }
+            Choice::CreateVolume { .. } => {}
             Choice::Action { kind, server } => {
                 let entry = &mut servers[*server];
                 entry.busy = false;
@@ -591,6 +642,8 @@ mod tests {
         record.name = Some("ops/42".into());
         assert_eq!(record.job_id(), None);
         assert_eq!(OpKind::CreateSnapshot.creates(), Some("snapshot"));
+        assert_eq!(OpKind::CreateBlockSnapshot.creates(), Some("snapshot"));
+        assert_eq!(OpKind::CreateBlockVolume.creates(), Some("volume"));
         assert_eq!(OpKind::Reboot.creates(), None);
     }
 }

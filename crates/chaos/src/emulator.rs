@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use fleet_core::catalog::Api;
 use serde_json::{Value, json};
 
 use crate::analysis::{Call, parse_time};
@@ -99,14 +100,22 @@ impl EmulatorAdmin {
         parse_calls(&body)
     }
 
-    /// Every resource of `collection` (`servers`, `snapshots`) in `zone`, all pages.
-    pub async fn list_all(&self, zone: &str, collection: &str) -> anyhow::Result<Vec<Value>> {
+    /// Every resource of `collection` (`servers`, `snapshots`, `volumes`) of `api` in `zone`,
+    /// all pages.
+    pub async fn list_all(
+        &self,
+        api: Api,
+        zone: &str,
+        collection: &str,
+    ) -> anyhow::Result<Vec<Value>> {
         const PER_PAGE: usize = 100;
         let mut out = Vec::new();
         for page in 1.. {
             let url = format!(
-                "{}/instance/v1/zones/{zone}/{collection}?page={page}&per_page={PER_PAGE}",
-                self.base
+                "{}{}zones/{zone}/{collection}?page={page}&{}={PER_PAGE}",
+                self.base,
+                api.prefix(),
+                api.page_size_param(),
             );
             let response = self
                 .http

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
+use fleet_core::catalog::Api as UpstreamApi;
 use fleet_pgcluster::{Cluster, ClusterConfig};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Row as _};
@@ -367,8 +368,16 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     let jobs = job_states(&pool).await?;
     let mut tagged: HashMap<(&'static str, i64), usize> = HashMap::new();
     for zone in &config.zones {
-        for (kind, collection) in [("server", "servers"), ("snapshot", "snapshots")] {
-            let listed = retry_admin(|| emu.list_all(zone, collection)).await?;
+        // Creates of one kind may land in either API (an SBS volume's snapshot is a Block
+        // snapshot): both are counted, so a duplicate across APIs shows too.
+        for (kind, api, collection) in [
+            ("server", UpstreamApi::Instance, "servers"),
+            ("snapshot", UpstreamApi::Instance, "snapshots"),
+            ("snapshot", UpstreamApi::Block, "snapshots"),
+            ("volume", UpstreamApi::Instance, "volumes"),
+            ("volume", UpstreamApi::Block, "volumes"),
+        ] {
+            let listed = retry_admin(|| emu.list_all(api, zone, collection)).await?;
             for (job, n) in count_job_tags(&listed) {
                 *tagged.entry((kind, job)).or_insert(0) += n;
             }
