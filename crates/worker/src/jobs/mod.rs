@@ -21,9 +21,12 @@
 //! [`error`]. Cancellation is honoured at step boundaries; what each handler leaves behind
 //! when cancelled is documented on it.
 
+mod create;
 pub mod error;
+mod locate;
 pub mod observe;
 mod resources;
+mod sbs;
 mod servers;
 pub mod watcher;
 
@@ -42,6 +45,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
+use crate::block::BlockCalls;
 use crate::context::ZoneContext;
 use error::{ErrorClass, StepError, transient_error, upstream_failure};
 use observe::{Observed, WatchKey};
@@ -195,14 +199,8 @@ impl ZoneJobs {
             JobSpec::CreateImage(s) => resources::create_image(&mut run, s).await,
             JobSpec::CreateVolume(s) => resources::create_volume(&mut run, s).await,
             JobSpec::BlockMigration(s) => resources::block_migration(&mut run, s).await,
-            // Issue 16 in progress: the Block jobs are not run yet.
-            JobSpec::UpdateBlockVolume(_) | JobSpec::ImportBlockSnapshot(_) => {
-                return run.fail(
-                    fleet_jobs::failure_kind::INTERNAL,
-                    format!("{operation} is not implemented yet"),
-                    fleet_jobs::Failure::default(),
-                );
-            }
+            JobSpec::UpdateBlockVolume(s) => sbs::update_volume(&mut run, s).await,
+            JobSpec::ImportBlockSnapshot(s) => sbs::import_snapshot(&mut run, s).await,
         };
         match result {
             Ok(outcome) => outcome,
@@ -287,6 +285,11 @@ impl<'a> Run<'a> {
 
     pub(crate) fn client(&self) -> &Client {
         &self.inner.client
+    }
+
+    /// The zone's Block Storage API, through the same client.
+    pub(crate) fn block(&self) -> BlockCalls<'_> {
+        BlockCalls::new(&self.inner.client, self.zone())
     }
 
     pub(crate) fn settings(&self) -> &JobSettings {
