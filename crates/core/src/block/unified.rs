@@ -25,8 +25,8 @@ use crate::block::requests::{
     UpdateSnapshotRequest, UpdateVolumeRequest,
 };
 use crate::block::resources::{Snapshot, Volume};
-use crate::error::ApiError;
 use crate::enums::{SnapshotState, VolumeState, VolumeVolumeType};
+use crate::error::ApiError;
 use crate::maybe::Maybe;
 use crate::resources::{ServerSummary, SnapshotBaseVolume};
 

@@ -139,9 +139,6 @@ mod tests {
             with_block_tag(&Maybe::Value(vec![tag.clone()]), tag.clone()),
             Maybe::Value(vec![tag])
         );
-        assert_eq!(
-            adopted(vec!["b", "a"], str::to_owned),
-            Some("a".to_owned())
-        );
+        assert_eq!(adopted(vec!["b", "a"], str::to_owned), Some("a".to_owned()));
     }
 }

@@ -44,10 +44,7 @@ pub(crate) async fn volume_holder(run: &Run<'_>, id: &str) -> Result<Option<Hold
 }
 
 /// The API holding snapshot `id`; `None` when neither does.
-pub(crate) async fn snapshot_holder(
-    run: &Run<'_>,
-    id: &str,
-) -> Result<Option<Holder>, StepError> {
+pub(crate) async fn snapshot_holder(run: &Run<'_>, id: &str) -> Result<Option<Holder>, StepError> {
     let zone: Zone = run.zone();
     let instance = run
         .call(Operation::GetSnapshot, run.client().get_snapshot(zone, id))

@@ -54,9 +54,7 @@ impl Observed {
     pub fn state(&self) -> (String, String) {
         match self {
             Observed::BlockVolume(v) => (v.status.as_str().to_owned(), references(&v.references)),
-            Observed::BlockSnapshot(s) => {
-                (s.status.as_str().to_owned(), references(&s.references))
-            }
+            Observed::BlockSnapshot(s) => (s.status.as_str().to_owned(), references(&s.references)),
             Observed::Server(s) => (s.state.as_str().to_owned(), s.state_detail.clone()),
             Observed::Snapshot(s) => (s.state.as_str().to_owned(), String::new()),
             Observed::Volume(v) => (v.state.as_str().to_owned(), String::new()),

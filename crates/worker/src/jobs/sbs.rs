@@ -48,7 +48,10 @@ pub(crate) async fn create_snapshot(
             let mut request = unified::create_snapshot_request(&job.request);
             request.tags = with_block_tag(&request.tags, tag);
             let snapshot = run
-                .call(Op::BlockCreateSnapshot, run.block().create_snapshot(&request))
+                .call(
+                    Op::BlockCreateSnapshot,
+                    run.block().create_snapshot(&request),
+                )
                 .await?;
             Ok(snapshot.id)
         },
@@ -225,8 +228,8 @@ pub(crate) async fn update_volume(
             let Some(volume) = observed.block_volume() else {
                 return Ok(run.wait_failed(&Waited::Gone, "updated", Vec::new()));
             };
-            send = !(volume.status == block::VolumeStatus::Updating
-                || applied(&job.request, volume));
+            send =
+                !(volume.status == block::VolumeStatus::Updating || applied(&job.request, volume));
         }
         if send {
             data.issued_at = Some(now_rfc3339());
@@ -281,7 +284,10 @@ mod tests {
         let sbs = request(Some(VolumeVolumeType::SbsVolume));
         let local = request(Some(VolumeVolumeType::LSsd));
         assert_eq!(volume_api(&sbs, None, None), Ok(Holder::Block));
-        assert_eq!(volume_api(&request(None), Some(15000), None), Ok(Holder::Block));
+        assert_eq!(
+            volume_api(&request(None), Some(15000), None),
+            Ok(Holder::Block)
+        );
         assert_eq!(
             volume_api(&request(None), None, Some(Holder::Block)),
             Ok(Holder::Block)

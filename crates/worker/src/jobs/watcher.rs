@@ -607,7 +607,11 @@ async fn list_page(
                 ..Default::default()
             };
             let p = client.list_snapshots(zone, &q).await?;
-            let items = entries(p.items, |s| s.id.clone(), |s| Observed::Snapshot(Box::new(s)));
+            let items = entries(
+                p.items,
+                |s| s.id.clone(),
+                |s| Observed::Snapshot(Box::new(s)),
+            );
             Listed {
                 items,
                 total: p.total_count,

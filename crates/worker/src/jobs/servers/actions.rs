@@ -402,9 +402,7 @@ async fn backup(
                 .root_volume
                 .iter()
                 .chain(image.extra_volumes.values())
-                .map(|v| {
-                    (v.id.clone(), v.volume_type == VolumeVolumeType::SbsSnapshot)
-                })
+                .map(|v| (v.id.clone(), v.volume_type == VolumeVolumeType::SbsSnapshot))
                 .collect();
             match run
                 .call(
@@ -474,7 +472,12 @@ mod tests {
         .expect("a map for an SBS server");
         let types: Vec<(&str, &str)> = map
             .iter()
-            .map(|(id, t)| (id.as_str(), t.volume_type.as_ref().map_or("", |t| t.as_str())))
+            .map(|(id, t)| {
+                (
+                    id.as_str(),
+                    t.volume_type.as_ref().map_or("", |t| t.as_str()),
+                )
+            })
             .collect();
         assert_eq!(types, [("data", "l_ssd"), ("root", "sbs_snapshot")]);
     }

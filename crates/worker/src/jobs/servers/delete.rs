@@ -146,7 +146,9 @@ pub(crate) async fn delete_server(
         return Ok(outcome);
     }
     let mut output = data.leftovers.clone().unwrap_or_default();
-    output.deleted_volumes.extend(data.block_deleted.iter().cloned());
+    output
+        .deleted_volumes
+        .extend(data.block_deleted.iter().cloned());
     Ok(Outcome::Complete(
         serde_json::to_value(output).unwrap_or(Value::Null),
     ))
@@ -195,15 +197,14 @@ async fn delete_block_volumes(
     for id in pending {
         let key = WatchKey::new(ResourceKind::BlockVolume, &id);
         let waited = run
-            .wait(&key, since, Some("in_use"), |o| judge_detached(server_id, o))
+            .wait(&key, since, Some("in_use"), |o| {
+                judge_detached(server_id, o)
+            })
             .await?;
         match waited {
             Waited::Done(_) => {
                 match run
-                    .call(
-                        Operation::BlockDeleteVolume,
-                        run.block().delete_volume(&id),
-                    )
+                    .call(Operation::BlockDeleteVolume, run.block().delete_volume(&id))
                     .await
                 {
                     Ok(()) => {}
