@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fleet_core::Zone;
+use fleet_core::catalog::Api;
 use fleet_core::error::ApiError;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Serialize;
@@ -19,6 +20,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::endpoint::{Method, Operation, Usage, fill, method_idempotent, to_reqwest};
 use crate::error::{Error, Result};
+use crate::pagination::list_total;
 use crate::ratelimit::{RateLimiter, ThrottleListener};
 use crate::retry::parse_retry_after;
 use crate::telemetry::Telemetry;
@@ -250,10 +252,16 @@ impl Client {
     /// Spends one token of `zone`'s budget (e.g. before claiming a job),
     /// waiting for it; stops on this clone's cancellation token.
     pub async fn acquire(&self, zone: Zone) -> Result<()> {
+        self.acquire_for(zone, None).await
+    }
+
+    /// [`Client::acquire`] for an attempt of a call of `api`.
+    async fn acquire_for(&self, zone: Zone, api: Option<Api>) -> Result<()> {
+        let limiter = &self.inner.limiter;
         match &self.options.cancel {
-            Some(cancel) => self.inner.limiter.acquire_cancellable(zone, cancel).await,
+            Some(cancel) => limiter.acquire_cancellable_for(zone, api, cancel).await,
             None => {
-                self.inner.limiter.acquire(zone).await;
+                limiter.acquire_for(zone, api).await;
                 Ok(())
             }
         }
@@ -386,7 +394,7 @@ impl Client {
         let mut ambiguous = false;
         let mut attempt: u32 = 1;
         loop {
-            if let Err(error) = self.acquire(zone).await {
+            if let Err(error) = self.acquire_for(zone, Some(endpoint.api())).await {
                 return Err(Failed {
                     error,
                     response: None,
@@ -401,7 +409,9 @@ impl Client {
                 Err(failure) => failure,
             };
             if error.is_rate_limited() {
-                self.inner.limiter.note_throttled(zone, error.retry_after());
+                self.inner
+                    .limiter
+                    .note_throttled(zone, endpoint.api(), error.retry_after());
             }
             // A DELETE whose earlier attempt may have gone through: its
             // 404 now means the resource is gone, which is what was asked.
@@ -475,18 +485,10 @@ impl Client {
         attempt: u32,
     ) -> std::result::Result<RawResponse, (Error, Option<RawResponse>)> {
         let endpoint = op.endpoint();
-        let method = endpoint.method.as_str();
-        let template = endpoint.path;
         let telemetry = &self.inner.telemetry;
         let mut url_full = url.clone();
         url_full.set_query(None);
-        let span = telemetry.span(
-            method,
-            template,
-            url_full.as_str(),
-            attempt - 1,
-            zone.as_str(),
-        );
+        let span = telemetry.span(endpoint, url_full.as_str(), attempt - 1, zone.as_str());
         let started = Instant::now();
         let timeout = self
             .options
@@ -523,8 +525,7 @@ impl Client {
                 .map_err(|e| (classify(e, op, started.elapsed()), None))?;
             let raw = RawResponse {
                 status,
-                total_count: header_str(&headers, "x-total-count")
-                    .and_then(|v| v.trim().parse().ok()),
+                total_count: list_total(endpoint, header_str(&headers, "x-total-count"), &bytes),
                 body: bytes.to_vec(),
                 content_type: header_str(&headers, "content-type").map(str::to_owned),
                 headers: KEPT_HEADERS
@@ -553,8 +554,7 @@ impl Client {
         };
         telemetry.finish(
             &span,
-            method,
-            template,
+            endpoint,
             status,
             error_type.as_deref(),
             started.elapsed(),

@@ -2,7 +2,8 @@
 //!
 //! Each zone has its own bucket of `burst` tokens refilled at `rate` tokens
 //! per second; every HTTP attempt (retries included) takes one token
-//! before it is sent, so over any window of `t` seconds a zone sends at
+//! before it is sent, whichever API family it calls: Instance and Block
+//! calls of a zone share the zone's budget, so over any window of `t` seconds a zone sends at
 //! most `burst + rate·t` requests. Waiters queue first-come first-served
 //! (an async mutex per zone) and waiting is cancellable: dropping the
 //! future leaves the queue without consuming a token, and
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fleet_core::Zone;
+use fleet_core::catalog::Api;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -221,6 +223,12 @@ impl RateLimiter {
     /// Waits for and takes one token of `zone`. Dropping the future gives
     /// up the place in the queue without consuming a token.
     pub async fn acquire(&self, zone: Zone) {
+        self.acquire_for(zone, None).await;
+    }
+
+    /// [`RateLimiter::acquire`] on behalf of a call of `api` (recorded
+    /// with the wait), or of no call in particular (`None`).
+    pub(crate) async fn acquire_for(&self, zone: Zone, api: Option<Api>) {
         let bucket = self.bucket(zone);
         let started = Instant::now();
         let _turn = bucket.queue.lock().await;
@@ -229,7 +237,7 @@ impl RateLimiter {
             match wait {
                 Ok(()) => {
                     bucket.acquired.fetch_add(1, Ordering::Relaxed);
-                    metrics::record_wait(zone, started.elapsed());
+                    metrics::record_wait(zone, api, started.elapsed());
                     return;
                 }
                 Err(wait) => tokio::time::sleep(wait).await,
@@ -243,10 +251,20 @@ impl RateLimiter {
         zone: Zone,
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
+        self.acquire_cancellable_for(zone, None, cancel).await
+    }
+
+    /// [`RateLimiter::acquire_cancellable`] on behalf of a call of `api`.
+    pub(crate) async fn acquire_cancellable_for(
+        &self,
+        zone: Zone,
+        api: Option<Api>,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(Error::Cancelled),
-            () = self.acquire(zone) => Ok(()),
+            () = self.acquire_for(zone, api) => Ok(()),
         }
     }
 
@@ -301,13 +319,13 @@ impl RateLimiter {
         self.bucket(zone).state().rate
     }
 
-    /// Records a 429 answered for `zone`: empties the bucket, pauses it for
-    /// `retry_after` (or one token interval), counts it and calls the
-    /// listener.
-    pub fn note_throttled(&self, zone: Zone, retry_after: Option<Duration>) {
+    /// Records a 429 answered for `zone` by a call of `api`: empties the
+    /// zone's bucket (shared by both families), pauses it for `retry_after`
+    /// (or one token interval), counts it and calls the listener.
+    pub fn note_throttled(&self, zone: Zone, api: Api, retry_after: Option<Duration>) {
         let bucket = self.bucket(zone);
         bucket.throttled.fetch_add(1, Ordering::Relaxed);
-        metrics::record_throttled(zone);
+        metrics::record_throttled(zone, api);
         {
             let mut state = bucket.state();
             let now = Instant::now();
@@ -340,14 +358,18 @@ impl RateLimiter {
     }
 }
 
-/// Rate-limit metrics: `fleet.scaleway.ratelimit.wait.duration` (histogram, s: how long a call
-/// waited for its zone's token) and `fleet.scaleway.throttled` (counter: 429s answered), both
-/// by `zone`.
+/// Rate-limit metrics, on the global meter `fleet-scaleway`:
+///
+/// | metric | kind | attributes |
+/// |---|---|---|
+/// | `fleet.scaleway.ratelimit.wait.duration` | histogram, s: how long an attempt waited for its zone's token | `zone`; `api` (`instance`/`block`) when the token was for a call, none for budget taken ahead of work ([`RateLimiter::acquire`]) |
+/// | `fleet.scaleway.throttled` | counter: 429s answered | `zone`, `api` |
 pub mod metrics {
     use std::sync::OnceLock;
     use std::time::Duration;
 
     use fleet_core::Zone;
+    use fleet_core::catalog::Api;
     use opentelemetry::KeyValue;
     use opentelemetry::metrics::{Counter, Histogram};
 
@@ -380,17 +402,25 @@ pub mod metrics {
         })
     }
 
-    pub(super) fn record_wait(zone: Zone, waited: Duration) {
-        instruments().wait.record(
-            waited.as_secs_f64(),
-            &[KeyValue::new("zone", zone.as_str())],
-        );
+    pub(super) fn record_wait(zone: Zone, api: Option<Api>, waited: Duration) {
+        let zone = KeyValue::new("zone", zone.as_str());
+        let seconds = waited.as_secs_f64();
+        match api {
+            Some(api) => instruments()
+                .wait
+                .record(seconds, &[zone, crate::telemetry::api_attribute(api)]),
+            None => instruments().wait.record(seconds, &[zone]),
+        }
     }
 
-    pub(super) fn record_throttled(zone: Zone) {
-        instruments()
-            .throttled
-            .add(1, &[KeyValue::new("zone", zone.as_str())]);
+    pub(super) fn record_throttled(zone: Zone, api: Api) {
+        instruments().throttled.add(
+            1,
+            &[
+                KeyValue::new("zone", zone.as_str()),
+                crate::telemetry::api_attribute(api),
+            ],
+        );
     }
 }
 
@@ -444,7 +474,7 @@ mod tests {
             seen2.fetch_add(1, Ordering::Relaxed);
         });
         let limiter = RateLimiter::new(RateLimitConfig::uniform(100.0, 100), Some(listener));
-        limiter.note_throttled(Zone::FrPar2, Some(Duration::from_secs(2)));
+        limiter.note_throttled(Zone::FrPar2, Api::Block, Some(Duration::from_secs(2)));
         let start = Instant::now();
         limiter.acquire(Zone::FrPar2).await;
         assert!(Instant::now() - start >= Duration::from_secs(2));

@@ -12,7 +12,9 @@
 //! * [`WaitError::UnexpectedState`] as soon as a terminal state that is not
 //!   the target is seen (after the optional [`WaitOptions::grace`], for
 //!   APIs that answer an action before the state changes), with the
-//!   states observed so far;
+//!   states observed so far; for Block resources also at once on a failure
+//!   (`error`, `locked`, a reference in `error`) that the target does not
+//!   name, even with `Terminal`;
 //! * [`WaitError::Vanished`] on a 404 when the target was not `Gone`;
 //! * [`WaitError::Deadline`] when [`WaitOptions::timeout`] passes;
 //! * [`Error::Cancelled`] when the client's or the options' cancellation
@@ -20,7 +22,9 @@
 //!
 //! Each poll is an ordinary call: rate-limited, retried and traced.
 //! Transient states come from `fleet_core` (`is_transient()`, reference
-//! section 8).
+//! section 8). A Block volume is waited for with its references: a target
+//! is reached only once every reference is attached or detached (see
+//! `waiter/block.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -37,6 +41,8 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
 
+mod block;
+
 /// What a waiter waits for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitTarget<S> {
@@ -51,6 +57,15 @@ pub enum WaitTarget<S> {
 }
 
 impl<S: PartialEq> WaitTarget<S> {
+    /// Whether the target names `state` itself (not just "terminal").
+    fn names(&self, state: &S) -> bool {
+        match self {
+            WaitTarget::State(target) => target == state,
+            WaitTarget::OneOf(targets) => targets.contains(state),
+            WaitTarget::Terminal | WaitTarget::Gone => false,
+        }
+    }
+
     fn matches(&self, state: &S, transient: bool) -> bool {
         match self {
             WaitTarget::Terminal => !transient,
@@ -198,25 +213,122 @@ pub struct Waited<T> {
     pub elapsed: Duration,
 }
 
-/// How to read a resource's state.
-pub(crate) struct StateOf<T, S> {
-    pub(crate) state: fn(&T) -> S,
-    pub(crate) transient: fn(&S) -> bool,
-    pub(crate) name: fn(&S) -> String,
+/// What holds a resource, as far as a waiter is concerned (a Block
+/// volume's references to the servers that use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holds {
+    /// Nothing holds it, or every hold is settled (attached or detached).
+    Settled,
+    /// A hold is still changing (attaching, detaching, …): no target is
+    /// reached yet.
+    Changing,
+    /// A hold failed (a reference in `error`): the wait fails.
+    Failed,
+}
+
+/// How a waiter reads a polled resource.
+pub(crate) trait Polled {
+    /// The state a [`WaitTarget`] names.
+    type State: PartialEq + fmt::Debug;
+
+    /// The current state.
+    fn state(&self) -> Self::State;
+
+    /// Whether `state` is one something is still happening in.
+    fn transient(state: &Self::State) -> bool;
+
+    /// Whether `state` is a failure that ends the wait at once, even with
+    /// [`WaitTarget::Terminal`], unless the target names it.
+    fn failed(_state: &Self::State) -> bool {
+        false
+    }
+
+    /// The holds on the resource.
+    fn holds(&self) -> Holds {
+        Holds::Settled
+    }
+
+    /// The resource as one entry of the state history.
+    fn describe(&self) -> String;
+}
+
+/// Implements [`Polled`] for Instance resources: a `state` field whose
+/// type has `is_transient()`, no failure state, no holds.
+macro_rules! polled_by_state {
+    ($($resource:ty: $state:ty;)*) => {
+        $(
+            impl Polled for $resource {
+                type State = $state;
+
+                fn state(&self) -> $state {
+                    self.state.clone()
+                }
+
+                fn transient(state: &$state) -> bool {
+                    state.is_transient()
+                }
+
+                fn describe(&self) -> String {
+                    self.state.as_str().to_owned()
+                }
+            }
+        )*
+    };
+}
+
+polled_by_state! {
+    Server: ServerState;
+    Volume: VolumeState;
+    Snapshot: SnapshotState;
+    Image: ImageState;
+    Ip: IpState;
+    PrivateNic: PrivateNicState;
+    SecurityGroup: SecurityGroupState;
+}
+
+/// What one poll says about a wait.
+enum Verdict {
+    /// The target is reached.
+    Reached,
+    /// Poll again.
+    Pending,
+    /// A terminal state that is not the target, or a failure.
+    Unexpected,
+}
+
+/// Judges the resource as polled `elapsed` into the wait.
+fn judge<T: Polled>(
+    item: &T,
+    target: &WaitTarget<T::State>,
+    options: &WaitOptions,
+    elapsed: Duration,
+) -> Verdict {
+    let state = item.state();
+    let holds = item.holds();
+    if holds == Holds::Failed || (T::failed(&state) && !target.names(&state)) {
+        return Verdict::Unexpected;
+    }
+    let transient = T::transient(&state) || holds == Holds::Changing;
+    if holds == Holds::Settled && target.matches(&state, transient) {
+        return Verdict::Reached;
+    }
+    if !transient && elapsed >= options.grace {
+        return Verdict::Unexpected;
+    }
+    Verdict::Pending
 }
 
 /// The polling loop shared by every waiter.
-pub(crate) async fn wait_for<T, S, F, Fut>(
+pub(crate) async fn wait_for<T, F, Fut>(
     client: &Client,
     resource: &'static str,
     id: &str,
-    target: &WaitTarget<S>,
+    target: &WaitTarget<T::State>,
     options: &WaitOptions,
-    reader: StateOf<T, S>,
     mut fetch: F,
 ) -> Result<Waited<T>>
 where
-    S: PartialEq + fmt::Debug,
+    T: Polled,
     F: FnMut(Client) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
@@ -247,29 +359,30 @@ where
         };
         match polled {
             Ok(item) => {
-                let state = (reader.state)(&item);
-                let name = (reader.name)(&state);
+                let name = item.describe();
                 if history.last() != Some(&name) {
                     history.push(name.clone());
                 }
-                let transient = (reader.transient)(&state);
-                if target.matches(&state, transient) {
-                    return Ok(Waited {
-                        resource: Some(item),
-                        history,
-                        polls,
-                        elapsed: started.elapsed(),
-                    });
-                }
-                if !transient && started.elapsed() >= options.grace {
-                    return Err(WaitError::UnexpectedState {
-                        resource,
-                        id: id.to_owned(),
-                        target: target.describe(),
-                        state: name,
-                        history,
+                match judge(&item, target, options, started.elapsed()) {
+                    Verdict::Reached => {
+                        return Ok(Waited {
+                            resource: Some(item),
+                            history,
+                            polls,
+                            elapsed: started.elapsed(),
+                        });
                     }
-                    .into());
+                    Verdict::Unexpected => {
+                        return Err(WaitError::UnexpectedState {
+                            resource,
+                            id: id.to_owned(),
+                            target: target.describe(),
+                            state: name,
+                            history,
+                        }
+                        .into());
+                    }
+                    Verdict::Pending => {}
                 }
             }
             Err(error) if error.is_not_found() => {
@@ -340,29 +453,25 @@ pub fn action_target(action: &ServerAction) -> WaitTarget<ServerState> {
 /// Declares one `wait_…` method per pollable resource: its path
 /// parameters (the last one is the id errors name), the resource and
 /// state types, the GET that polls it and the resource name errors carry.
+/// The resource type says how it is read ([`Polled`]).
 macro_rules! waiters {
     ($(
         $(#[$attr:meta])*
-        $name:ident($($param:ident),+) -> $resource:ident($state:ident) = $get:ident, $kind:literal;
+        $name:ident($($param:ident),+) -> $resource:ty [$state:ty] = $get:ident, $kind:expr;
     )*) => {
-        impl Client {
+        impl $crate::client::Client {
             $(
                 $(#[$attr])*
                 pub async fn $name(
                     &self,
-                    zone: Zone,
+                    zone: ::fleet_core::Zone,
                     $($param: &str,)+
-                    target: WaitTarget<$state>,
-                    options: &WaitOptions,
-                ) -> Result<Waited<$resource>> {
-                    let reader = StateOf {
-                        state: |r: &$resource| r.state.clone(),
-                        transient: $state::is_transient,
-                        name: |s: &$state| s.as_str().to_owned(),
-                    };
+                    target: $crate::waiter::WaitTarget<$state>,
+                    options: &$crate::waiter::WaitOptions,
+                ) -> $crate::error::Result<$crate::waiter::Waited<$resource>> {
                     let id = [$($param),+].last().copied().unwrap_or_default();
                     $(let $param = $param.to_owned();)+
-                    wait_for(self, $kind, id, &target, options, reader, |client| {
+                    $crate::waiter::wait_for(self, $kind, id, &target, options, |client| {
                         $(let $param = $param.clone();)+
                         async move { client.$get(zone, $(&$param),+).await }
                     })
@@ -372,23 +481,24 @@ macro_rules! waiters {
         }
     };
 }
+use waiters;
 
 waiters! {
     /// Waits for a server (states: `starting`/`stopping` are transient).
-    wait_server(server_id) -> Server(ServerState) = get_server, "instance_server";
+    wait_server(server_id) -> Server[ServerState] = get_server, "instance_server";
     /// Waits for a volume.
-    wait_volume(volume_id) -> Volume(VolumeState) = get_volume, "instance_volume";
+    wait_volume(volume_id) -> Volume[VolumeState] = get_volume, "instance_volume";
     /// Waits for a snapshot.
-    wait_snapshot(snapshot_id) -> Snapshot(SnapshotState) = get_snapshot, "instance_snapshot";
+    wait_snapshot(snapshot_id) -> Snapshot[SnapshotState] = get_snapshot, "instance_snapshot";
     /// Waits for an image.
-    wait_image(image_id) -> Image(ImageState) = get_image, "instance_image";
+    wait_image(image_id) -> Image[ImageState] = get_image, "instance_image";
     /// Waits for a flexible IP (by id or address).
-    wait_ip(ip) -> Ip(IpState) = get_ip, "instance_ip";
+    wait_ip(ip) -> Ip[IpState] = get_ip, "instance_ip";
     /// Waits for a private NIC of a server.
-    wait_private_nic(server_id, private_nic_id) -> PrivateNic(PrivateNicState)
+    wait_private_nic(server_id, private_nic_id) -> PrivateNic[PrivateNicState]
         = get_private_nic, "instance_private_nic";
     /// Waits for a security group (`syncing` after rule changes).
-    wait_security_group(security_group_id) -> SecurityGroup(SecurityGroupState)
+    wait_security_group(security_group_id) -> SecurityGroup[SecurityGroupState]
         = get_security_group, "instance_security_group";
 }
 

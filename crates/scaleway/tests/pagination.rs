@@ -1,14 +1,21 @@
 //! Pagination over 250 items, stopping on the last page, and one list
-//! fanned out over three zones.
+//! fanned out over three zones; the same for Block lists, which page with
+//! `page_size` and carry `total_count` in the body (a scripted API).
 
 mod common;
 
 use std::collections::BTreeSet;
 
+use std::collections::BTreeMap;
+
+use common::mock::{Mock, Reply, Seen, snapshot, volume};
+use fleet_core::block::{ListSnapshotsQuery, ListVolumesQuery};
+use fleet_core::catalog::Operation;
 use fleet_core::{CreateIpRequest, ListIpsQuery, Zone};
 use fleet_scaleway::{Client, collect_zones, fan_out};
 use futures::TryStreamExt;
 use futures::future::try_join_all;
+use serde_json::{Value, json};
 
 async fn create_ips(client: &Client, zone: Zone, n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
@@ -120,4 +127,125 @@ async fn pages_over_250_items_and_fans_out_over_three_zones() {
         .unwrap();
     assert_eq!(Some(types.len() as u64), first.total_count);
     emu.shutdown().await;
+}
+
+/// A Block list of `total` items (`item(i)`): pages by `page`/`page_size`
+/// (default 50, as the API documents none), the total in the body only.
+fn block_page(seen: &Seen, key: &str, total: usize, item: impl Fn(usize) -> Value) -> Reply {
+    let page: usize = seen.param("page").map_or(1, |p| p.parse().unwrap());
+    let size: usize = seen.param("page_size").map_or(50, |p| p.parse().unwrap());
+    let items: Vec<Value> = ((page - 1) * size..(page * size).min(total))
+        .map(item)
+        .collect();
+    Reply::json(200, json!({key: items, "total_count": total}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_lists_page_with_page_size_and_the_total_in_the_body() {
+    let volumes: BTreeMap<&str, usize> = [("fr-par-1", 250), ("nl-ams-1", 100), ("pl-waw-1", 0)]
+        .into_iter()
+        .collect();
+    let mock = Mock::start(move |seen| {
+        let zone = seen.path.split('/').nth(4).unwrap_or_default().to_owned();
+        if seen.path.ends_with("/snapshots") {
+            return block_page(seen, "snapshots", 120, |i| {
+                snapshot(&format!("s{i}"), "available")
+            });
+        }
+        let total = volumes.get(zone.as_str()).copied().unwrap_or(0);
+        block_page(seen, "volumes", total, |i| {
+            volume(&format!("{zone}-v{i}"), "available", &[])
+        })
+    })
+    .await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+
+    // One page, chosen by the query's own page/page_size.
+    let page = client
+        .block_list_volumes(
+            Zone::FrPar1,
+            &ListVolumesQuery {
+                page: Some(3),
+                page_size: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 50);
+    assert_eq!(page.total_count, Some(250), "read from the body");
+
+    // Every item: three pages of page_size=100, the filter on each.
+    let before = mock.seen().len();
+    let query = ListVolumesQuery {
+        tags: Some(vec!["team-a".to_owned()]),
+        page_size: Some(7),
+        ..Default::default()
+    };
+    let all: Vec<_> = client
+        .block_list_volumes_all(Zone::FrPar1, query)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 250);
+    let ids: BTreeSet<_> = all.iter().map(|v| v.id.clone()).collect();
+    assert_eq!(ids.len(), 250, "no duplicates across pages");
+    let requests: Vec<Seen> = mock.seen().split_off(before);
+    let pages: Vec<(Option<&str>, Option<&str>)> = requests
+        .iter()
+        .map(|r| (r.param("page"), r.param("page_size")))
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            (Some("1"), Some("100")),
+            (Some("2"), Some("100")),
+            (Some("3"), Some("100"))
+        ]
+    );
+    assert!(requests.iter().all(|r| r.param("per_page").is_none()));
+    assert!(requests.iter().all(|r| r.param("tags") == Some("team-a")));
+
+    // Fan-out: a full single page ends on the total; an empty zone at once.
+    let before = mock.seen().len();
+    let zones = [Zone::FrPar1, Zone::NlAms1, Zone::PlWaw1];
+    let per_zone = collect_zones(&zones, |zone| {
+        client.block_list_volumes_all(zone, ListVolumesQuery::default())
+    })
+    .await
+    .unwrap();
+    let counts: Vec<usize> = per_zone.iter().map(|(_, items)| items.len()).collect();
+    assert_eq!(counts, [250, 100, 0]);
+    let requests = mock.seen().split_off(before);
+    let lists_in = |zone: &str| requests.iter().filter(|r| r.path.contains(zone)).count();
+    assert_eq!(
+        (
+            lists_in("fr-par-1"),
+            lists_in("nl-ams-1"),
+            lists_in("pl-waw-1")
+        ),
+        (3, 1, 1)
+    );
+
+    // Snapshots page the same way.
+    let snapshots: Vec<_> = client
+        .block_list_snapshots_all(Zone::FrPar1, ListSnapshotsQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(snapshots.len(), 120);
+
+    // A raw call reports the body's total like the header's.
+    let answer = client
+        .invoke(
+            Operation::BlockListVolumes,
+            Zone::FrPar1,
+            &BTreeMap::new(),
+            &[("page_size".to_owned(), "10".to_owned())],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.total_count, Some(250));
 }

@@ -1,7 +1,7 @@
 //! Per-zone rate limiting, checked from the emulator's call log: under a
 //! flood of concurrent calls no 1-second window of a zone holds more than
-//! rate + burst requests. Also: budget acquisition, cancellation, and 429
-//! observation.
+//! rate + burst requests. Also: budget acquisition, cancellation, 429
+//! observation, and one budget per zone for the Instance and Block APIs.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use common::mock::{Mock, Reply, volume};
 use fleet_core::{CreateIpRequest, Zone};
 use fleet_emulator::{CallRecord, Emulator};
 use fleet_scaleway::{Client, RateLimitConfig, RetryPolicy, ZoneRate};
@@ -161,4 +162,43 @@ async fn throttling_by_the_api_is_observed_per_zone() {
     assert_eq!(seen.load(Ordering::Relaxed), rejected);
     assert_eq!(client.throttled(Zone::FrPar1), 0);
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn instance_and_block_calls_of_a_zone_share_its_budget() {
+    let mock = Mock::scripted(vec![
+        (
+            "GET",
+            "/block/v1/zones/fr-par-1/volumes/v1".to_owned(),
+            vec![Reply::json(200, volume("v1", "available", &[]))],
+        ),
+        (
+            "GET",
+            "/instance/v1/zones/fr-par-1/ips/ip-1".to_owned(),
+            vec![Reply::json(200, serde_json::json!({"ip": {"id": "ip-1"}}))],
+        ),
+    ])
+    .await;
+    let mut config = common::config_at(&mock.url);
+    // Three tokens per zone, and practically no refill.
+    config.rate_limit = RateLimitConfig::uniform(0.001, 3);
+    let client = Client::new(config).unwrap();
+    client.block_get_volume(Zone::FrPar1, "v1").await.unwrap();
+    client.block_get_volume(Zone::FrPar1, "v1").await.unwrap();
+    client.get_ip(Zone::FrPar1, "ip-1").await.unwrap();
+    let limiter = client.rate_limiter();
+    assert_eq!(limiter.acquired(Zone::FrPar1), 3);
+    assert!(
+        !limiter.try_acquire(Zone::FrPar1),
+        "Block calls spent the zone's budget, Instance's included"
+    );
+    // The next call of either API waits for the zone's refill.
+    let waited = tokio::time::timeout(
+        Duration::from_millis(200),
+        client.get_ip(Zone::FrPar1, "ip-1"),
+    )
+    .await;
+    assert!(waited.is_err(), "no token left for an Instance call");
+    // Another zone has its own budget.
+    assert!(limiter.try_acquire(Zone::NlAms1));
 }

@@ -3,12 +3,15 @@
 //! from the emulator's call log; permanent errors are never retried.
 //!
 //! Calls are sequential so that the emulator's seeded fault stream gives
-//! the same faults on every run.
+//! the same faults on every run. Block calls go through the same policy
+//! (checked against a scripted API).
 
 mod common;
 
 use std::time::Duration;
 
+use common::mock::{Mock, Reply, snapshot, volume};
+use fleet_core::block;
 use fleet_core::{CreateIpRequest, CreateServerRequest, Zone};
 use fleet_emulator::{CallRecord, Faults};
 use fleet_scaleway::{Client, RequestOptions, RetryPolicy};
@@ -373,4 +376,86 @@ async fn permanent_errors_are_never_retried() {
     );
     assert_eq!(log.len(), 4, "{log:?}");
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn block_calls_follow_the_same_retry_policy() {
+    let volumes = "/block/v1/zones/fr-par-1/volumes";
+    let v1 = format!("{volumes}/v1");
+    let ok = || Reply::json(200, volume("v1", "available", &[]));
+    let throttled = Reply {
+        status: 429,
+        body: String::new(),
+        headers: vec![("retry-after", "0".to_owned())],
+    };
+    let mock = Mock::scripted(vec![
+        (
+            "GET",
+            v1.clone(),
+            vec![Reply::empty(503), Reply::empty(502), ok()],
+        ),
+        ("PATCH", v1.clone(), vec![Reply::empty(504), ok()]),
+        (
+            "POST",
+            volumes.to_owned(),
+            vec![Reply::empty(503), Reply::empty(503), ok()],
+        ),
+        (
+            "POST",
+            "/block/v1/zones/fr-par-1/snapshots".to_owned(),
+            vec![throttled, Reply::json(200, snapshot("s1", "creating"))],
+        ),
+        (
+            "DELETE",
+            v1.clone(),
+            vec![Reply::empty(503), Reply::not_found("volume", "v1")],
+        ),
+    ])
+    .await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+
+    // GET and PATCH are safe to re-send after a 5xx.
+    client.block_get_volume(ZONE, "v1").await.unwrap();
+    assert_eq!(mock.count("GET", &v1), 3);
+    let resize = block::UpdateVolumeRequest {
+        size: Some(20_000_000_000),
+        ..Default::default()
+    };
+    client
+        .block_update_volume(ZONE, "v1", &resize)
+        .await
+        .unwrap();
+    assert_eq!(mock.count("PATCH", &v1), 2);
+
+    // A create is not re-sent after a 5xx, unless the caller vouches for it.
+    let create = block::CreateVolumeRequest::empty("data", 20_000_000_000);
+    let err = client.block_create_volume(ZONE, &create).await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(mock.count("POST", volumes), 1);
+    client
+        .idempotent()
+        .block_create_volume(ZONE, &create)
+        .await
+        .unwrap();
+    assert_eq!(mock.count("POST", volumes), 3);
+
+    // After a 429 even a create goes again: the API did not act.
+    let snap = block::CreateSnapshotRequest {
+        volume_id: Some("v1".to_owned()),
+        ..Default::default()
+    };
+    client.block_create_snapshot(ZONE, &snap).await.unwrap();
+    assert_eq!(mock.count("POST", "/block/v1/zones/fr-par-1/snapshots"), 2);
+    assert_eq!(client.throttled(ZONE), 1);
+
+    // A delete whose first attempt may have gone through: its 404 is done.
+    client.block_delete_volume(ZONE, "v1").await.unwrap();
+    assert_eq!(mock.count("DELETE", &v1), 2);
+    // A plain 404 is not retried.
+    let err = client.block_get_snapshot(ZONE, "nope").await.unwrap_err();
+    assert!(err.is_not_found() && !err.retryable());
+    assert_eq!(
+        mock.count("GET", "/block/v1/zones/fr-par-1/snapshots/nope"),
+        1
+    );
 }

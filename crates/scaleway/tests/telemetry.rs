@@ -1,11 +1,13 @@
 //! Spans of HTTP calls follow the OpenTelemetry HTTP client conventions and
-//! carry neither the key nor concrete paths.
+//! carry neither the key nor concrete paths; Block calls get the same span
+//! with `scaleway.api = "block"`.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use common::mock::{Mock, Reply, volume};
 use fleet_core::{CreateIpRequest, Zone};
 use fleet_emulator::Faults;
 use tracing::field::{Field, Visit};
@@ -89,6 +91,8 @@ async fn spans_follow_the_http_client_conventions() {
         );
         assert_eq!(span["server.address"], "127.0.0.1");
         assert_eq!(span["server.port"], port.to_string());
+        assert_eq!(span["scaleway.api"], "instance");
+        assert_eq!(span["scaleway.zone"], "fr-par-1");
         let all = format!("{span:?}");
         assert!(!all.contains(common::SECRET), "{all}");
         let full = &span["url.full"];
@@ -123,4 +127,62 @@ async fn spans_follow_the_http_client_conventions() {
         s.get("http.request.resend_count")
             .is_none_or(|n| n.parse::<u32>().unwrap() >= 1)
     }));
+}
+
+#[tokio::test]
+async fn block_calls_have_the_same_span_with_their_api() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let path = "/block/v1/zones/nl-ams-1/volumes/v1";
+    let mock = Mock::scripted(vec![(
+        "GET",
+        path.to_owned(),
+        vec![
+            Reply::empty(503),
+            Reply::json(200, volume("v1", "available", &[])),
+        ],
+    )])
+    .await;
+    let client = fleet_scaleway::Client::new(common::config_at(&mock.url)).unwrap();
+    client.block_get_volume(Zone::NlAms1, "v1").await.unwrap();
+    let missing = client
+        .block_get_snapshot(Zone::NlAms1, "s-missing")
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found());
+
+    let spans: Vec<Fields> = capture.spans.lock().unwrap().values().cloned().collect();
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    for span in &spans {
+        assert_eq!(span["scaleway.api"], "block");
+        assert_eq!(span["scaleway.zone"], "nl-ams-1");
+        assert_eq!(span["otel.kind"], "client");
+        assert_eq!(span["otel.name"], format!("GET {}", span["url.template"]));
+        assert!(!span["url.full"].contains(common::SECRET));
+    }
+    // Span ids need not follow creation order: match spans by status.
+    let by_status = |status: &str| -> &Fields {
+        spans
+            .iter()
+            .find(|s| s["http.response.status_code"] == status)
+            .unwrap_or_else(|| panic!("no {status} span: {spans:?}"))
+    };
+    let volume = "/block/v1/zones/{zone}/volumes/{volume_id}";
+    let failed = by_status("503");
+    assert_eq!(failed["url.template"], volume);
+    assert_eq!(failed["error.type"], "503");
+    assert!(!failed.contains_key("http.request.resend_count"));
+    let resent = by_status("200");
+    assert_eq!(resent["url.template"], volume);
+    assert_eq!(resent["http.request.resend_count"], "1");
+    assert!(!resent.contains_key("error.type"));
+    let missing = by_status("404");
+    assert_eq!(
+        missing["url.template"],
+        "/block/v1/zones/{zone}/snapshots/{snapshot_id}"
+    );
+    assert_eq!(missing["error.type"], "404");
+    assert_eq!(missing["otel.status_code"], "ERROR");
 }

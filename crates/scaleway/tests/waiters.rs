@@ -1,10 +1,15 @@
 //! Waiters: a server poweron, a snapshot, and a terminate ending in 404;
 //! early failure on an unexpected terminal state; deadline; cancellation.
+//! Block: a volume until its references settle, failures (`error`,
+//! `locked`, a reference in `error`) ending the wait at once, deletion, and
+//! a snapshot through `creating` and `exporting`.
 
 mod common;
 
 use std::time::Duration;
 
+use common::mock::{Mock, Reply, snapshot, volume};
+use fleet_core::block::{SnapshotStatus, VolumeStatus};
 use fleet_core::{
     CreateServerRequest, CreateSnapshotRequest, CreateVolumeRequest, ServerAction, ServerState,
     SnapshotState, VolumeVolumeType, Zone,
@@ -242,4 +247,187 @@ async fn deadline_and_cancellation() {
     let err = waiting.await.unwrap().unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err:?}");
     emu.shutdown().await;
+}
+
+// Block waiters, against a scripted API: each GET answers the next state.
+
+const VOLUME: &str = "/block/v1/zones/fr-par-1/volumes/v1";
+const SNAPSHOT: &str = "/block/v1/zones/fr-par-1/snapshots/s1";
+
+fn states(states: &[(&str, &[&str])]) -> Vec<Reply> {
+    states
+        .iter()
+        .map(|(status, references)| Reply::json(200, volume("v1", status, references)))
+        .collect()
+}
+
+fn wait_error(err: &Error) -> &WaitError {
+    match err {
+        Error::Wait(wait) => wait,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_block_volume_waits_until_its_references_settle() {
+    // After an Instance detach: `in_use` with a detaching reference, then
+    // `available` with none.
+    let detach = states(&[
+        ("in_use", &["detaching"]),
+        ("in_use", &["detaching"]),
+        ("available", &[]),
+    ]);
+    let mock = Mock::scripted(vec![("GET", VOLUME.to_owned(), detach)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let waited = client
+        .wait_block_volume(ZONE, "v1", WaitTarget::Terminal, &options())
+        .await
+        .unwrap();
+    assert_eq!(waited.history, ["in_use [detaching]", "available"]);
+    assert_eq!(waited.polls, 3);
+    let volume = waited.resource.unwrap();
+    assert_eq!(volume.status, VolumeStatus::Available);
+    assert!(volume.references.is_empty());
+
+    // An attach: a named status is reached only with its reference attached.
+    let attach = states(&[("in_use", &["attaching"]), ("in_use", &["attached"])]);
+    let mock = Mock::scripted(vec![("GET", VOLUME.to_owned(), attach)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let waited = client
+        .wait_block_volume(
+            ZONE,
+            "v1",
+            WaitTarget::State(VolumeStatus::InUse),
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waited.history, ["in_use [attaching]", "in_use [attached]"]);
+    assert_eq!(mock.count("GET", VOLUME), 2);
+}
+
+#[tokio::test]
+async fn a_block_volume_in_error_fails_the_wait_at_once() {
+    // A resize that goes wrong: `updating`, then `error`; any terminal state
+    // would do, but `error` is a failure.
+    let resize = states(&[
+        ("updating", &["attached"]),
+        ("error", &["attached"]),
+        ("available", &["attached"]),
+    ]);
+    let mock = Mock::scripted(vec![("GET", VOLUME.to_owned(), resize)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let err = client
+        .wait_block_volume(ZONE, "v1", WaitTarget::Terminal, &options())
+        .await
+        .unwrap_err();
+    match wait_error(&err) {
+        WaitError::UnexpectedState {
+            resource,
+            id,
+            state,
+            history,
+            ..
+        } => {
+            assert_eq!((*resource, id.as_str()), ("volume", "v1"));
+            assert_eq!(state, "error [attached]");
+            assert_eq!(history, &["updating [attached]", "error [attached]"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.retryable());
+    assert_eq!(mock.count("GET", VOLUME), 2, "no poll after the failure");
+
+    // A reference in error fails it too; `locked` as well.
+    for (status, reference, shown) in [
+        ("in_use", "error", "in_use [error]"),
+        ("locked", "attached", "locked [attached]"),
+    ] {
+        let mock = Mock::scripted(vec![(
+            "GET",
+            VOLUME.to_owned(),
+            states(&[(status, &[reference])]),
+        )])
+        .await;
+        let client = Client::new(common::config_at(&mock.url)).unwrap();
+        let err = client
+            .wait_block_volume(ZONE, "v1", WaitTarget::Terminal, &options())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(wait_error(&err), WaitError::UnexpectedState { state, .. } if state == shown),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_block_volume_is_gone_and_a_missing_one_vanished() {
+    let mut replies = states(&[("deleting", &[])]);
+    replies.push(Reply::not_found("volume", "v1"));
+    let mock = Mock::scripted(vec![("GET", VOLUME.to_owned(), replies)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let waited = client
+        .wait_block_volume(ZONE, "v1", WaitTarget::Gone, &options())
+        .await
+        .unwrap();
+    assert!(waited.resource.is_none());
+    assert_eq!(waited.history, ["deleting", "gone"]);
+    let err = client
+        .wait_block_volume(ZONE, "v1", WaitTarget::Terminal, &options())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            wait_error(&err),
+            WaitError::Vanished {
+                resource: "volume",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_block_snapshot_waits_out_creating_and_exporting() {
+    let replies = ["creating", "creating", "exporting", "available"]
+        .map(|status| Reply::json(200, snapshot("s1", status)))
+        .to_vec();
+    let mock = Mock::scripted(vec![("GET", SNAPSHOT.to_owned(), replies)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let waited = client
+        .wait_block_snapshot(
+            ZONE,
+            "s1",
+            WaitTarget::State(SnapshotStatus::Available),
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waited.history, ["creating", "exporting", "available"]);
+    assert_eq!(waited.polls, 4);
+
+    let replies = ["creating", "error"]
+        .map(|status| Reply::json(200, snapshot("s1", status)))
+        .to_vec();
+    let mock = Mock::scripted(vec![("GET", SNAPSHOT.to_owned(), replies)]).await;
+    let client = Client::new(common::config_at(&mock.url)).unwrap();
+    let err = client
+        .wait_block_snapshot(ZONE, "s1", WaitTarget::Terminal, &options())
+        .await
+        .unwrap_err();
+    match wait_error(&err) {
+        WaitError::UnexpectedState {
+            resource,
+            state,
+            history,
+            ..
+        } => {
+            assert_eq!(*resource, "snapshot");
+            assert_eq!(state, "error");
+            assert_eq!(history, &["creating", "error"]);
+        }
+        other => panic!("{other:?}"),
+    }
 }

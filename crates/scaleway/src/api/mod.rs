@@ -1,15 +1,19 @@
-//! Typed methods, one per endpoint of `fleet_core`'s catalog (all 76),
-//! grouped by resource. Every method takes the zone first, then the path
-//! parameters in template order, then the query or body. Single objects
-//! come back unwrapped from their envelope (`{"server": …}` → `Server`);
-//! lists come back as a [`crate::Page`] and, with `…_all`, as a stream of
-//! every item.
+//! Typed methods, one per endpoint of `fleet_core`'s catalog (the 76
+//! Instance ones and the 14 Block ones, named `block_…` like their
+//! operations), grouped by resource. Every method takes the zone first,
+//! then the path parameters in template order, then the query or body.
+//! Single Instance objects come back unwrapped from their envelope
+//! (`{"server": …}` → `Server`; Block answers them bare); lists come back
+//! as a [`crate::Page`] and, with `…_all`, as a stream of every item, paged
+//! the way the endpoint's [`Api`](fleet_core::catalog::Api) pages.
 //!
 //! The methods are declared by `client_methods!`, one line per endpoint,
 //! so the call, unwrap and paging code exists once; each doc line gives
 //! the method and path template.
 
 mod block_migration;
+mod block_snapshot;
+mod block_volume;
 mod dashboard;
 mod image;
 mod ip;
@@ -33,7 +37,8 @@ mod volume;
 /// * `send name(params) B => T = Op(R).field;` a JSON body;
 /// * `empty name(params) B = Op;` a 204 answer, the body `B` optional;
 /// * `list name / name_all(params) Q => T = Op(R).field;` one page as a
-///   [`crate::Page`] plus a stream of every item (`per_page = 100`).
+///   [`crate::Page`] plus a stream of every item (100 a page, in the
+///   operation's family's page-size parameter).
 macro_rules! client_methods {
     () => {};
     (
@@ -150,31 +155,28 @@ macro_rules! client_methods {
     ) => {
         $(#[$attr])*
         ///
-        /// One page; `query.page`/`query.per_page` choose it.
+        /// One page; `query.page` and the family's page size (`per_page`
+        /// for Instance, `page_size` for Block) choose it.
         pub async fn $name(
             &self,
             zone: ::fleet_core::Zone,
             $($param: &str,)*
             query: &$query,
         ) -> $crate::error::Result<$crate::pagination::Page<$item>> {
-            let (response, total_count) = self
-                .call::<_, (), $resp>(
-                    $crate::endpoint::Operation::$op,
-                    zone,
-                    &[$($param),*],
-                    Some(query),
-                    None,
-                )
-                .await?;
-            Ok($crate::pagination::Page {
-                items: response.$field.into_iter().collect(),
-                total_count,
-            })
+            self.list_page(
+                $crate::endpoint::Operation::$op,
+                zone,
+                &[$($param),*],
+                query,
+                None,
+                |response: $resp| response.$field.into_iter().collect(),
+            )
+            .await
         }
 
         #[doc = concat!(
             "Every item of [`Client::", stringify!($name),
-            "`](crate::Client::", stringify!($name), "), page after page (`per_page = 100`)."
+            "`](crate::Client::", stringify!($name), "), page after page (100 a page)."
         )]
         pub fn $all(
             &self,
@@ -187,10 +189,19 @@ macro_rules! client_methods {
             let pages = $crate::pagination::paginate(move |at: $crate::pagination::PageRequest| {
                 let client = client.clone();
                 $(let $param = $param.clone();)*
-                let mut query = query.clone();
-                query.page = Some(at.page);
-                query.per_page = Some(at.per_page);
-                async move { client.$name(zone, $(&$param,)* &query).await }
+                let query = query.clone();
+                async move {
+                    client
+                        .list_page(
+                            $crate::endpoint::Operation::$op,
+                            zone,
+                            &[$($param.as_str()),*],
+                            &query,
+                            Some(at),
+                            |response: $resp| response.$field.into_iter().collect(),
+                        )
+                        .await
+                }
             });
             ::futures::StreamExt::boxed(pages)
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mock;
+
 use std::time::{Duration, Instant};
 
 use fleet_emulator::{CallRecord, Emulator, RunningEmulator};
@@ -24,8 +26,13 @@ pub async fn emulator() -> RunningEmulator {
 
 /// A config for `emu` with fast retries and no client-side rate limit.
 pub fn config(emu: &RunningEmulator) -> Config {
+    config_at(&emu.base_url())
+}
+
+/// [`config`] for an API at `url` (e.g. a [`mock::Mock`]).
+pub fn config_at(url: &str) -> Config {
     Config::new(SECRET)
-        .with_api_url(emu.base_url())
+        .with_api_url(url)
         .with_retry(RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(10),
