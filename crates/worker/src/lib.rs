@@ -6,10 +6,8 @@
 //! * [`jobs`]: the long-running operations as resumable step machines, and the zone watcher
 //!   that observes the resources they wait on.
 //! * [`calls`]: the internal `ZoneCalls` gRPC service (the gateway's synchronous calls).
-//! * [`block`]: typed Block Storage calls over the client's raw calls, for the handlers.
 //! * [`service`]: `WorkerConfig` → build → run until shutdown.
 
-pub mod block;
 pub mod calls;
 pub mod config;
 pub mod context;

@@ -36,9 +36,12 @@ pub(crate) async fn volume_holder(run: &Run<'_>, id: &str) -> Result<Option<Hold
         .await
         .map(drop);
     let block = async || {
-        run.call(Operation::BlockGetVolume, run.block().get_volume(id))
-            .await
-            .map(drop)
+        run.call(
+            Operation::BlockGetVolume,
+            run.client().block_get_volume(run.zone(), id),
+        )
+        .await
+        .map(drop)
     };
     holder(instance, block).await
 }
@@ -51,9 +54,12 @@ pub(crate) async fn snapshot_holder(run: &Run<'_>, id: &str) -> Result<Option<Ho
         .await
         .map(drop);
     let block = async || {
-        run.call(Operation::BlockGetSnapshot, run.block().get_snapshot(id))
-            .await
-            .map(drop)
+        run.call(
+            Operation::BlockGetSnapshot,
+            run.client().block_get_snapshot(run.zone(), id),
+        )
+        .await
+        .map(drop)
     };
     holder(instance, block).await
 }

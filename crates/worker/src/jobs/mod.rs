@@ -45,7 +45,6 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
-use crate::block::BlockCalls;
 use crate::context::ZoneContext;
 use error::{ErrorClass, StepError, transient_error, upstream_failure};
 use observe::{Observed, WatchKey};
@@ -285,11 +284,6 @@ impl<'a> Run<'a> {
 
     pub(crate) fn client(&self) -> &Client {
         &self.inner.client
-    }
-
-    /// The zone's Block Storage API, through the same client.
-    pub(crate) fn block(&self) -> BlockCalls<'_> {
-        BlockCalls::new(&self.inner.client, self.zone())
     }
 
     pub(crate) fn settings(&self) -> &JobSettings {

@@ -6,8 +6,6 @@ use fleet_core::{Image, PrivateNic, Server, Snapshot, Volume, Zone};
 use fleet_jobs::ResourceKind;
 use fleet_scaleway::Client;
 
-use crate::block::BlockCalls;
-
 /// One watched resource. Private NICs are addressed through their server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WatchKey {
@@ -130,12 +128,12 @@ pub async fn fetch(
             .get_image(zone, &key.id)
             .await
             .map(|i| Observed::Image(Box::new(i))),
-        ResourceKind::BlockVolume => BlockCalls::new(client, zone)
-            .get_volume(&key.id)
+        ResourceKind::BlockVolume => client
+            .block_get_volume(zone, &key.id)
             .await
             .map(|v| Observed::BlockVolume(Box::new(v))),
-        ResourceKind::BlockSnapshot => BlockCalls::new(client, zone)
-            .get_snapshot(&key.id)
+        ResourceKind::BlockSnapshot => client
+            .block_get_snapshot(zone, &key.id)
             .await
             .map(|s| Observed::BlockSnapshot(Box::new(s))),
         ResourceKind::PrivateNic => {

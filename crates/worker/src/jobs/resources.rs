@@ -350,7 +350,11 @@ async fn send_export(
             let request = unified::export_snapshot_request(&job.request);
             run.call(
                 Op::BlockExportSnapshotToObjectStorage,
-                run.block().export_snapshot(&job.snapshot_id, &request),
+                run.client().block_export_snapshot_to_object_storage(
+                    run.zone(),
+                    &job.snapshot_id,
+                    &request,
+                ),
             )
             .await?;
             None

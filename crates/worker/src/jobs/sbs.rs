@@ -24,14 +24,20 @@ async fn find_snapshot(run: &Run<'_>, tag: String) -> Result<Option<String>, Ste
         ..Default::default()
     };
     let page = run
-        .call(Op::BlockListSnapshots, run.block().list_snapshots(&query))
+        .call(
+            Op::BlockListSnapshots,
+            run.client().block_list_snapshots(run.zone(), &query),
+        )
         .await?;
-    Ok(adopted(page.snapshots, |s| s.id))
+    Ok(adopted(page.items, |s| s.id))
 }
 
 async fn delete_snapshot(run: &Run<'_>, id: String) -> Result<(), StepError> {
-    run.call(Op::BlockDeleteSnapshot, run.block().delete_snapshot(&id))
-        .await
+    run.call(
+        Op::BlockDeleteSnapshot,
+        run.client().block_delete_snapshot(run.zone(), &id),
+    )
+    .await
 }
 
 /// A snapshot of an SBS volume (see `resources::create_snapshot`).
@@ -50,7 +56,7 @@ pub(crate) async fn create_snapshot(
             let snapshot = run
                 .call(
                     Op::BlockCreateSnapshot,
-                    run.block().create_snapshot(&request),
+                    run.client().block_create_snapshot(run.zone(), &request),
                 )
                 .await?;
             Ok(snapshot.id)
@@ -82,7 +88,8 @@ pub(crate) async fn import_snapshot(
             let snapshot = run
                 .call(
                     Op::BlockImportSnapshotFromObjectStorage,
-                    run.block().import_snapshot(&request),
+                    run.client()
+                        .block_import_snapshot_from_object_storage(run.zone(), &request),
                 )
                 .await?;
             Ok(snapshot.id)
@@ -145,21 +152,30 @@ pub(crate) async fn create_volume(
                 ..Default::default()
             };
             let page = run
-                .call(Op::BlockListVolumes, run.block().list_volumes(&query))
+                .call(
+                    Op::BlockListVolumes,
+                    run.client().block_list_volumes(run.zone(), &query),
+                )
                 .await?;
-            Ok(adopted(page.volumes, |v| v.id))
+            Ok(adopted(page.items, |v| v.id))
         },
         async |run: &Run<'_>, tag: String| {
             let mut request = unified::create_volume_request(&job.request, job.perf_iops);
             request.tags = with_block_tag(&request.tags, tag);
             let volume = run
-                .call(Op::BlockCreateVolume, run.block().create_volume(&request))
+                .call(
+                    Op::BlockCreateVolume,
+                    run.client().block_create_volume(run.zone(), &request),
+                )
                 .await?;
             Ok(volume.id)
         },
         async |run: &Run<'_>, id: String| {
-            run.call(Op::BlockDeleteVolume, run.block().delete_volume(&id))
-                .await
+            run.call(
+                Op::BlockDeleteVolume,
+                run.client().block_delete_volume(run.zone(), &id),
+            )
+            .await
         },
     )
     .await
@@ -238,7 +254,8 @@ pub(crate) async fn update_volume(
             let sent = run
                 .call(
                     Op::BlockUpdateVolume,
-                    run.block().update_volume(&job.volume_id, &job.request),
+                    run.client()
+                        .block_update_volume(run.zone(), &job.volume_id, &job.request),
                 )
                 .await;
             match sent {

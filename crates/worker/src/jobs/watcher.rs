@@ -38,7 +38,6 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::block::BlockCalls;
 use crate::context::ZoneGuard;
 use crate::jobs::observe::{Observed, WatchKey, fetch};
 
@@ -598,7 +597,6 @@ async fn list_page(
     ) -> Vec<(String, Observed)> {
         items.into_iter().map(|i| (id(&i), wrap(i))).collect()
     }
-    let block = BlockCalls::new(client, zone);
     Ok(match kind {
         ResourceKind::Snapshot => {
             let q = ListSnapshotsQuery {
@@ -650,10 +648,10 @@ async fn list_page(
                 page: Some(page),
                 ..Default::default()
             };
-            let p = block.list_volumes(&q).await?;
-            let total = Some(p.total_count);
+            let p = client.block_list_volumes(zone, &q).await?;
+            let total = p.total_count;
             let items = entries(
-                p.volumes,
+                p.items,
                 |v| v.id.clone(),
                 |v| Observed::BlockVolume(Box::new(v)),
             );
@@ -665,10 +663,10 @@ async fn list_page(
                 page: Some(page),
                 ..Default::default()
             };
-            let p = block.list_snapshots(&q).await?;
-            let total = Some(p.total_count);
+            let p = client.block_list_snapshots(zone, &q).await?;
+            let total = p.total_count;
             let items = entries(
-                p.snapshots,
+                p.items,
                 |s| s.id.clone(),
                 |s| Observed::BlockSnapshot(Box::new(s)),
             );

@@ -418,7 +418,7 @@ async fn backup(
                 let deleted = if in_block {
                     run.call(
                         Operation::BlockDeleteSnapshot,
-                        run.block().delete_snapshot(&id),
+                        run.client().block_delete_snapshot(run.zone(), &id),
                     )
                     .await
                 } else {

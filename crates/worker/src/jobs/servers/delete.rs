@@ -204,7 +204,10 @@ async fn delete_block_volumes(
         match waited {
             Waited::Done(_) => {
                 match run
-                    .call(Operation::BlockDeleteVolume, run.block().delete_volume(&id))
+                    .call(
+                        Operation::BlockDeleteVolume,
+                        run.client().block_delete_volume(run.zone(), &id),
+                    )
                     .await
                 {
                     Ok(()) => {}
