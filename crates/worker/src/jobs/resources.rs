@@ -329,9 +329,10 @@ pub(crate) async fn export_snapshot(
     })
 }
 
-/// The export call of the API holding the snapshot; the Instance task, if any.
+/// The export call of the API holding the snapshot; the Instance task, if any. The Block
+/// answer is the snapshot, already `exporting`: its state starts the history.
 async fn send_export(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     job: &ExportSnapshotJob,
     holder: Holder,
 ) -> Result<Option<Value>, StepError> {
@@ -348,15 +349,18 @@ async fn send_export(
         }
         Holder::Block => {
             let request = unified::export_snapshot_request(&job.request);
-            run.call(
-                Op::BlockExportSnapshotToObjectStorage,
-                run.client().block_export_snapshot_to_object_storage(
-                    run.zone(),
-                    &job.snapshot_id,
-                    &request,
-                ),
-            )
-            .await?;
+            let snapshot = run
+                .call(
+                    Op::BlockExportSnapshotToObjectStorage,
+                    run.client().block_export_snapshot_to_object_storage(
+                        run.zone(),
+                        &job.snapshot_id,
+                        &request,
+                    ),
+                )
+                .await?;
+            run.detail
+                .observe(snapshot.status.as_str(), "", now_rfc3339());
             None
         }
     })

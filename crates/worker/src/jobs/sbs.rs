@@ -259,7 +259,11 @@ pub(crate) async fn update_volume(
                 )
                 .await;
             match sent {
-                Ok(_) => {}
+                // As recorded, the answer already says `updating` (with the old values).
+                Ok(volume) => {
+                    run.detail
+                        .observe(volume.status.as_str(), "", now_rfc3339());
+                }
                 Err(err) if err.class() == ErrorClass::Permanent => {
                     return Ok(run.upstream_failed(Op::BlockUpdateVolume, &err));
                 }
