@@ -134,7 +134,7 @@ struct Inner {
     config: Config,
 }
 
-/// Typed async client of the Instance API. Cloning is cheap and shares the
+/// Typed async client of the Instance and Block APIs. Cloning is cheap and shares the
 /// connection pool, the per-zone rate limiter and the counters; the
 /// per-call options ([`RequestOptions`]) belong to each clone.
 #[derive(Clone)]

@@ -32,7 +32,7 @@ use crate::waiter::WaitError;
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Any failure of a call to the Instance API.
+/// Any failure of a call to the Instance or the Block API.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The API answered with a JSON error body.

@@ -1,10 +1,15 @@
-//! Typed async client of the Scaleway Instance API v1.
+//! Typed async client of the Scaleway Instance API v1 and Block Storage
+//! API v1.
 //!
-//! One method per endpoint of `fleet_core`'s catalog (all 76, the
-//! `text/plain` user-data GET/PATCH included), with the zone as a
-//! parameter and `fleet_core` types in and out. Every call goes through
-//! one pipeline: per-zone rate limit → HTTP attempt (own span, duration
-//! histogram) → classification → bounded retry.
+//! One method per endpoint of `fleet_core`'s catalog: all 76 Instance ones
+//! (the `text/plain` user-data GET/PATCH included) and the 14 Block ones
+//! (`block_get_volume`, `block_create_snapshot`, …, named after their
+//! operations), with the zone as a parameter and `fleet_core` types in and
+//! out (`fleet_core::block::…` for Block). Every call of either family
+//! goes through one pipeline: per-zone rate limit → HTTP attempt (own
+//! span, duration histogram) → classification → bounded retry. Lists page
+//! the way their family does (see [`pagination`]); waiters exist for both
+//! ([`Client::wait_block_volume`] waits for a volume's references too).
 //!
 //! # Use
 //!
@@ -35,6 +40,13 @@
 //! })
 //! .await?;
 //!
+//! // A Block volume, waited for until its status and its references settle.
+//! # let request = fleet_core::block::CreateVolumeRequest::empty("data", 20_000_000_000);
+//! let volume = worker.idempotent().block_create_volume(Zone::FrPar1, &request).await?;
+//! let ready = worker
+//!     .wait_block_volume(Zone::FrPar1, &volume.id, WaitTarget::Terminal, &WaitOptions::default())
+//!     .await?;
+//!
 //! // Power on and wait for `running` (fails early on another terminal state).
 //! let (_task, waited) = worker
 //!     .server_action_and_wait(Zone::FrPar1, &server.id, ServerAction::Poweron, &WaitOptions::default())
@@ -47,7 +59,7 @@
 //! // A create the caller knows how to de-duplicate may be retried.
 //! # let request = fleet_core::CreateIpRequest::default();
 //! let ip = worker.idempotent().create_ip(Zone::FrPar1, &request).await?;
-//! # let _ = (all, per_zone, waited, throttled, ip, Duration::ZERO, ServerState::Running, WaitTarget::<ServerState>::Terminal);
+//! # let _ = (all, per_zone, waited, throttled, ip, ready, Duration::ZERO, ServerState::Running, WaitTarget::<ServerState>::Terminal);
 //! # Ok(())
 //! # }
 //! ```
@@ -78,8 +90,9 @@
 //! Why: 429 and connect errors mean the API did not act, so even a create
 //! may go again. After a 5xx, a timeout or a reset the request may have been
 //! applied; GET is safe, PUT replaces with the same content, DELETE ends
-//! in the same state, and every Instance PATCH sets absolute values (no
-//! increments, lists replaced wholesale), so they are idempotent. A POST
+//! in the same state, and every PATCH of either family sets absolute values
+//! (no increments, lists replaced wholesale; a Block resize names the new
+//! size), so they are idempotent. A POST
 //! creates or acts (create server, `poweron`, `backup`, snapshot export,
 //! attach-volume…) and could be applied twice, so it is re-sent only when
 //! the caller vouches for it (e.g. it tags what it creates and looks for the
@@ -101,7 +114,9 @@
 //!
 //! A token bucket per zone ([`RateLimitConfig`]: rate and burst, default
 //! 20/s and 20, overridable per zone and at run time with
-//! [`RateLimiter::set_rate`]), shared by every clone of a client. Waiting is
+//! [`RateLimiter::set_rate`]), shared by every clone of a client and by
+//! both API families: Instance and Block calls of a zone spend the same
+//! tokens, since they share Scaleway's per-zone limits. Waiting is
 //! cancellable (drop the future, or set a `CancellationToken` with
 //! [`Client::with_cancel`]). [`Client::acquire`] spends budget ahead of
 //! work; a 429 empties and pauses the zone's bucket, increments
@@ -123,7 +138,10 @@
 //! See [`telemetry`]: a `tracing` span per HTTP attempt with the stable
 //! OpenTelemetry HTTP client attributes, and the
 //! `http.client.request.duration` histogram on the global meter
-//! `fleet-scaleway`.
+//! `fleet-scaleway`; rate-limit metrics in [`ratelimit::metrics`]. Block
+//! calls have the same span and metric names as Instance calls and are
+//! told apart by the API family: `scaleway.api` on spans, `api` on
+//! metrics (`instance` or `block`).
 
 pub mod api;
 pub mod client;

@@ -451,7 +451,11 @@ async fn block_scenario(client: &Client) -> Result<(), Error> {
         )
         .await?;
 
-    // Clean-up: terminate detaches the root and keeps it; Block deletes it.
+    // Clean-up: terminate (of a running server) detaches the root and
+    // keeps it; Block deletes it.
+    client
+        .server_action_and_wait(z, &server.id, ServerAction::Poweron, &wait)
+        .await?;
     client
         .server_action_and_wait(z, &server.id, ServerAction::Terminate, &wait)
         .await?;
