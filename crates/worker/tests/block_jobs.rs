@@ -572,3 +572,34 @@ async fn a_block_create_resumed_after_a_crash_adopts_what_it_made() {
     assert_eq!(job.state, JobState::Completed);
     survivor.stop().await;
 }
+
+/// Many jobs waiting on Block volumes are watched with Block list pages (total read from the
+/// list body), not one GET per volume per round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_block_volumes_are_watched_with_list_pages() {
+    let env = Env::start(Duration::from_secs(2)).await;
+    let worker = env.spawn_worker("w1", Duration::from_secs(30));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(
+            env.enqueue(&JobSpec::CreateVolume(CreateVolumeJob {
+                request: CreateVolumeRequest {
+                    name: Some(format!("many-{i}")),
+                    volume_type: Some(VolumeVolumeType::SbsVolume),
+                    size: Some(5 * GB),
+                    ..Default::default()
+                },
+                perf_iops: None,
+            }))
+            .await,
+        );
+    }
+    for id in ids {
+        let volume = completed(&env.wait_terminal(id, Duration::from_secs(60)).await);
+        assert_eq!(volume["state"], "available");
+    }
+    let stats = worker.jobs.watcher().stats();
+    let lists = stats.list_calls.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(lists >= 1, "no Block list page was used");
+    worker.stop().await;
+}
