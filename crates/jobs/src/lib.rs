@@ -40,9 +40,10 @@ pub fn parse_job_tag(tag: &str) -> Option<i64> {
 }
 
 /// The serialization key of jobs acting on one resource (`zone/kind/id`): the scheduler runs
-/// jobs with equal keys one at a time, in acceptance order.
+/// jobs with equal keys one at a time, in acceptance order. A volume or snapshot has one key
+/// whichever API holds it.
 pub fn resource_key(zone: &str, kind: ResourceKind, id: &str) -> String {
-    format!("{zone}/{}/{id}", kind.as_str())
+    format!("{zone}/{}/{id}", kind.public().as_str())
 }
 
 /// The public resource name (`zones/{zone}/{collection}/{id}`) shown in `OperationMetadata`.
@@ -70,6 +71,14 @@ mod tests {
         );
         assert_eq!(
             resource_name("fr-par-1", ResourceKind::Snapshot, "abc"),
+            "zones/fr-par-1/snapshots/abc"
+        );
+        assert_eq!(
+            resource_key("fr-par-1", ResourceKind::BlockVolume, "abc"),
+            resource_key("fr-par-1", ResourceKind::Volume, "abc")
+        );
+        assert_eq!(
+            resource_name("fr-par-1", ResourceKind::BlockSnapshot, "abc"),
             "zones/fr-par-1/snapshots/abc"
         );
     }

@@ -14,7 +14,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fleet_core::block::{ImportSnapshotFromObjectStorageRequest, UpdateVolumeRequest};
+use fleet_core::block::{self, ImportSnapshotFromObjectStorageRequest, UpdateVolumeRequest};
+use fleet_core::catalog::Api;
 use fleet_core::{
     AttachServerVolumeRequest, CreateImageRequest, CreatePrivateNicRequest, CreateServerRequest,
     CreateSnapshotRequest, CreateVolumeRequest, DetachServerVolumeRequest, ExportSnapshotRequest,
@@ -25,6 +26,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A resource family a job acts on (and the worker's watcher observes).
+///
+/// Volumes and snapshots come in two kinds each, one per API that holds them: callers see one
+/// volume or snapshot ([`ResourceKind::public`]), the worker reads a Block one through the
+/// Block API ([`ResourceKind::api`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
     Server,
@@ -32,6 +37,10 @@ pub enum ResourceKind {
     Volume,
     Image,
     PrivateNic,
+    /// An SBS volume, held by the Block API.
+    BlockVolume,
+    /// An SBS snapshot, held by the Block API.
+    BlockSnapshot,
 }
 
 impl ResourceKind {
@@ -43,7 +52,23 @@ impl ResourceKind {
             ResourceKind::Snapshot => "snapshot",
             ResourceKind::Image => "image",
             ResourceKind::PrivateNic => "private_nic",
+            ResourceKind::BlockVolume => "block_volume",
+            ResourceKind::BlockSnapshot => "block_snapshot",
         }
+    }
+
+    /// The kind callers see: a Block volume is a volume, a Block snapshot a snapshot.
+    pub fn public(self) -> ResourceKind {
+        match self {
+            ResourceKind::BlockVolume => ResourceKind::Volume,
+            ResourceKind::BlockSnapshot => ResourceKind::Snapshot,
+            other => other,
+        }
+    }
+
+    /// The API that holds resources of this kind.
+    pub fn api(self) -> Api {
+        self.get_operation().api()
     }
 
     /// Whether `state` is one a resource of this kind passes through (`fleet-core`'s transient
@@ -55,6 +80,8 @@ impl ResourceKind {
             ResourceKind::Volume => VolumeState::from(state).is_transient(),
             ResourceKind::Image => ImageState::from(state).is_transient(),
             ResourceKind::PrivateNic => PrivateNicState::from(state).is_transient(),
+            ResourceKind::BlockVolume => block::VolumeStatus::from(state).is_transient(),
+            ResourceKind::BlockSnapshot => block::SnapshotStatus::from(state).is_transient(),
         }
     }
 
@@ -66,15 +93,17 @@ impl ResourceKind {
             ResourceKind::Volume => Operation::GetVolume,
             ResourceKind::Image => Operation::GetImage,
             ResourceKind::PrivateNic => Operation::GetPrivateNic,
+            ResourceKind::BlockVolume => Operation::BlockGetVolume,
+            ResourceKind::BlockSnapshot => Operation::BlockGetSnapshot,
         }
     }
 
-    /// Collection name in resource names (`zones/{zone}/servers/{id}`).
+    /// Collection name in resource names (`zones/{zone}/servers/{id}`); one per public kind.
     pub fn collection(self) -> &'static str {
         match self {
             ResourceKind::Server => "servers",
-            ResourceKind::Volume => "volumes",
-            ResourceKind::Snapshot => "snapshots",
+            ResourceKind::Volume | ResourceKind::BlockVolume => "volumes",
+            ResourceKind::Snapshot | ResourceKind::BlockSnapshot => "snapshots",
             ResourceKind::Image => "images",
             ResourceKind::PrivateNic => "private_nics",
         }
@@ -459,6 +488,14 @@ mod tests {
             ),
             (ResourceKind::Image, &["creating"][..]),
             (ResourceKind::PrivateNic, &["syncing"][..]),
+            (
+                ResourceKind::BlockVolume,
+                &["creating", "updating", "resizing", "deleting"][..],
+            ),
+            (
+                ResourceKind::BlockSnapshot,
+                &["creating", "exporting", "deleting"][..],
+            ),
         ];
         for (kind, transient) in table {
             for state in transient {
@@ -476,6 +513,14 @@ mod tests {
             }
         }
         assert_eq!(ResourceKind::Server.get_operation(), Operation::GetServer);
+        assert_eq!(
+            ResourceKind::BlockVolume.get_operation(),
+            Operation::BlockGetVolume
+        );
+        assert_eq!(ResourceKind::BlockSnapshot.api(), Api::Block);
+        assert_eq!(ResourceKind::Snapshot.api(), Api::Instance);
+        assert_eq!(ResourceKind::BlockVolume.public(), ResourceKind::Volume);
+        assert_eq!(ResourceKind::BlockSnapshot.collection(), "snapshots");
         assert_eq!(
             ResourceKind::PrivateNic.get_operation().name(),
             "get_private_nic"

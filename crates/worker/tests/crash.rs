@@ -1,12 +1,13 @@
 //! Crash test: a worker's tasks die at random moments in the middle of jobs (its zone guard
 //! is revoked and its runner aborted, so nothing it had in flight reaches the API again);
 //! another worker resumes every job. Every job must complete and the emulator must hold
-//! exactly one resource per job, counted by the job's tag.
+//! exactly one resource per job, counted by the job's tag (Instance and Block creates alike).
 
 mod jobs_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use fleet_core::block;
 use fleet_core::{
     CreateServerRequest, CreateSnapshotRequest, CreateVolumeRequest, ListServersQuery,
     ListSnapshotsQuery, ListVolumesQuery, VolumeVolumeType,
@@ -46,6 +47,8 @@ async fn jobs_survive_workers_dying_at_random_steps() {
     let mut servers = Vec::new();
     let mut snapshots = Vec::new();
     let mut volumes = Vec::new();
+    let mut block_snapshots = Vec::new();
+    let mut block_volumes = Vec::new();
     for trial in 0..trials {
         let volume = env
             .client
@@ -93,6 +96,34 @@ async fn jobs_survive_workers_dying_at_random_steps() {
             }))
             .await,
         );
+        let sbs = env
+            .client
+            .block_create_volume(
+                ZONE,
+                &block::CreateVolumeRequest::empty(format!("sbs-src-{trial}"), 10 * block::GB),
+            )
+            .await
+            .expect("source SBS volume");
+        block_snapshots.push(
+            env.enqueue(&JobSpec::CreateSnapshot(CreateSnapshotJob {
+                request: CreateSnapshotRequest {
+                    volume_id: Some(sbs.id.clone()),
+                    ..Default::default()
+                },
+            }))
+            .await,
+        );
+        block_volumes.push(
+            env.enqueue(&JobSpec::CreateVolume(CreateVolumeJob {
+                request: CreateVolumeRequest {
+                    volume_type: Some(VolumeVolumeType::SbsVolume),
+                    size: Some(10 * block::GB),
+                    ..Default::default()
+                },
+                perf_iops: None,
+            }))
+            .await,
+        );
         // One or two crashes at random moments, then a survivor.
         let crashes = 1 + rng.below(2);
         for c in 0..crashes {
@@ -105,6 +136,8 @@ async fn jobs_survive_workers_dying_at_random_steps() {
             .iter()
             .chain(snapshots.last())
             .chain(volumes.last())
+            .chain(block_snapshots.last())
+            .chain(block_volumes.last())
             .copied()
             .collect();
         for id in trial_jobs {
@@ -143,5 +176,39 @@ async fn jobs_survive_workers_dying_at_random_steps() {
         };
         let found = env.client.list_volumes(ZONE, &query).await.unwrap().items;
         assert_eq!(found.len(), 1, "seed {seed}: job {id} volumes: {found:?}");
+    }
+    for id in block_snapshots {
+        let query = block::ListSnapshotsQuery {
+            tags: Some(vec![job_tag(id)]),
+            ..Default::default()
+        };
+        let found = env
+            .client
+            .block_list_snapshots(ZONE, &query)
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(
+            found.len(),
+            1,
+            "seed {seed}: job {id} Block snapshots: {found:?}"
+        );
+    }
+    for id in block_volumes {
+        let query = block::ListVolumesQuery {
+            tags: Some(vec![job_tag(id)]),
+            ..Default::default()
+        };
+        let found = env
+            .client
+            .block_list_volumes(ZONE, &query)
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(
+            found.len(),
+            1,
+            "seed {seed}: job {id} Block volumes: {found:?}"
+        );
     }
 }

@@ -234,3 +234,179 @@ async fn invoke_through_the_owner_of_the_zone() {
             .is_empty()
     );
 }
+
+fn with(mut req: InvokeRequest, name: &str, id: &str) -> InvokeRequest {
+    req.path_params = BTreeMap::from([(name.to_owned(), id.to_owned())]);
+    req
+}
+
+fn json_body(mut req: InvokeRequest, body: serde_json::Value) -> InvokeRequest {
+    req.body = serde_json::to_vec(&body).unwrap();
+    req.content_type = "application/json".to_owned();
+    req
+}
+
+/// Instance volume and snapshot calls on SBS ids are answered from Block in the Instance shape;
+/// Block calls by name are answered raw; the project scope holds for Block bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sbs_ids_are_answered_from_block_in_the_instance_shape() {
+    let (url, _pool) = db().await;
+    let emu = emulator().await;
+    let zone = Zone::FrPar1;
+    let worker = worker_config(&url, &emu, &[zone], TTL)
+        .build()
+        .await
+        .expect("worker builds");
+    let handle = worker.handle();
+    let addr = worker.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    eventually(
+        "the worker to own its zone",
+        Duration::from_secs(10),
+        || async { (handle.held_zones() == [zone]).then_some(()) },
+    )
+    .await;
+    let mut client = ZoneCallsClient::connect(format!("http://{addr}"))
+        .await
+        .expect("grpc connects");
+    let outside = "00000000-0000-4000-8000-000000000000".to_owned();
+
+    // A Block create by name, scoped: it must name a project of the scope.
+    let create = json_body(
+        request(zone, "block_create_volume"),
+        serde_json::json!({"name": "data", "project_id": SECRET,
+            "from_empty": {"size": 10_000_000_000u64}, "tags": ["zc"]}),
+    );
+    let mut refused = create.clone();
+    refused.project_scope = vec![outside.clone()];
+    let err = invoke(&mut client, refused).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut scoped = create.clone();
+    scoped.project_scope = vec![SECRET.to_owned()];
+    let created = invoke(&mut client, scoped).await.expect("create answers");
+    assert_eq!(
+        created.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let id = json(&created)["id"].as_str().unwrap().to_owned();
+
+    // Instance GET of the SBS id: the Block volume, unified, in the Instance envelope.
+    let got = invoke(
+        &mut client,
+        with(request(zone, "get_volume"), "volume_id", &id),
+    )
+    .await
+    .expect("get answers");
+    assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.body));
+    let volume = &json(&got)["volume"];
+    assert_eq!(volume["id"], id.as_str());
+    assert_eq!(volume["api"], "block");
+    assert_eq!(volume["volume_type"], "sbs_volume");
+    assert_eq!(volume["project"], SECRET);
+
+    // Instance PATCH: converted to a Block update, answered unified.
+    let rename = json_body(
+        with(request(zone, "update_volume"), "volume_id", &id),
+        serde_json::json!({"name": "renamed"}),
+    );
+    let updated = invoke(&mut client, rename).await.expect("update answers");
+    assert_eq!(
+        updated.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&updated.body)
+    );
+    assert_eq!(json(&updated)["volume"]["name"], "renamed");
+
+    // Scope: reading or changing the SBS volume from outside its project is refused.
+    for operation in ["get_volume", "delete_volume"] {
+        let mut req = with(request(zone, operation), "volume_id", &id);
+        req.project_scope = vec![outside.clone()];
+        let err = invoke(&mut client, req).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{operation}");
+        let info = err.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, OUTSIDE_PROJECT_SCOPE);
+    }
+
+    // A Block list by name: raw, the total in the body; scoped lists drop other projects.
+    let list = request(zone, "block_list_volumes");
+    let listed = invoke(&mut client, list.clone())
+        .await
+        .expect("list answers");
+    assert_eq!(listed.status, 200);
+    assert_eq!(json(&listed)["total_count"], 1);
+    assert!(json(&listed)["volumes"][0].get("api").is_none());
+    let mut foreign = list.clone();
+    foreign.project_scope = vec![outside.clone()];
+    let filtered = invoke(&mut client, foreign).await.expect("list answers");
+    assert!(json(&filtered)["volumes"].as_array().unwrap().is_empty());
+    assert_eq!(json(&filtered)["total_count"], 0);
+
+    // A Block snapshot read through the Instance GET (of a volume done creating).
+    eventually(
+        "the volume to be available",
+        Duration::from_secs(10),
+        || {
+            let req = with(request(zone, "get_volume"), "volume_id", &id);
+            let mut client = client.clone();
+            async move {
+                let answer = invoke(&mut client, req).await.ok()?;
+                (json(&answer)["volume"]["state"] == "available").then_some(())
+            }
+        },
+    )
+    .await;
+    let snap = json_body(
+        request(zone, "block_create_snapshot"),
+        serde_json::json!({"volume_id": id, "name": "s", "project_id": SECRET}),
+    );
+    let snap = invoke(&mut client, snap).await.expect("snapshot answers");
+    assert_eq!(snap.status, 200, "{}", String::from_utf8_lossy(&snap.body));
+    let snapshot_id = json(&snap)["id"].as_str().unwrap().to_owned();
+    let got = invoke(
+        &mut client,
+        with(request(zone, "get_snapshot"), "snapshot_id", &snapshot_id),
+    )
+    .await
+    .expect("get answers");
+    assert_eq!(got.status, 200);
+    assert_eq!(json(&got)["snapshot"]["volume_type"], "sbs_snapshot");
+    assert_eq!(json(&got)["snapshot"]["base_volume"]["id"], id.as_str());
+
+    // Instance DELETE of the SBS volume once free (after its snapshot is done): Block's 204.
+    let deleted = eventually(
+        "the volume to be deletable",
+        Duration::from_secs(10),
+        || {
+            let req = with(request(zone, "delete_volume"), "volume_id", &id);
+            let mut client = client.clone();
+            async move {
+                let answer = invoke(&mut client, req).await.ok()?;
+                (answer.status == 204).then_some(answer)
+            }
+        },
+    )
+    .await;
+    assert!(deleted.body.is_empty());
+
+    // Neither API holds it now: Block's own 404.
+    let missing = invoke(
+        &mut client,
+        with(request(zone, "get_volume"), "volume_id", &id),
+    )
+    .await
+    .expect("404 is an answer");
+    assert_eq!(missing.status, 404);
+    assert_eq!(json(&missing)["resource"], "volume");
+    // An Instance 404 about something else is not sent on to Block.
+    let ip = invoke(&mut client, with_id(request(zone, "get_ip"), &id))
+        .await
+        .expect("404 is an answer");
+    assert_eq!(json(&ip)["resource"], "instance_ip");
+
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}

@@ -10,18 +10,23 @@
 //! goes in `state` unchanged (`in_use`, `updating`, … are Block values).
 //!
 //! This module is the one place that maps between the families: the
-//! resources here, the list filters and the update bodies below, and
+//! resources here, the list filters, the create, export and update bodies
+//! below, the Instance `not_found` answers that send a caller on to Block
+//! ([`missing_from_instance`]), and
 //! [`Operation::block_counterpart`](crate::Operation::block_counterpart)
 //! for the endpoints.
 
 use serde_json::{Map, Value, json};
 
-use crate::block::enums::ProductResourceType;
+use crate::block::enums::{BlockResource, ProductResourceType};
 use crate::block::requests::{
-    ListSnapshotsQuery, ListVolumesQuery, UpdateSnapshotRequest, UpdateVolumeRequest,
+    CreateSnapshotRequest, CreateVolumeFromEmpty, CreateVolumeFromSnapshot, CreateVolumeRequest,
+    ExportSnapshotToObjectStorageRequest, ListSnapshotsQuery, ListVolumesQuery,
+    UpdateSnapshotRequest, UpdateVolumeRequest,
 };
 use crate::block::resources::{Snapshot, Volume};
 use crate::enums::{SnapshotState, VolumeState, VolumeVolumeType};
+use crate::error::ApiError;
 use crate::maybe::Maybe;
 use crate::resources::{ServerSummary, SnapshotBaseVolume};
 
@@ -153,6 +158,85 @@ pub fn update_volume_request(request: &crate::UpdateVolumeRequest) -> UpdateVolu
     }
 }
 
+/// The `resource` of the Instance API's `not_found` for a volume id it does
+/// not hold (SBS volumes appear only inside `server.volumes`).
+pub const INSTANCE_VOLUME_RESOURCE: &str = "instance_volume";
+/// The `resource` of the Instance API's `not_found` for a snapshot id it
+/// does not hold.
+pub const INSTANCE_SNAPSHOT_RESOURCE: &str = "instance_snapshot";
+
+/// Whether an Instance error says the volume or snapshot asked for is not an
+/// Instance one, so it may be a Block one (and which): what clients that get
+/// a volume by id check before asking Block.
+pub fn missing_from_instance(error: &ApiError) -> Option<BlockResource> {
+    match error {
+        ApiError::NotFound(e) if e.resource == INSTANCE_VOLUME_RESOURCE => {
+            Some(BlockResource::Volume)
+        }
+        ApiError::NotFound(e) if e.resource == INSTANCE_SNAPSHOT_RESOURCE => {
+            Some(BlockResource::Snapshot)
+        }
+        _ => None,
+    }
+}
+
+/// An Instance snapshot create of an SBS volume as a Block one (the
+/// Instance `volume_type` and import fields have no Block meaning here).
+pub fn create_snapshot_request(request: &crate::CreateSnapshotRequest) -> CreateSnapshotRequest {
+    CreateSnapshotRequest {
+        volume_id: request.volume_id.clone(),
+        name: request.name.clone(),
+        project_id: request.project.clone(),
+        tags: request.tags.clone().map_or(Maybe::Absent, Maybe::Value),
+        ..Default::default()
+    }
+}
+
+/// An Instance volume create as a Block one: restored from `base_snapshot`
+/// (grown to `size` when given) when set, else empty of `size` bytes.
+pub fn create_volume_request(
+    request: &crate::CreateVolumeRequest,
+    perf_iops: Option<u32>,
+) -> CreateVolumeRequest {
+    let (from_empty, from_snapshot) = match &request.base_snapshot {
+        Some(snapshot) => (
+            None,
+            Some(CreateVolumeFromSnapshot {
+                snapshot_id: Some(snapshot.clone()),
+                size: request.size.map_or(Maybe::Absent, Maybe::Value),
+                extra: Map::new(),
+            }),
+        ),
+        None => (
+            Some(CreateVolumeFromEmpty {
+                size: request.size,
+                extra: Map::new(),
+            }),
+            None,
+        ),
+    };
+    CreateVolumeRequest {
+        name: request.name.clone(),
+        perf_iops,
+        project_id: request.project.clone(),
+        from_empty,
+        from_snapshot,
+        tags: request.tags.clone().map_or(Maybe::Absent, Maybe::Value),
+        ..Default::default()
+    }
+}
+
+/// An Instance snapshot export as a Block one (same bucket and key).
+pub fn export_snapshot_request(
+    request: &crate::ExportSnapshotRequest,
+) -> ExportSnapshotToObjectStorageRequest {
+    ExportSnapshotToObjectStorageRequest {
+        bucket: request.bucket.clone(),
+        key: request.key.clone(),
+        ..Default::default()
+    }
+}
+
 /// An Instance snapshot PATCH (name, tags) as a Block one.
 pub fn update_snapshot_request(request: &crate::UpdateSnapshotRequest) -> UpdateSnapshotRequest {
     UpdateSnapshotRequest {
@@ -231,6 +315,74 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(snapshots.volume_id.as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn only_instance_volume_and_snapshot_404s_point_to_block() {
+        let volume = ApiError::not_found(INSTANCE_VOLUME_RESOURCE, "v");
+        assert_eq!(missing_from_instance(&volume), Some(BlockResource::Volume));
+        let snapshot = ApiError::not_found(INSTANCE_SNAPSHOT_RESOURCE, "s");
+        assert_eq!(
+            missing_from_instance(&snapshot),
+            Some(BlockResource::Snapshot)
+        );
+        assert_eq!(
+            missing_from_instance(&ApiError::not_found("instance_server", "x")),
+            None
+        );
+        assert_eq!(
+            missing_from_instance(&ApiError::conflict("instance_volume")),
+            None
+        );
+    }
+
+    #[test]
+    fn creates_and_exports_map_to_block_bodies() {
+        let snapshot = create_snapshot_request(&crate::CreateSnapshotRequest {
+            volume_id: Some("v".into()),
+            name: Some("snap".into()),
+            project: Some("p".into()),
+            tags: Some(vec!["t".into()]),
+            volume_type: Some(crate::SnapshotVolumeType::LSsd),
+            ..Default::default()
+        });
+        assert_eq!(
+            serde_json::to_value(snapshot).unwrap(),
+            json!({"volume_id": "v", "name": "snap", "project_id": "p", "tags": ["t"]})
+        );
+        let empty = create_volume_request(
+            &crate::CreateVolumeRequest {
+                name: Some("data".into()),
+                size: Some(20_000_000_000),
+                ..Default::default()
+            },
+            Some(15000),
+        );
+        assert_eq!(
+            serde_json::to_value(empty).unwrap(),
+            json!({"name": "data", "perf_iops": 15000, "from_empty": {"size": 20_000_000_000u64}})
+        );
+        let restore = create_volume_request(
+            &crate::CreateVolumeRequest {
+                name: Some("copy".into()),
+                base_snapshot: Some("s".into()),
+                ..Default::default()
+            },
+            None,
+        );
+        assert_eq!(
+            serde_json::to_value(restore).unwrap(),
+            json!({"name": "copy", "from_snapshot": {"snapshot_id": "s"}})
+        );
+        let export = export_snapshot_request(&crate::ExportSnapshotRequest {
+            bucket: Some("b".into()),
+            key: Some("k.qcow2".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            serde_json::to_value(export).unwrap(),
+            json!({"bucket": "b", "key": "k.qcow2"})
+        );
     }
 
     #[test]

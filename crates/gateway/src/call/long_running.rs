@@ -163,5 +163,9 @@ pub fn target_lookup(kind: ResourceKind) -> Option<(Operation, &'static str)> {
         ResourceKind::Volume => Some((Operation::GetVolume, "volume_id")),
         ResourceKind::Image => Some((Operation::GetImage, "image_id")),
         ResourceKind::PrivateNic => None,
+        // Job targets name volumes and snapshots by their public kind (the worker answers an
+        // SBS id's Instance GET from Block); these kinds are the worker's, read in Block.
+        ResourceKind::BlockVolume => Some((Operation::BlockGetVolume, "volume_id")),
+        ResourceKind::BlockSnapshot => Some((Operation::BlockGetSnapshot, "snapshot_id")),
     }
 }

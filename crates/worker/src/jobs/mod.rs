@@ -21,9 +21,12 @@
 //! [`error`]. Cancellation is honoured at step boundaries; what each handler leaves behind
 //! when cancelled is documented on it.
 
+mod create;
 pub mod error;
+mod locate;
 pub mod observe;
 mod resources;
+mod sbs;
 mod servers;
 pub mod watcher;
 
@@ -195,14 +198,8 @@ impl ZoneJobs {
             JobSpec::CreateImage(s) => resources::create_image(&mut run, s).await,
             JobSpec::CreateVolume(s) => resources::create_volume(&mut run, s).await,
             JobSpec::BlockMigration(s) => resources::block_migration(&mut run, s).await,
-            // Issue 16 in progress: the Block jobs are not run yet.
-            JobSpec::UpdateBlockVolume(_) | JobSpec::ImportBlockSnapshot(_) => {
-                return run.fail(
-                    fleet_jobs::failure_kind::INTERNAL,
-                    format!("{operation} is not implemented yet"),
-                    fleet_jobs::Failure::default(),
-                );
-            }
+            JobSpec::UpdateBlockVolume(s) => sbs::update_volume(&mut run, s).await,
+            JobSpec::ImportBlockSnapshot(s) => sbs::import_snapshot(&mut run, s).await,
         };
         match result {
             Ok(outcome) => outcome,

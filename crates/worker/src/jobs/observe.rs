@@ -1,6 +1,7 @@
 //! What a waiting job observes: a resource's state, read from the zone watcher's shared
 //! observations when fresh, otherwise with one GET.
 
+use fleet_core::block::{self, unified};
 use fleet_core::{Image, PrivateNic, Server, Snapshot, Volume, Zone};
 use fleet_jobs::ResourceKind;
 use fleet_scaleway::Client;
@@ -40,13 +41,18 @@ pub enum Observed {
     Volume(Box<Volume>),
     Image(Box<Image>),
     PrivateNic(Box<PrivateNic>),
+    BlockVolume(Box<block::Volume>),
+    BlockSnapshot(Box<block::Snapshot>),
     Gone,
 }
 
 impl Observed {
-    /// `(state, state_detail)`; `("gone", "")` for a 404.
+    /// `(state, state_detail)`; `("gone", "")` for a 404. A Block resource's detail names its
+    /// references (`instance_server detaching`), which change while its status holds.
     pub fn state(&self) -> (String, String) {
         match self {
+            Observed::BlockVolume(v) => (v.status.as_str().to_owned(), references(&v.references)),
+            Observed::BlockSnapshot(s) => (s.status.as_str().to_owned(), references(&s.references)),
             Observed::Server(s) => (s.state.as_str().to_owned(), s.state_detail.clone()),
             Observed::Snapshot(s) => (s.state.as_str().to_owned(), String::new()),
             Observed::Volume(v) => (v.state.as_str().to_owned(), String::new()),
@@ -60,9 +66,11 @@ impl Observed {
         matches!(self, Observed::Gone)
     }
 
-    /// The resource as JSON (`null` when gone).
+    /// The resource as JSON (`null` when gone); Block resources in their unified shape.
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
+            Observed::BlockVolume(v) => serde_json::to_value(unified::volume_as_instance(v)),
+            Observed::BlockSnapshot(s) => serde_json::to_value(unified::snapshot_as_instance(s)),
             Observed::Server(s) => serde_json::to_value(s),
             Observed::Snapshot(s) => serde_json::to_value(s),
             Observed::Volume(v) => serde_json::to_value(v),
@@ -79,6 +87,22 @@ impl Observed {
             _ => None,
         }
     }
+
+    pub fn block_volume(&self) -> Option<&block::Volume> {
+        match self {
+            Observed::BlockVolume(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// `"instance_server attached, internal attached"`: who holds a Block resource, and how far.
+fn references(references: &[block::Reference]) -> String {
+    references
+        .iter()
+        .map(|r| format!("{} {}", r.product_resource_type.as_str(), r.status.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One GET of `key`; a 404 is [`Observed::Gone`].
@@ -104,6 +128,14 @@ pub async fn fetch(
             .get_image(zone, &key.id)
             .await
             .map(|i| Observed::Image(Box::new(i))),
+        ResourceKind::BlockVolume => client
+            .block_get_volume(zone, &key.id)
+            .await
+            .map(|v| Observed::BlockVolume(Box::new(v))),
+        ResourceKind::BlockSnapshot => client
+            .block_get_snapshot(zone, &key.id)
+            .await
+            .map(|s| Observed::BlockSnapshot(Box::new(s))),
         ResourceKind::PrivateNic => {
             let server = key.parent.as_deref().unwrap_or_default();
             client

@@ -1,126 +1,53 @@
 //! Storage handlers: snapshot create and export, image create, volume create, block
-//! migration.
+//! migration. Each finds which API holds the volume or snapshot it names (`locate`); the
+//! Block-only steps are in `sbs`.
 
+use fleet_core::block::unified;
 use fleet_core::{
     ApplyBlockMigrationRequest, ListImagesQuery, ListSnapshotsQuery, ListVolumesQuery,
     MigrationPlan, Operation as Op, PlanBlockMigrationRequest,
 };
 use fleet_jobs::{
     BlockMigrationJob, CreateImageJob, CreateSnapshotJob, CreateVolumeJob, ExportSnapshotJob,
-    ExportSnapshotOutput, ResourceKind, job_tag,
+    ExportSnapshotOutput, ResourceKind,
 };
 use fleet_scheduler::Outcome;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::create::{CreateData, adopted, create_and_wait, with_tag};
 use super::error::{ErrorClass, StepError};
+use super::locate::{Holder, snapshot_holder, volume_holder};
 use super::observe::{Observed, WatchKey};
+use super::sbs;
 use super::{Judge, Run, Waited, now_rfc3339, parse_time};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-struct CreateData {
-    intent: bool,
-    id: Option<String>,
-    created_at: Option<String>,
-}
-
-/// `available` is the target of every storage create; these states end it for good.
-fn judge_available(o: &Observed) -> Judge {
-    let (state, _) = o.state();
-    match state.as_str() {
-        "available" => Judge::Done,
-        "error" | "invalid_data" => Judge::Unreachable,
-        "gone" => Judge::Wait,
-        _ => Judge::Wait,
-    }
-}
-
-/// Create a tagged resource once, then wait for `available`. `find` lists by the job's tag
-/// (called only when an intent exists without an id), `create` sends the create with the
-/// tag, `remove` is the compensation of a resource that ends in error.
-async fn create_and_wait(
-    run: &mut Run<'_>,
-    kind: ResourceKind,
-    expect: &str,
-    find: impl AsyncFnOnce(&Run<'_>, String) -> Result<Option<String>, StepError>,
-    create: impl AsyncFnOnce(&Run<'_>, String) -> Result<String, StepError>,
-    remove: impl AsyncFnOnce(&Run<'_>, String) -> Result<(), StepError>,
-) -> Result<Outcome, StepError> {
-    let mut data: CreateData = run.data();
-    let tag = job_tag(run.job_id());
-    let operation = run.job.job.kind.clone();
-    if data.id.is_none() {
-        if data.intent {
-            data.id = find(run, tag.clone()).await?;
-            if let Some(id) = &data.id {
-                tracing::info!(zone = %run.zone(), job_id = run.job_id(), %operation, id,
-                    "adopting the resource an earlier attempt created");
-            }
-        }
-        if data.id.is_none() {
-            data.intent = true;
-            data.created_at = Some(now_rfc3339());
-            run.set_data(&data);
-            run.save("create_requested").await?;
-            match create(run, tag).await {
-                Ok(id) => data.id = Some(id),
-                Err(err) if err.class() == ErrorClass::Permanent => {
-                    return Ok(run.upstream_failed(&operation, &err));
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        run.set_resource(kind, data.id.as_deref().unwrap_or_default());
-        run.set_data(&data);
-        run.save("created").await?;
-        if run.cancel_requested {
-            return Ok(Outcome::Cancelled);
-        }
-    }
-    let id = data.id.clone().unwrap_or_default();
-    let key = WatchKey::new(kind, &id);
-    let since = data
-        .created_at
-        .as_deref()
-        .and_then(parse_time)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let waited = run.wait(&key, since, Some(expect), judge_available).await?;
-    Ok(match waited {
-        Waited::Done(observed) => Outcome::Complete(observed.to_json()),
-        Waited::Pending(outcome) => outcome,
-        Waited::Unreachable(observed) => {
-            let what = kind.as_str();
-            let note = match remove(run, id.clone()).await {
-                Ok(()) => format!("deleted {what} {id}"),
-                Err(err) => format!("left {what} {id}: {err}"),
-            };
-            run.wait_failed(&Waited::Unreachable(observed), "available", vec![note])
-        }
-        other => run.wait_failed(&other, "available", Vec::new()),
-    })
-}
-
-fn with_tag(tags: &Option<Vec<String>>, tag: String) -> Option<Vec<String>> {
-    let mut tags = tags.clone().unwrap_or_default();
-    if !tags.contains(&tag) {
-        tags.push(tag);
-    }
-    Some(tags)
-}
-
 /// `create_snapshot`: create (tagged with the job) from a volume or an import, wait for
-/// `available`.
+/// `available`. A snapshot of an SBS volume is made by the Block API ([`sbs::create_snapshot`]),
+/// any other by the Instance API.
 ///
 /// * Effectively once: intent recorded before the create; a re-run without a recorded id
-///   adopts the snapshot carrying the job's tag.
+///   adopts the snapshot carrying the job's tag (in the API recorded with the intent).
 /// * Fails early on `error` / `invalid_data` (the snapshot is then deleted) or a 404.
 /// * Cancel: stops at the next step boundary; a snapshot already created is left.
 pub(crate) async fn create_snapshot(
     run: &mut Run<'_>,
     job: &CreateSnapshotJob,
 ) -> Result<Outcome, StepError> {
+    let holder = match recorded_holder(run) {
+        Some(holder) => holder,
+        None => {
+            let holder = match &job.request.volume_id {
+                Some(id) => volume_holder(run, id).await?.unwrap_or(Holder::Instance),
+                None => Holder::Instance,
+            };
+            record_holder(run, holder)
+        }
+    };
+    if holder == Holder::Block {
+        return sbs::create_snapshot(run, job).await;
+    }
     let expect = if job.request.volume_id.is_some() {
         "snapshotting"
     } else {
@@ -141,7 +68,7 @@ pub(crate) async fn create_snapshot(
                     run.client().list_snapshots(run.zone(), &query),
                 )
                 .await?;
-            Ok(page.items.into_iter().map(|s| s.id).min())
+            Ok(adopted(page.items, |s| s.id))
         },
         async |run: &Run<'_>, tag: String| {
             let mut request = job.request.clone();
@@ -163,6 +90,19 @@ pub(crate) async fn create_snapshot(
         },
     )
     .await
+}
+
+/// The API a create works in, as recorded the first time, so that every re-run creates and
+/// adopts in the same one.
+fn recorded_holder(run: &Run<'_>) -> Option<Holder> {
+    run.data::<CreateData>().holder
+}
+
+fn record_holder(run: &mut Run<'_>, holder: Holder) -> Holder {
+    let mut data: CreateData = run.data();
+    data.holder = Some(holder);
+    run.set_data(&data);
+    holder
 }
 
 /// `create_image`: create (tagged with the job) and wait for `available`.
@@ -187,7 +127,7 @@ pub(crate) async fn create_image(
             let page = run
                 .call(Op::ListImages, run.client().list_images(run.zone(), &query))
                 .await?;
-            Ok(page.items.into_iter().map(|i| i.id).min())
+            Ok(adopted(page.items, |i| i.id))
         },
         async |run: &Run<'_>, tag: String| {
             let mut request = job.request.clone();
@@ -209,7 +149,8 @@ pub(crate) async fn create_image(
 }
 
 /// `create_volume`: create (tagged with the job), empty or from a snapshot, and wait for
-/// `available`.
+/// `available`. Made by the Block API ([`sbs::create_volume`]) when the request asks for an
+/// `sbs_volume`, sets `perf_iops` or restores a Block snapshot; else by the Instance API.
 ///
 /// * Effectively once: as [`create_snapshot`], by the job's tag.
 /// * Fails early on `error` (the volume is then deleted) or a 404.
@@ -218,6 +159,30 @@ pub(crate) async fn create_volume(
     run: &mut Run<'_>,
     job: &CreateVolumeJob,
 ) -> Result<Outcome, StepError> {
+    let holder = match recorded_holder(run) {
+        Some(holder) => holder,
+        None => {
+            let snapshot = match &job.request.base_snapshot {
+                Some(id) if !sbs::asks_for_block(&job.request, job.perf_iops) => {
+                    snapshot_holder(run, id).await?
+                }
+                _ => None,
+            };
+            match sbs::volume_api(&job.request, job.perf_iops, snapshot) {
+                Ok(holder) => record_holder(run, holder),
+                Err(reason) => {
+                    return Ok(run.fail(
+                        fleet_jobs::failure_kind::INVALID_ARGUMENT,
+                        reason,
+                        fleet_jobs::Failure::default(),
+                    ));
+                }
+            }
+        }
+    };
+    if holder == Holder::Block {
+        return sbs::create_volume(run, job).await;
+    }
     create_and_wait(
         run,
         ResourceKind::Volume,
@@ -233,7 +198,7 @@ pub(crate) async fn create_volume(
                     run.client().list_volumes(run.zone(), &query),
                 )
                 .await?;
-            Ok(page.items.into_iter().map(|v| v.id).min())
+            Ok(adopted(page.items, |v| v.id))
         },
         async |run: &Run<'_>, tag: String| {
             let mut request = job.request.clone();
@@ -260,27 +225,48 @@ pub(crate) async fn create_volume(
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct ExportData {
+    /// The API holding the snapshot, found at the first run.
+    holder: Option<Holder>,
     issued_at: Option<String>,
     confirmed: bool,
     task: Option<Value>,
 }
 
+/// The end of an export: the snapshot is back to `available` (or `in_use`, a Block snapshot
+/// an image references); `error`, `invalid_data`, `locked` and `deleted` end it for good.
+fn judge_exported(o: &Observed) -> Judge {
+    match o.state().0.as_str() {
+        "available" | "in_use" => Judge::Done,
+        "error" | "invalid_data" | "locked" | "deleted" => Judge::Unreachable,
+        _ => Judge::Wait,
+    }
+}
+
 /// `export_snapshot`: export to the bucket/key and wait until the snapshot leaves
-/// `exporting`.
+/// `exporting`. A Block snapshot is exported by the Block API (no task: its answer is the
+/// snapshot), any other by the Instance API.
 ///
 /// * Effectively once: intent recorded before the call; a re-run that finds the snapshot
 ///   `exporting` waits, otherwise exports again (an export writes the same object, so a
 ///   repeat is harmless).
-/// * Fails early on `error` / `invalid_data` or a 404.
+/// * Fails early on `error` / `invalid_data` / `locked` or a 404.
 /// * Cancel: stops waiting; the export goes on upstream.
 pub(crate) async fn export_snapshot(
     run: &mut Run<'_>,
     job: &ExportSnapshotJob,
 ) -> Result<Outcome, StepError> {
-    let zone = run.zone();
     let mut data: ExportData = run.data();
-    run.set_resource(ResourceKind::Snapshot, &job.snapshot_id);
-    let key = WatchKey::new(ResourceKind::Snapshot, &job.snapshot_id);
+    let holder = match data.holder {
+        Some(holder) => holder,
+        None => match snapshot_holder(run, &job.snapshot_id).await? {
+            Some(holder) => holder,
+            None => return Ok(run.wait_failed(&Waited::Gone, "exported", Vec::new())),
+        },
+    };
+    data.holder = Some(holder);
+    let kind = holder.snapshot_kind();
+    run.set_resource(kind, &job.snapshot_id);
+    let key = WatchKey::new(kind, &job.snapshot_id);
     if !data.confirmed {
         let mut send = true;
         if data.issued_at.is_some() {
@@ -294,14 +280,7 @@ pub(crate) async fn export_snapshot(
             data.issued_at = Some(now_rfc3339());
             run.set_data(&data);
             run.save("export_requested").await?;
-            let task = run
-                .call(
-                    Op::ExportSnapshot,
-                    run.client()
-                        .export_snapshot(zone, &job.snapshot_id, &job.request),
-                )
-                .await?;
-            data.task = serde_json::to_value(task).ok();
+            data.task = send_export(run, job, holder).await?;
         }
         data.confirmed = true;
         run.set_data(&data);
@@ -319,10 +298,10 @@ pub(crate) async fn export_snapshot(
         .and_then(parse_time)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let waited = run
-        .wait(&key, since, Some("exporting"), judge_available)
+        .wait(&key, since, Some("exporting"), judge_exported)
         .await?;
     Ok(match waited {
-        Waited::Done(Observed::Snapshot(snapshot)) => {
+        Waited::Done(observed) => {
             let task: Option<fleet_core::Task> = data
                 .task
                 .clone()
@@ -339,7 +318,7 @@ pub(crate) async fn export_snapshot(
                     )
                 });
             let output = ExportSnapshotOutput {
-                snapshot: Some(*snapshot),
+                snapshot: serde_json::from_value(observed.to_json()).ok(),
                 object_url,
                 task,
             };
@@ -350,17 +329,56 @@ pub(crate) async fn export_snapshot(
     })
 }
 
+/// The export call of the API holding the snapshot; the Instance task, if any. The Block
+/// answer is the snapshot, already `exporting`: its state starts the history.
+async fn send_export(
+    run: &mut Run<'_>,
+    job: &ExportSnapshotJob,
+    holder: Holder,
+) -> Result<Option<Value>, StepError> {
+    Ok(match holder {
+        Holder::Instance => {
+            let task = run
+                .call(
+                    Op::ExportSnapshot,
+                    run.client()
+                        .export_snapshot(run.zone(), &job.snapshot_id, &job.request),
+                )
+                .await?;
+            serde_json::to_value(task).ok()
+        }
+        Holder::Block => {
+            let request = unified::export_snapshot_request(&job.request);
+            let snapshot = run
+                .call(
+                    Op::BlockExportSnapshotToObjectStorage,
+                    run.client().block_export_snapshot_to_object_storage(
+                        run.zone(),
+                        &job.snapshot_id,
+                        &request,
+                    ),
+                )
+                .await?;
+            run.detail
+                .observe(snapshot.status.as_str(), "", now_rfc3339());
+            None
+        }
+    })
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct MigrationData {
     plan: Option<MigrationPlan>,
     applied_at: Option<String>,
     confirmed: bool,
+    /// The Instance API no longer holds the resource as it did.
+    moved: bool,
 }
 
-/// `apply_block_migration`: plan (unless the caller gave a validation key), apply, and wait
-/// until the volume or snapshot is migrated (its type is `sbs_*`, or the Instance API no
-/// longer shows it because it moved to the Block API).
+/// `apply_block_migration`: plan (unless the caller gave a validation key), apply, wait until
+/// the Instance API no longer holds the volume or snapshot as before (its type is `sbs_*`, or
+/// it is gone from Instance), then until it answers in the Block API.
 ///
 /// * Effectively once: the plan is recorded; the apply's intent is recorded before the call
 ///   and a re-run that finds the resource migrated does not apply again.
@@ -470,22 +488,45 @@ pub(crate) async fn block_migration(
         .as_deref()
         .and_then(parse_time)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let waited = run
-        .wait(&key, since, None, |o| {
-            if migrated(o) {
-                Judge::Done
-            } else if o.state().0 == "error" {
-                Judge::Unreachable
-            } else {
-                Judge::Wait
+    if !data.moved {
+        let waited = run
+            .wait(&key, since, None, |o| {
+                if migrated(o) {
+                    Judge::Done
+                } else if o.state().0 == "error" {
+                    Judge::Unreachable
+                } else {
+                    Judge::Wait
+                }
+            })
+            .await?;
+        match waited {
+            Waited::Done(_) => {
+                data.moved = true;
+                run.set_data(&data);
+                run.save("moved").await?;
             }
-        })
-        .await?;
-    Ok(match waited {
-        Waited::Done(_) => {
-            Outcome::Complete(serde_json::to_value(&data.plan).unwrap_or(Value::Null))
+            Waited::Pending(outcome) => return Ok(outcome),
+            other => return Ok(run.wait_failed(&other, "migrated", Vec::new())),
         }
-        Waited::Pending(outcome) => outcome,
-        other => run.wait_failed(&other, "migrated", Vec::new()),
-    })
+    }
+    // Followed to the end: the resource now answers in the Block API.
+    let block_key = WatchKey::new(
+        match key.kind {
+            ResourceKind::Volume => ResourceKind::BlockVolume,
+            _ => ResourceKind::BlockSnapshot,
+        },
+        &key.id,
+    );
+    let observed = run.observe(&block_key, since).await?;
+    if !observed.is_gone() {
+        run.set_resource(block_key.kind, &block_key.id);
+        return Ok(Outcome::Complete(
+            serde_json::to_value(&data.plan).unwrap_or(Value::Null),
+        ));
+    }
+    if run.past_deadline() {
+        return Ok(run.deadline_exceeded(Some(&observed), Some("in the Block API")));
+    }
+    Ok(run.park(&block_key, since, Some("gone")))
 }

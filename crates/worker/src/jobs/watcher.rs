@@ -3,7 +3,8 @@
 //! A handler that must wait registers `(resource, job id)` and snoozes. Each round the
 //! watcher reads the resources that are due: servers with `GET servers?servers=id1,…`
 //! (up to 100 per page), the other kinds with one GET each, or with full list pages when the
-//! zone holds fewer pages than there are resources pending. It stores each observation with
+//! zone holds fewer pages than there are resources pending (Block volumes and snapshots
+//! through the Block API, their totals read from the list body). It stores each observation with
 //! its time and, when a resource's state changed, brings the waiting jobs' `run_at` forward
 //! ([`fleet_scheduler::wake_jobs`]). The woken handler reads the stored observation instead
 //! of calling the API. So a thousand servers booting cost ten list pages per round, not a
@@ -28,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use fleet_core::block;
 use fleet_core::{ListImagesQuery, ListServersQuery, ListSnapshotsQuery, ListVolumesQuery, Zone};
 use fleet_jobs::ResourceKind;
 use fleet_scaleway::Client;
@@ -477,7 +479,11 @@ impl Watcher {
                     }
                 }
             }
-            ResourceKind::Snapshot | ResourceKind::Volume | ResourceKind::Image => {
+            ResourceKind::Snapshot
+            | ResourceKind::Volume
+            | ResourceKind::Image
+            | ResourceKind::BlockVolume
+            | ResourceKind::BlockSnapshot => {
                 let pages = totals
                     .get(&kind)
                     .map(|t| t.div_ceil(PAGE as u64).max(1))
@@ -520,31 +526,7 @@ impl Watcher {
         zone: Zone,
         kind: ResourceKind,
     ) -> Result<u64, RoundError> {
-        let total = match kind {
-            ResourceKind::Snapshot => {
-                let q = ListSnapshotsQuery {
-                    per_page: Some(1),
-                    ..Default::default()
-                };
-                client.list_snapshots(zone, &q).await?.total_count
-            }
-            ResourceKind::Volume => {
-                let q = ListVolumesQuery {
-                    per_page: Some(1),
-                    ..Default::default()
-                };
-                client.list_volumes(zone, &q).await?.total_count
-            }
-            ResourceKind::Image => {
-                let q = ListImagesQuery {
-                    per_page: Some(1),
-                    public: Some(false),
-                    ..Default::default()
-                };
-                client.list_images(zone, &q).await?.total_count
-            }
-            ResourceKind::Server | ResourceKind::PrivateNic => None,
-        };
+        let total = list_page(client, zone, kind, 1, 1).await?.total;
         Ok(total.unwrap_or(u64::MAX / 2))
     }
 
@@ -565,64 +547,17 @@ impl Watcher {
         let mut total;
         loop {
             guard.check()?;
-            let (items, count) = match kind {
-                ResourceKind::Snapshot => {
-                    let q = ListSnapshotsQuery {
-                        per_page: Some(PAGE as u32),
-                        page: Some(page),
-                        ..Default::default()
-                    };
-                    let p = client.list_snapshots(zone, &q).await?;
-                    let n = p.items.len();
-                    let items: Vec<(String, Observed)> = p
-                        .items
-                        .into_iter()
-                        .map(|s| (s.id.clone(), Observed::Snapshot(Box::new(s))))
-                        .collect();
-                    total = p.total_count.unwrap_or(0);
-                    (items, n)
-                }
-                ResourceKind::Volume => {
-                    let q = ListVolumesQuery {
-                        per_page: Some(PAGE as u32),
-                        page: Some(page),
-                        ..Default::default()
-                    };
-                    let p = client.list_volumes(zone, &q).await?;
-                    let n = p.items.len();
-                    total = p.total_count.unwrap_or(0);
-                    let items = p
-                        .items
-                        .into_iter()
-                        .map(|v| (v.id.clone(), Observed::Volume(Box::new(v))))
-                        .collect();
-                    (items, n)
-                }
-                _ => {
-                    let q = ListImagesQuery {
-                        per_page: Some(PAGE as u32),
-                        page: Some(page),
-                        public: Some(false),
-                        ..Default::default()
-                    };
-                    let p = client.list_images(zone, &q).await?;
-                    let n = p.items.len();
-                    total = p.total_count.unwrap_or(0);
-                    let items = p
-                        .items
-                        .into_iter()
-                        .map(|i| (i.id.clone(), Observed::Image(Box::new(i))))
-                        .collect();
-                    (items, n)
-                }
-            };
+            let listed = list_page(client, zone, kind, page, PAGE as u32).await?;
+            let count = listed.items.len();
+            total = listed.total.unwrap_or(0);
             calls += 1;
             self.inner.stats.list_calls.fetch_add(1, Ordering::Relaxed);
             // Only the waited-on resources are kept from each page.
             seen.extend(
-                items
+                listed
+                    .items
                     .into_iter()
-                    .filter(|(id, _): &(String, Observed)| wanted.contains(id.as_str())),
+                    .filter(|(id, _)| wanted.contains(id.as_str())),
             );
             let read = u64::try_from(page).unwrap_or(0) * PAGE as u64;
             if count < PAGE || read >= total {
@@ -637,6 +572,111 @@ impl Watcher {
         }
         Ok(calls)
     }
+}
+
+/// One page of a kind's zone-wide list.
+struct Listed {
+    items: Vec<(String, Observed)>,
+    /// Items over all pages, when the API said.
+    total: Option<u64>,
+}
+
+/// Page `page` (of `size` items) of the list of `kind`; Instance lists carry their total in a
+/// header, Block lists in the body. Servers and private NICs are not listed this way.
+async fn list_page(
+    client: &Client,
+    zone: Zone,
+    kind: ResourceKind,
+    page: i32,
+    size: u32,
+) -> Result<Listed, fleet_scaleway::Error> {
+    fn entries<T>(
+        items: Vec<T>,
+        id: impl Fn(&T) -> String,
+        wrap: impl Fn(T) -> Observed,
+    ) -> Vec<(String, Observed)> {
+        items.into_iter().map(|i| (id(&i), wrap(i))).collect()
+    }
+    Ok(match kind {
+        ResourceKind::Snapshot => {
+            let q = ListSnapshotsQuery {
+                per_page: Some(size),
+                page: Some(page),
+                ..Default::default()
+            };
+            let p = client.list_snapshots(zone, &q).await?;
+            let items = entries(
+                p.items,
+                |s| s.id.clone(),
+                |s| Observed::Snapshot(Box::new(s)),
+            );
+            Listed {
+                items,
+                total: p.total_count,
+            }
+        }
+        ResourceKind::Volume => {
+            let q = ListVolumesQuery {
+                per_page: Some(size),
+                page: Some(page),
+                ..Default::default()
+            };
+            let p = client.list_volumes(zone, &q).await?;
+            let items = entries(p.items, |v| v.id.clone(), |v| Observed::Volume(Box::new(v)));
+            Listed {
+                items,
+                total: p.total_count,
+            }
+        }
+        ResourceKind::Image => {
+            let q = ListImagesQuery {
+                per_page: Some(size),
+                page: Some(page),
+                public: Some(false),
+                ..Default::default()
+            };
+            let p = client.list_images(zone, &q).await?;
+            let items = entries(p.items, |i| i.id.clone(), |i| Observed::Image(Box::new(i)));
+            Listed {
+                items,
+                total: p.total_count,
+            }
+        }
+        ResourceKind::BlockVolume => {
+            let q = block::ListVolumesQuery {
+                page_size: Some(size),
+                page: Some(page),
+                ..Default::default()
+            };
+            let p = client.block_list_volumes(zone, &q).await?;
+            let total = p.total_count;
+            let items = entries(
+                p.items,
+                |v| v.id.clone(),
+                |v| Observed::BlockVolume(Box::new(v)),
+            );
+            Listed { items, total }
+        }
+        ResourceKind::BlockSnapshot => {
+            let q = block::ListSnapshotsQuery {
+                page_size: Some(size),
+                page: Some(page),
+                ..Default::default()
+            };
+            let p = client.block_list_snapshots(zone, &q).await?;
+            let total = p.total_count;
+            let items = entries(
+                p.items,
+                |s| s.id.clone(),
+                |s| Observed::BlockSnapshot(Box::new(s)),
+            );
+            Listed { items, total }
+        }
+        ResourceKind::Server | ResourceKind::PrivateNic => Listed {
+            items: Vec::new(),
+            total: None,
+        },
+    })
 }
 
 struct RunningFlag<'a>(&'a AtomicBool);

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use fleet_core::Zone;
 use fleet_emulator::{Emulator, RunningEmulator};
-use fleet_jobs::JobSpec;
+use fleet_jobs::{Failure, JobSpec};
 use fleet_scaleway::{Client, Config, RateLimitConfig, RetryPolicy};
-use fleet_scheduler::{Job, Listener, NewJob, Runner, RunnerConfig};
+use fleet_scheduler::{Job, JobState, Listener, NewJob, Runner, RunnerConfig};
 use fleet_worker::context::{ZoneContext, ZoneGuard};
 use fleet_worker::jobs::watcher::WatchSettings;
 use fleet_worker::jobs::{JobSettings, ZoneJobs};
@@ -223,4 +223,38 @@ impl Worker {
         let _ = self.runner.await;
         let _ = self.watcher.await;
     }
+}
+
+/// The result of a job that must have completed.
+pub fn completed(job: &Job) -> serde_json::Value {
+    assert_eq!(
+        job.state,
+        JobState::Completed,
+        "job {}: {:?}",
+        job.id,
+        job.errors
+    );
+    job.result.clone().expect("a result")
+}
+
+/// The failure kind and record of a job that must have failed.
+pub fn failed(job: &Job) -> (String, Failure) {
+    assert_eq!(
+        job.state,
+        JobState::Failed,
+        "job {}: {:?}",
+        job.id,
+        job.result
+    );
+    let last = job.errors.last().expect("an error entry");
+    (last.kind.clone(), Failure::from_details(&last.details))
+}
+
+/// The states a job observed, oldest first.
+pub fn history(job: &Job) -> Vec<String> {
+    fleet_jobs::ProgressDetail::from_state(&job.progress.state)
+        .history
+        .into_iter()
+        .map(|o| o.state)
+        .collect()
 }

@@ -1,7 +1,13 @@
 //! Server actions: one action driven to its target state (shared by the other server
 //! handlers), the `server_action.*` handler and backups.
 
-use fleet_core::{ListImagesQuery, Operation, Server, ServerAction, ServerActionRequest};
+use std::collections::BTreeMap;
+
+use fleet_core::{
+    ListImagesQuery, Operation, Server, ServerAction, ServerActionRequest,
+    ServerActionRequestVolumeBackupTemplate, SnapshotVolumeType, VolumeServerVolumeType,
+    VolumeVolumeType,
+};
 use fleet_jobs::{ResourceKind, ServerActionJob, ServerActionOutput, job_tag};
 use fleet_scheduler::Outcome;
 use serde::{Deserialize, Serialize};
@@ -168,7 +174,10 @@ struct ServerActionData {
 ///   request does not).
 /// * Fails early when the server settles in another state (e.g. `stopped` after poweron) or
 ///   disappears (except for terminate).
-/// * Compensation: a backup whose image ends in `error` deletes that image and its snapshots.
+/// * A backup of a server with SBS volumes names them in the request's `volumes` map (unless
+///   the caller did), so they are backed up as Block snapshots.
+/// * Compensation: a backup whose image ends in `error` deletes that image and its snapshots
+///   (Block ones through the Block API).
 /// * Cancel: stops waiting; the action already sent is not undone.
 pub(crate) async fn server_action(
     run: &mut Run<'_>,
@@ -251,6 +260,40 @@ fn complete_action(
     Outcome::Complete(serde_json::to_value(output).unwrap_or(Value::Null))
 }
 
+/// The `volumes` map of a backup of `server`, when it has SBS volumes: the API backs those up
+/// only when told to make `sbs_snapshot`s of them, so every volume gets its snapshot type
+/// (scratch volumes are never backed up). `None` (the API's default, every non-scratch volume)
+/// for a server without SBS volumes.
+fn backup_volumes(
+    server: &Server,
+) -> Option<BTreeMap<String, ServerActionRequestVolumeBackupTemplate>> {
+    let has_sbs = server
+        .volumes
+        .values()
+        .any(|v| v.volume_type == VolumeServerVolumeType::SbsVolume);
+    if !has_sbs {
+        return None;
+    }
+    let templates = server
+        .volumes
+        .values()
+        .filter_map(|v| {
+            let snapshot_type = match &v.volume_type {
+                VolumeServerVolumeType::SbsVolume => SnapshotVolumeType::SbsSnapshot,
+                VolumeServerVolumeType::LSsd => SnapshotVolumeType::LSsd,
+                VolumeServerVolumeType::BSsd => SnapshotVolumeType::BSsd,
+                _ => return None,
+            };
+            let template = ServerActionRequestVolumeBackupTemplate {
+                volume_type: Some(snapshot_type),
+                ..Default::default()
+            };
+            Some((v.id.clone(), template))
+        })
+        .collect();
+    Some(templates)
+}
+
 async fn backup(
     run: &mut Run<'_>,
     job: &ServerActionJob,
@@ -289,6 +332,15 @@ async fn backup(
             run.save("backup_requested").await?;
             let mut request = job.request.clone();
             request.name = Some(name);
+            if request.volumes.is_none() {
+                let server = run
+                    .call(
+                        Operation::GetServer,
+                        run.client().get_server(zone, &job.server_id),
+                    )
+                    .await?;
+                request.volumes = backup_volumes(&server);
+            }
             let task = run
                 .call(
                     Operation::ServerAction,
@@ -345,11 +397,12 @@ async fn backup(
         Waited::Pending(outcome) => Ok(outcome),
         Waited::Unreachable(Observed::Image(image)) => {
             let mut notes = Vec::new();
-            let snapshots: Vec<String> = image
+            // (id, held by Block): an SBS server's backup is made of Block snapshots.
+            let snapshots: Vec<(String, bool)> = image
                 .root_volume
                 .iter()
-                .map(|v| v.id.clone())
-                .chain(image.extra_volumes.values().map(|v| v.id.clone()))
+                .chain(image.extra_volumes.values())
+                .map(|v| (v.id.clone(), v.volume_type == VolumeVolumeType::SbsSnapshot))
                 .collect();
             match run
                 .call(
@@ -361,14 +414,21 @@ async fn backup(
                 Ok(()) => notes.push(format!("deleted image {}", image.id)),
                 Err(err) => notes.push(format!("left image {}: {err}", image.id)),
             }
-            for id in snapshots {
-                match run
-                    .call(
+            for (id, in_block) in snapshots {
+                let deleted = if in_block {
+                    run.call(
+                        Operation::BlockDeleteSnapshot,
+                        run.client().block_delete_snapshot(run.zone(), &id),
+                    )
+                    .await
+                } else {
+                    run.call(
                         Operation::DeleteSnapshot,
                         run.client().delete_snapshot(zone, &id),
                     )
                     .await
-                {
+                };
+                match deleted {
                     Ok(()) => notes.push(format!("deleted snapshot {id}")),
                     Err(err) => notes.push(format!("left snapshot {id}: {err}")),
                 }
@@ -380,5 +440,45 @@ async fn backup(
             ))
         }
         other => Ok(run.wait_failed(&other, "available", Vec::new())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(volumes: &[(&str, &str)]) -> Server {
+        let volumes: serde_json::Map<String, Value> = volumes
+            .iter()
+            .enumerate()
+            .map(|(slot, (id, kind))| {
+                (
+                    slot.to_string(),
+                    serde_json::json!({"id": id, "volume_type": kind, "boot": false, "zone": "fr-par-1"}),
+                )
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({"id": "s", "volumes": volumes})).unwrap()
+    }
+
+    #[test]
+    fn a_backup_names_sbs_volumes_and_leaves_other_servers_alone() {
+        assert_eq!(backup_volumes(&server(&[("l", "l_ssd")])), None);
+        let map = backup_volumes(&server(&[
+            ("root", "sbs_volume"),
+            ("data", "l_ssd"),
+            ("tmp", "scratch"),
+        ]))
+        .expect("a map for an SBS server");
+        let types: Vec<(&str, &str)> = map
+            .iter()
+            .map(|(id, t)| {
+                (
+                    id.as_str(),
+                    t.volume_type.as_ref().map_or("", |t| t.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(types, [("data", "l_ssd"), ("root", "sbs_snapshot")]);
     }
 }
