@@ -13,6 +13,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use fleet_core::block;
 use fleet_core::{
     Arch, AttachServerVolumeRequestVolumeType, BootType, IpType, ListServersRequestOrder,
     PlacementGroupPolicyMode, PlacementGroupPolicyType, SecurityGroupPolicy,
@@ -153,6 +154,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("DetachServerFileSystemRequest", &["filesystem_id"]),
     ("CreateImageRequest", &["root_volume", "arch"]),
     ("ExportSnapshotRequest", &["bucket", "key"]),
+    ("ImportSnapshotRequest", &["bucket", "key", "name"]),
     ("CreatePrivateNicRequest", &["private_network_id"]),
     ("CreateSecurityGroupRequest", &["name"]),
     (
@@ -300,6 +302,7 @@ fn fields_rules(check: &mut Check, message: &str, prefix: &str, fields: &Map<Str
             ("size", Value::Number(n)) if prefix.is_empty() || n.as_u64() != Some(0) => {
                 size_rule(check, &path, n.as_u64())
             }
+            ("perf_iops", Value::Number(n)) => perf_iops_rule(check, &path, n),
             ("dest_port_from" | "dest_port_to", Value::Number(n)) => {
                 if !(1..=65535).contains(&n.as_u64().unwrap_or(0)) {
                     check.add(
@@ -495,6 +498,41 @@ fn size_rule(check: &mut Check, path: &str, size: Option<u64>) {
     }
 }
 
+/// SBS IOPS: the values of the Block volume types (5000 for sbs_5k, 15000 for sbs_15k).
+fn perf_iops_rule(check: &mut Check, path: &str, value: &serde_json::Number) {
+    let allowed: Vec<u32> = block::VolumeType::KNOWN
+        .iter()
+        .filter_map(block::VolumeType::perf_iops)
+        .collect();
+    let known = value
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .is_some_and(|v| allowed.contains(&v));
+    if !known {
+        let allowed: Vec<String> = allowed.iter().map(u32::to_string).collect();
+        check.add(
+            path,
+            format!("must be one of {}; got {value}", allowed.join(", ")),
+        );
+    }
+}
+
+/// SBS volume sizes: 5 GB to 10 TB (whole gigabytes are [`size_rule`]'s).
+fn block_size_rule(check: &mut Check, fields: &Map<String, Value>) {
+    if let Some(size) = fields.get("size").and_then(Value::as_u64)
+        && !(block::MIN_VOLUME_SIZE..=block::MAX_VOLUME_SIZE).contains(&size)
+    {
+        check.add(
+            "size",
+            format!(
+                "an SBS volume is {} to {} bytes (5 GB to 10 TB); got {size}",
+                block::MIN_VOLUME_SIZE,
+                block::MAX_VOLUME_SIZE
+            ),
+        );
+    }
+}
+
 fn is_cidr(range: &str) -> bool {
     let (addr, prefix) = range.split_once('/').unwrap_or((range, ""));
     let Ok(ip) = IpAddr::from_str(addr) else {
@@ -526,14 +564,35 @@ fn special(check: &mut Check, info: &MethodInfo, message: &str, fields: &Map<Str
                 check.add("volume_id", "required unless importing from bucket and key");
             }
         }
-        "CreateVolumeRequest" => match (set("size"), set("base_snapshot")) {
-            (false, false) => check.add("size", "required unless base_snapshot is given"),
-            (true, true) => check.add(
-                "base_snapshot",
-                "give either size or base_snapshot, not both",
-            ),
-            _ => {}
-        },
+        "CreateVolumeRequest" => {
+            match (set("size"), set("base_snapshot")) {
+                (false, false) => check.add("size", "required unless base_snapshot is given"),
+                (true, true) => check.add(
+                    "base_snapshot",
+                    "give either size or base_snapshot, not both",
+                ),
+                _ => {}
+            }
+            let sbs = VolumeVolumeType::SbsVolume.as_str();
+            match fields.get("volume_type").and_then(Value::as_str) {
+                Some(other) if set("perf_iops") && !other.is_empty() && other != sbs => check.add(
+                    "perf_iops",
+                    format!("is for SBS volumes (volume_type {sbs}); got volume_type {other:?}"),
+                ),
+                Some(t) if t == sbs => block_size_rule(check, fields),
+                _ if set("perf_iops") => block_size_rule(check, fields),
+                _ => {}
+            }
+        }
+        "ResizeVolumeRequest" => {
+            if !set("size") && !set("perf_iops") {
+                check.add(
+                    "size",
+                    "required unless perf_iops is given: the new size or IOPS",
+                );
+            }
+            block_size_rule(check, fields);
+        }
         "PlanBlockMigrationRequest" | "ApplyBlockMigrationRequest" => {
             match (set("volume_id"), set("snapshot_id")) {
                 (false, false) => check.add("volume_id", "required: give volume_id or snapshot_id"),
@@ -633,5 +692,98 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(fields_of(err), ["zone"]);
+    }
+    /// The (field, description) of every violation of `request` for `grpc_method`.
+    fn violations(grpc_method: &str, request: &Value) -> Vec<(String, String)> {
+        match validate(method(grpc_method).unwrap(), request) {
+            Ok(()) => Vec::new(),
+            Err(GatewayError::InvalidArgument(v)) => {
+                v.into_iter().map(|v| (v.field, v.description)).collect()
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sbs_volumes_take_known_iops_and_their_sizes() {
+        let create = |size: u64, volume_type: Option<&str>, perf_iops: Option<u32>| {
+            violations(
+                "fleet.v1.Volumes/CreateVolume",
+                &to_json(&v1::CreateVolumeRequest {
+                    zone: "fr-par-1".into(),
+                    name: "data".into(),
+                    size: Some(size),
+                    volume_type: volume_type.map(str::to_owned),
+                    perf_iops,
+                    ..Default::default()
+                }),
+            )
+        };
+        assert!(create(20 * GB, Some("sbs_volume"), Some(15000)).is_empty());
+        assert!(create(20 * GB, None, Some(5000)).is_empty());
+        let bad_iops = create(20 * GB, None, Some(7000));
+        assert_eq!(bad_iops.len(), 1, "{bad_iops:?}");
+        assert_eq!(bad_iops[0].0, "perf_iops");
+        assert!(bad_iops[0].1.contains("5000, 15000"), "{bad_iops:?}");
+        let local = create(20 * GB, Some("l_ssd"), Some(5000));
+        assert_eq!(local[0].0, "perf_iops");
+        assert!(local[0].1.contains("sbs_volume"), "{local:?}");
+        // SBS volumes are 5 GB to 10 TB; a local one may be smaller.
+        assert_eq!(create(2 * GB, Some("sbs_volume"), None)[0].0, "size");
+        assert_eq!(create(2 * GB, None, Some(5000))[0].0, "size");
+        assert_eq!(create(20_000 * GB, Some("sbs_volume"), None)[0].0, "size");
+        assert!(create(2 * GB, Some("l_ssd"), None).is_empty());
+    }
+
+    #[test]
+    fn a_resize_names_a_volume_and_a_change() {
+        let resize = |size: Option<u64>, perf_iops: Option<u32>, volume_id: &str| {
+            violations(
+                "fleet.v1.Volumes/ResizeVolume",
+                &to_json(&v1::ResizeVolumeRequest {
+                    zone: "fr-par-1".into(),
+                    volume_id: volume_id.into(),
+                    size,
+                    perf_iops,
+                    ..Default::default()
+                }),
+            )
+        };
+        let id = "11111111-2222-3333-4444-555555555555";
+        assert!(resize(Some(40 * GB), None, id).is_empty());
+        assert!(resize(None, Some(15000), id).is_empty());
+        let fields = |v: Vec<(String, String)>| v.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(fields(resize(None, None, id)), ["size"]);
+        assert_eq!(fields(resize(Some(40 * GB + 1), None, id)), ["size"]);
+        assert_eq!(fields(resize(Some(20_000 * GB), None, id)), ["size"]);
+        assert_eq!(fields(resize(None, Some(1), id)), ["perf_iops"]);
+        assert_eq!(fields(resize(Some(40 * GB), None, "")), ["volume_id"]);
+        assert_eq!(fields(resize(Some(40 * GB), None, "nope")), ["volume_id"]);
+    }
+
+    #[test]
+    fn an_import_names_its_object_and_snapshot() {
+        let missing = violations(
+            "fleet.v1.Snapshots/ImportSnapshot",
+            &to_json(&v1::ImportSnapshotRequest {
+                zone: "fr-par-1".into(),
+                size: Some(GB + 1),
+                ..Default::default()
+            }),
+        );
+        let mut fields: Vec<&str> = missing.iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["bucket", "key", "name", "size"]);
+        let bad_bucket = violations(
+            "fleet.v1.Snapshots/ImportSnapshot",
+            &to_json(&v1::ImportSnapshotRequest {
+                zone: "fr-par-1".into(),
+                bucket: "No_Such".into(),
+                key: "k".into(),
+                name: "n".into(),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(bad_bucket[0].0, "bucket");
     }
 }
