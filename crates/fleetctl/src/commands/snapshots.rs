@@ -203,11 +203,16 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
             start(ctx, client.export_snapshot(request), &long).await
         }
         SnapshotsCmd::Import(args) => {
-            let request = request!(ImportSnapshotRequest {
+            let request = v1::ImportSnapshotRequest {
                 zone: args.zone.zone,
                 request_id: args.long.request_id(),
-                ..args => name, bucket, key, size, tags, project
-            });
+                bucket: args.bucket,
+                key: args.key,
+                name: args.name,
+                project: args.project,
+                tags: args.tags,
+                size: args.size,
+            };
             start(ctx, client.import_snapshot(request), &args.long).await
         }
         SnapshotsCmd::Restore(args) => {

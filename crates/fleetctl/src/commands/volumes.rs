@@ -133,11 +133,13 @@ pub async fn run(ctx: &Ctx, cmd: VolumesCmd) -> Result<(), CliError> {
             start(ctx, client.create_volume(request), &args.long).await
         }
         VolumesCmd::Resize(args) => {
-            let request = request!(ResizeVolumeRequest {
+            let request = v1::ResizeVolumeRequest {
                 zone: args.zone.zone,
                 request_id: args.long.request_id(),
-                ..args => volume_id, size, perf_iops
-            });
+                volume_id: args.volume_id,
+                size: args.size,
+                perf_iops: args.perf_iops,
+            };
             start(ctx, client.resize_volume(request), &args.long).await
         }
         VolumesCmd::Update(args) => show(ctx, client.update_volume(args.request()?)).await,
