@@ -36,6 +36,7 @@ fn columns(message: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("ID", "id"),
             ("NAME", "name"),
             ("ZONE", "zone"),
+            ("API", "api"),
             ("VOLUME TYPE", "volume_type"),
             ("SIZE", "size"),
             ("STATE", "state"),
@@ -45,8 +46,10 @@ fn columns(message: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("ID", "id"),
             ("NAME", "name"),
             ("ZONE", "zone"),
+            ("API", "api"),
             ("TYPE", "volume_type"),
             ("SIZE", "size"),
+            ("IOPS", "perf_iops"),
             ("STATE", "state"),
             ("SERVER", "server.id"),
         ],
@@ -318,17 +321,22 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// The cell text at a dotted path; sizes in bytes print in decimal units.
+/// Which storage API holds a volume or snapshot whose `api` is unset.
+const DEFAULT_API: &str = "instance";
+
+/// The cell text at a dotted path; sizes in bytes print in decimal units, and an unset
+/// `api` (fleet.v1 leaves it unset for Instance volumes and snapshots) names Instance.
 fn cell_at(value: &Value, path: &str) -> String {
     let mut current = value;
     for part in path.split('.') {
         let next = match current {
-            Value::Object(map) => map.get(part),
+            Value::Object(map) => map.get(part).filter(|v| !v.is_null()),
             Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         };
         match next {
             Some(v) => current = v,
+            None if path == "api" => return DEFAULT_API.to_owned(),
             None => return String::new(),
         }
     }
@@ -424,6 +432,62 @@ mod tests {
         let text = render(&value, Some(&desc("fleet.v1.DeleteServerResult")));
         assert!(text.contains("deleted_volumes   v1,v2"), "{text}");
         assert!(!text.contains("deleted_ips"), "{text}");
+    }
+
+    #[test]
+    fn volume_lists_name_the_api_of_each_row() {
+        let value = json!({
+            "volumes": [
+                {"id": "l1", "name": "data", "zone": "fr-par-1", "volume_type": "l_ssd",
+                 "size": 20_000_000_000u64, "state": "available", "api": null},
+                {"id": "b1", "name": "root", "zone": "fr-par-1", "volume_type": "sbs_volume",
+                 "api": "block", "size": 10_000_000_000u64, "perf_iops": 15000,
+                 "state": "in_use", "server": {"id": "srv"}},
+            ],
+            "next_page_token": "", "total_size": 2, "unreachable": []
+        });
+        let text = render(&value, Some(&desc("fleet.v1.ListVolumesResponse")));
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| {
+                l.split("   ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            rows[0],
+            [
+                "ID", "NAME", "ZONE", "API", "TYPE", "SIZE", "IOPS", "STATE", "SERVER"
+            ]
+        );
+        assert_eq!(
+            rows[1],
+            [
+                "l1",
+                "data",
+                "fr-par-1",
+                "instance",
+                "l_ssd",
+                "20 GB",
+                "available"
+            ]
+        );
+        assert_eq!(
+            rows[2],
+            [
+                "b1",
+                "root",
+                "fr-par-1",
+                "block",
+                "sbs_volume",
+                "10 GB",
+                "15000",
+                "in_use",
+                "srv"
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! AIP-158 pagination: page sizes and opaque page tokens.
 //!
 //! A token is base64url of a small JSON record: the position in the result (an item offset
-//! for Scaleway-backed lists, with a zone index for "all zones" lists, or a job id for
+//! for Scaleway-backed lists, with a source index for merged lists (zones, storage APIs), or a job id for
 //! operations) and a hash of the request's filters. A token presented with other filters is
 //! refused (INVALID_ARGUMENT on `page_token`), as AIP-158 requires; a changed `page_size` is
 //! honoured because positions are item offsets, not page numbers.
@@ -40,10 +40,11 @@ pub const MAX_TOKEN_OFFSET: u64 = 1 << 40;
 /// Where the next page starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken {
-    /// Item offset (within the zone for zone fan-outs).
+    /// Item offset (within the source for merged lists).
     #[serde(default, rename = "o")]
     pub offset: u64,
-    /// Index into the zone list for "all zones" lists.
+    /// Index into the list's sources for merged lists: the zones of "all zones" lists, and
+    /// for volumes and snapshots each zone's Instance then Block list.
     #[serde(default, rename = "z", skip_serializing_if = "Option::is_none")]
     pub zone_index: Option<u32>,
     /// Keyset position for operations (last id served).

@@ -1,7 +1,10 @@
-//! Which gRPC method stands for each Scaleway Instance API endpoint.
+//! Which gRPC method stands for each Scaleway endpoint.
 //!
-//! [`ENDPOINT_METHODS`] has one row per fleet-core catalog operation (all 76:
-//! the 74 generated endpoints plus the single-key user-data GET and PATCH). The
+//! [`ENDPOINT_METHODS`] has one row per Instance operation of the fleet-core
+//! catalog (all 76: the 74 generated endpoints plus the single-key user-data GET
+//! and PATCH), then one per Block Storage operation that has a method of its own
+//! (resize and import; the other Block endpoints are reached through the Instance
+//! methods, whose worker picks the API holding the volume or snapshot). The
 //! same facts are written in the protos as the `fleet.v1.endpoint` and
 //! `fleet.v1.operation_info` method options; tests keep both in agreement, and
 //! `docs/api.md` carries the table rendered by [`markdown_table`].
@@ -24,7 +27,8 @@ pub struct EndpointMethod {
     pub returns_operation: bool,
 }
 
-/// Every catalog operation, in catalog order, with its gRPC method.
+/// Every Instance catalog operation, in catalog order, then the Block operations
+/// with a method of their own, each with its gRPC method.
 pub const ENDPOINT_METHODS: &[EndpointMethod] = &[
     EndpointMethod {
         operation: "list_servers_types",
@@ -557,6 +561,20 @@ pub const ENDPOINT_METHODS: &[EndpointMethod] = &[
         path: "/instance/v1/zones/{zone}/servers/{server_id}/private_nics/{private_nic_id}",
         grpc_method: "fleet.v1.PrivateNics/DeletePrivateNic",
         returns_operation: false,
+    },
+    EndpointMethod {
+        operation: "block_update_volume",
+        http_method: "PATCH",
+        path: "/block/v1/zones/{zone}/volumes/{volume_id}",
+        grpc_method: "fleet.v1.Volumes/ResizeVolume",
+        returns_operation: true,
+    },
+    EndpointMethod {
+        operation: "block_import_snapshot_from_object_storage",
+        http_method: "POST",
+        path: "/block/v1/zones/{zone}/snapshots/import-from-object-storage",
+        grpc_method: "fleet.v1.Snapshots/ImportSnapshot",
+        returns_operation: true,
     },
 ];
 

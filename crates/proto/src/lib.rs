@@ -5,7 +5,8 @@
 //! * [`fleet::internal::v1`] (alias [`internal`]): `ZoneCalls`, the gateway → worker call.
 //! * [`FILE_DESCRIPTOR_SET`]: every file (imports included) for server reflection and
 //!   for [`json`], the Scaleway-JSON ⇄ proto bridge.
-//! * [`endpoints`]: which gRPC method stands for each of the 76 Scaleway endpoints.
+//! * [`endpoints`]: which gRPC method stands for each of the 76 Instance endpoints and
+//!   the 2 Block Storage endpoints with a method of their own.
 //! * [`reasons`]: the `ErrorInfo` reasons the worker and the gateway exchange.
 //!
 //! `google.rpc.*` types are `tonic_types::pb`, well-known types are `prost_types`.

@@ -124,22 +124,29 @@ const CATALOG: &[&str] = &[
     "get_dashboard",
 ];
 
+/// The Block Storage operations with a gRPC method of their own (the others are
+/// reached through the Instance methods, whose worker picks the API).
+const BLOCK_METHODS: &[&str] = &[
+    "block_update_volume",
+    "block_import_snapshot_from_object_storage",
+];
+
 #[test]
 fn every_catalog_operation_appears_exactly_once() {
     assert_eq!(CATALOG.len(), 76);
-    assert_eq!(ENDPOINT_METHODS.len(), 76);
+    assert_eq!(ENDPOINT_METHODS.len(), 76 + BLOCK_METHODS.len());
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for e in ENDPOINT_METHODS {
         *counts.entry(e.operation).or_default() += 1;
     }
-    for name in CATALOG {
+    for name in CATALOG.iter().chain(BLOCK_METHODS) {
         assert_eq!(
             counts.get(name),
             Some(&1),
             "{name} must appear exactly once"
         );
     }
-    let catalog: BTreeSet<&str> = CATALOG.iter().copied().collect();
+    let catalog: BTreeSet<&str> = CATALOG.iter().chain(BLOCK_METHODS).copied().collect();
     let extra: Vec<&str> = counts
         .keys()
         .filter(|k| !catalog.contains(*k))
@@ -147,11 +154,19 @@ fn every_catalog_operation_appears_exactly_once() {
         .collect();
     assert!(extra.is_empty(), "not catalog operations: {extra:?}");
     let methods: BTreeSet<&str> = ENDPOINT_METHODS.iter().map(|e| e.grpc_method).collect();
-    assert_eq!(methods.len(), 76, "one gRPC method per endpoint");
+    assert_eq!(
+        methods.len(),
+        ENDPOINT_METHODS.len(),
+        "one gRPC method per endpoint"
+    );
+    // Instance rows first, in catalog order; the Block rows after them.
+    let order: Vec<&str> = ENDPOINT_METHODS.iter().map(|e| e.operation).collect();
+    assert_eq!(&order[76..], BLOCK_METHODS);
 }
 
 /// fleet-core's catalog (`crates/core/src/catalog.rs`, read as text: fleet-proto
-/// does not depend on fleet-core) lists exactly our (operation, method, path) rows.
+/// does not depend on fleet-core) lists exactly our Instance (operation, method,
+/// path) rows, and each of our Block rows.
 /// Its entries look like `ListServers "list_servers" Get "/instance/v1/zones/{zone}/servers"`.
 #[test]
 fn rows_match_fleet_core_catalog() {
@@ -161,40 +176,53 @@ fn rows_match_fleet_core_catalog() {
         return;
     };
     let mut core: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut core_block: BTreeSet<(String, String, String)> = BTreeSet::new();
     for line in source.lines() {
         let tokens: Vec<&str> = line.split_whitespace().collect();
         if let [_, op, method, path, ..] = tokens[..]
             && op.starts_with('"')
-            && path.starts_with("\"/instance/")
             && ["Get", "Post", "Put", "Patch", "Delete"].contains(&method)
         {
-            core.insert((
+            let row = (
                 op.trim_matches('"').to_owned(),
                 method.to_uppercase(),
                 path.trim_matches('"').to_owned(),
-            ));
+            );
+            if path.starts_with("\"/instance/") {
+                core.insert(row);
+            } else if path.starts_with("\"/block/") {
+                core_block.insert(row);
+            }
         }
     }
     assert!(
-        !core.is_empty(),
+        !core.is_empty() && !core_block.is_empty(),
         "no catalog entries parsed from {path}: its format changed"
     );
-    let ours: BTreeSet<(String, String, String)> = ENDPOINT_METHODS
+    let row = |e: &fleet_proto::endpoints::EndpointMethod| {
+        (
+            e.operation.to_owned(),
+            e.http_method.to_owned(),
+            e.path.to_owned(),
+        )
+    };
+    let (block, instance): (Vec<_>, Vec<_>) = ENDPOINT_METHODS
         .iter()
-        .map(|e| {
-            (
-                e.operation.to_owned(),
-                e.http_method.to_owned(),
-                e.path.to_owned(),
-            )
-        })
-        .collect();
+        .partition(|e| e.path.starts_with("/block/"));
+    let ours: BTreeSet<(String, String, String)> = instance.into_iter().map(row).collect();
     let missing: Vec<_> = core.difference(&ours).collect();
     let extra: Vec<_> = ours.difference(&core).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "catalog rows we lack: {missing:?}; our rows not in the catalog: {extra:?}"
     );
+    for e in block {
+        assert!(
+            core_block.contains(&row(e)),
+            "{} is not a Block row of the catalog",
+            e.grpc_method
+        );
+    }
 }
 
 #[test]
@@ -231,7 +259,8 @@ fn every_table_method_exists_and_matches_its_options() {
         );
         assert!(!m.is_client_streaming() && !m.is_server_streaming());
         assert!(
-            e.path.starts_with("/instance/v1/zones/{zone}/"),
+            e.path.starts_with("/instance/v1/zones/{zone}/")
+                || e.path.starts_with("/block/v1/zones/{zone}/"),
             "{}",
             e.path
         );

@@ -1,5 +1,6 @@
-//! `snapshots`: the Snapshots service (snapshot a volume, import and export
-//! qcow2 objects).
+//! `snapshots`: the Snapshots service over the snapshots of both storage APIs
+//! (snapshot a volume, import and export qcow2 objects), and `restore`, a volume
+//! made from a snapshot (the Volumes service's create).
 
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
@@ -35,6 +36,10 @@ pub enum SnapshotsCmd {
         #[command(flatten)]
         long: LongRunning,
     },
+    /// Import a qcow2 object of Object Storage as an SBS snapshot (an operation)
+    Import(ImportSnapshot),
+    /// Restore a snapshot to a new volume (an operation)
+    Restore(RestoreSnapshot),
     /// Change the name or tags of a snapshot
     Update(UpdateSnapshot),
     /// Replace a snapshot with the JSON object in a file (PUT)
@@ -97,6 +102,55 @@ pub struct CreateSnapshot {
     long: LongRunning,
 }
 
+// The arguments of `snapshots import`.
+#[derive(Args, Debug)]
+pub struct ImportSnapshot {
+    #[command(flatten)]
+    zone: Zone,
+    /// Name of the new snapshot
+    #[arg(long)]
+    name: String,
+    /// Object Storage bucket (same region as the zone)
+    #[arg(long)]
+    bucket: String,
+    /// Object key of the qcow2 image
+    #[arg(long)]
+    key: String,
+    /// Size, bytes or e.g. 20GB (default: the object's)
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
+// The arguments of `snapshots restore`.
+#[derive(Args, Debug)]
+pub struct RestoreSnapshot {
+    #[command(flatten)]
+    zone: Zone,
+    /// The snapshot to restore
+    snapshot_id: String,
+    /// Name of the new volume
+    #[arg(long)]
+    name: String,
+    /// Volume type for an Instance snapshot (l_ssd, b_ssd); SBS snapshots restore to sbs_volume
+    #[arg(long)]
+    volume_type: Option<String>,
+    /// IOPS of the new SBS volume, 5000 or 15000
+    #[arg(long = "iops", value_name = "IOPS")]
+    perf_iops: Option<u32>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    project: Option<String>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
 plain_update! {
     // The arguments of `snapshots update`.
     UpdateSnapshot => UpdateSnapshotRequest { snapshot: Snapshot, id: snapshot_id }
@@ -147,6 +201,33 @@ pub async fn run(ctx: &Ctx, cmd: SnapshotsCmd) -> Result<(), CliError> {
                 key,
             };
             start(ctx, client.export_snapshot(request), &long).await
+        }
+        SnapshotsCmd::Import(args) => {
+            let request = v1::ImportSnapshotRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                bucket: args.bucket,
+                key: args.key,
+                name: args.name,
+                project: args.project,
+                tags: args.tags,
+                size: args.size,
+            };
+            start(ctx, client.import_snapshot(request), &args.long).await
+        }
+        SnapshotsCmd::Restore(args) => {
+            let request = request!(CreateVolumeRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                base_snapshot: Some(args.snapshot_id),
+                ..args => name, volume_type, perf_iops, tags, project
+            });
+            start(
+                ctx,
+                ctx.gateway.volumes().create_volume(request),
+                &args.long,
+            )
+            .await
         }
         SnapshotsCmd::Update(args) => show(ctx, client.update_snapshot(args.request()?)).await,
         SnapshotsCmd::Replace(replace) => {

@@ -1,4 +1,5 @@
-//! `volumes`: the Volumes service.
+//! `volumes`: the Volumes service, over the volumes of both storage APIs (Instance and
+//! Block Storage SBS volumes, by id alike).
 
 use clap::{Args, Subcommand};
 use fleet_proto::v1;
@@ -20,6 +21,8 @@ pub enum VolumesCmd {
     },
     /// Create a volume, empty (--size) or from a snapshot (an operation)
     Create(CreateVolume),
+    /// Grow an SBS volume or change its IOPS (an operation)
+    Resize(ResizeVolume),
     /// Change the name, size or tags of a volume
     Update(UpdateVolume),
     /// Delete a volume
@@ -66,10 +69,30 @@ pub struct CreateVolume {
     /// Snapshot UUID to restore
     #[arg(long)]
     base_snapshot: Option<String>,
+    /// IOPS of an SBS volume, 5000 or 15000 (makes the volume in Block Storage)
+    #[arg(long = "iops", value_name = "IOPS")]
+    perf_iops: Option<u32>,
     #[arg(long = "tag")]
     tags: Vec<String>,
     #[arg(long)]
     project: Option<String>,
+    #[command(flatten)]
+    long: LongRunning,
+}
+
+// The arguments of `volumes resize`.
+#[derive(Args, Debug)]
+pub struct ResizeVolume {
+    #[command(flatten)]
+    zone: Zone,
+    /// An SBS volume
+    volume_id: String,
+    /// New size (grow only), bytes or e.g. 40GB
+    #[arg(long, value_parser = parse_size, required_unless_present = "perf_iops")]
+    size: Option<u64>,
+    /// New IOPS, 5000 or 15000
+    #[arg(long = "iops", value_name = "IOPS")]
+    perf_iops: Option<u32>,
     #[command(flatten)]
     long: LongRunning,
 }
@@ -105,9 +128,19 @@ pub async fn run(ctx: &Ctx, cmd: VolumesCmd) -> Result<(), CliError> {
             let request = request!(CreateVolumeRequest {
                 zone: args.zone.zone,
                 request_id: args.long.request_id(),
-                ..args => name, volume_type, size, base_snapshot, tags, project
+                ..args => name, volume_type, size, base_snapshot, perf_iops, tags, project
             });
             start(ctx, client.create_volume(request), &args.long).await
+        }
+        VolumesCmd::Resize(args) => {
+            let request = v1::ResizeVolumeRequest {
+                zone: args.zone.zone,
+                request_id: args.long.request_id(),
+                volume_id: args.volume_id,
+                size: args.size,
+                perf_iops: args.perf_iops,
+            };
+            start(ctx, client.resize_volume(request), &args.long).await
         }
         VolumesCmd::Update(args) => show(ctx, client.update_volume(args.request()?)).await,
         VolumesCmd::Delete {

@@ -1,20 +1,23 @@
-//! List methods: one zone served by item offset over Scaleway's numbered pages, or every zone
-//! at once (`zone = "all"`) merged zone by zone behind one opaque token (AIP-158, AIP-217).
+//! List methods: one upstream list served by item offset over Scaleway's numbered pages, or
+//! several merged source by source behind one opaque token (AIP-158, AIP-217): every zone
+//! (`zone = "all"`) and, for volumes and snapshots, the Instance and the Block list of each
+//! zone (the sources are [`crate::request::sources`]'s).
 
-use fleet_core::Zone;
+use fleet_core::catalog::Api as FamilyApi;
 use futures::future::join_all;
 use serde_json::{Map, Value, json};
 
-use super::{Api, zone_of};
+use super::{Api, upstream_error, zone_of};
 use crate::auth::Caller;
 use crate::errors::GatewayError;
 use crate::paging::{Page, PageToken, UPSTREAM_PAGE_SIZE};
 use crate::request::ListPlan;
 use crate::request::convert::prepare;
 use crate::request::methods::MethodInfo;
+use crate::request::sources::{self, Source};
 
 impl Api {
-    /// A List method: one zone paged by offset, or every zone merged.
+    /// A List method: one source paged by offset, or every source merged.
     pub(super) async fn list(
         &self,
         info: &MethodInfo,
@@ -25,35 +28,38 @@ impl Api {
         let ListPlan {
             page: Page { size, hash, token },
             collection,
+            sources,
         } = plan;
-        let zone = zone_of(json);
         let mut out = Map::new();
-        if zone == "all" {
-            let (items, next, total, unreachable) = self
-                .fan_out(info, caller, json, &collection, &token, size)
-                .await?;
-            out.insert(collection, Value::Array(items));
-            out.insert(
-                "next_page_token".into(),
-                Value::String(
-                    next.map(|(z, o)| {
-                        PageToken {
-                            offset: o,
-                            zone_index: Some(z),
-                            after: None,
-                            filter_hash: hash.clone(),
-                        }
-                        .encode()
-                    })
-                    .unwrap_or_default(),
-                ),
-            );
-            out.insert("total_size".into(), json!(total));
-            out.insert("unreachable".into(), json!(unreachable));
-            return Ok(Value::Object(out));
-        }
+        let single = match sources.as_slice() {
+            [source] if zone_of(json) != "all" => *source,
+            _ => {
+                let (items, next, total, unreachable) = self
+                    .merge(info, caller, json, &collection, &sources, &token, size)
+                    .await?;
+                out.insert(collection, Value::Array(items));
+                out.insert(
+                    "next_page_token".into(),
+                    Value::String(
+                        next.map(|(z, o)| {
+                            PageToken {
+                                offset: o,
+                                zone_index: Some(z),
+                                after: None,
+                                filter_hash: hash.clone(),
+                            }
+                            .encode()
+                        })
+                        .unwrap_or_default(),
+                    ),
+                );
+                out.insert("total_size".into(), json!(total));
+                out.insert("unreachable".into(), json!(unreachable));
+                return Ok(Value::Object(out));
+            }
+        };
         let (items, total) = self
-            .zone_slice(info, caller, json, &zone, &collection, token.offset, size)
+            .source_slice(info, caller, json, single, &collection, token.offset, size)
             .await?;
         let next = token.offset + items.len() as u64;
         let next_token = if next < total && !items.is_empty() {
@@ -94,20 +100,21 @@ impl Api {
         Ok(Value::Object(out))
     }
 
-    /// Items `[offset, offset + size)` of one zone's list and the zone's total. Map entries
-    /// come back as `[key, value]` pairs.
+    /// Items `[offset, offset + size)` of one source's list and the source's total. Map
+    /// entries come back as `[key, value]` pairs.
     #[allow(clippy::too_many_arguments)]
-    async fn zone_slice(
+    async fn source_slice(
         &self,
         info: &MethodInfo,
         caller: &Caller,
         json: &Value,
-        zone: &str,
+        source: Source,
         collection: &str,
         offset: u64,
         size: u64,
     ) -> Result<(Vec<Value>, u64), GatewayError> {
-        let paginated = info.endpoint.is_paginated();
+        // Block lists are always paged.
+        let paginated = source.api == FamilyApi::Block || info.endpoint.is_paginated();
         let mut page = if paginated {
             offset / UPSTREAM_PAGE_SIZE + 1
         } else {
@@ -121,24 +128,9 @@ impl Api {
         let mut items: Vec<Value> = Vec::new();
         let mut total;
         loop {
-            let mut zone_json = json.clone();
-            if let Value::Object(map) = &mut zone_json {
-                map.insert("zone".into(), Value::String(zone.to_owned()));
-            }
-            let prepared = prepare(info, &zone_json, Some((page, UPSTREAM_PAGE_SIZE)))?;
-            let response = self
-                .invoke(info.operation(), zone, &prepared, caller, &zone_json)
+            let (all, total_count) = self
+                .fetch_page(info, caller, json, source, collection, page)
                 .await?;
-            let total_count = response.total_count;
-            let value = self.answer(info, zone, &prepared, response, &zone_json)?;
-            let all: Vec<Value> = match value.get(collection) {
-                Some(Value::Array(list)) => list.clone(),
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(k, v)| Value::Array(vec![Value::String(k.clone()), v.clone()]))
-                    .collect(),
-                _ => Vec::new(),
-            };
             let fetched = all.len() as u64;
             total = match (paginated, total_count) {
                 (true, Some(t)) => t,
@@ -158,50 +150,102 @@ impl Api {
         Ok((items, total))
     }
 
-    /// Every zone at once, merged zone by zone; one token position (zone index, offset).
-    #[allow(clippy::type_complexity)]
-    async fn fan_out(
+    /// One upstream page of a source (`UPSTREAM_PAGE_SIZE` items) and the total it reports:
+    /// Instance items as Scaleway sends them, Block items in the Instance shape.
+    async fn fetch_page(
+        &self,
+        info: &MethodInfo,
+        caller: &Caller,
+        json: &Value,
+        source: Source,
+        collection: &str,
+        page: u64,
+    ) -> Result<(Vec<Value>, Option<u64>), GatewayError> {
+        let zone = source.zone.as_str();
+        let mut zone_json = json.clone();
+        if let Value::Object(map) = &mut zone_json {
+            map.insert("zone".into(), Value::String(zone.to_owned()));
+        }
+        match source.api {
+            FamilyApi::Instance => {
+                let prepared = prepare(info, &zone_json, Some((page, UPSTREAM_PAGE_SIZE)))?;
+                let response = self
+                    .invoke(info.operation(), zone, &prepared, caller, &zone_json)
+                    .await?;
+                let total_count = response.total_count;
+                let value = self.answer(info, zone, &prepared, response, &zone_json)?;
+                let items = match value.get(collection) {
+                    Some(Value::Array(list)) => list.clone(),
+                    Some(Value::Object(map)) => map
+                        .iter()
+                        .map(|(k, v)| Value::Array(vec![Value::String(k.clone()), v.clone()]))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok((items, total_count))
+            }
+            FamilyApi::Block => {
+                let (block, prepared) =
+                    sources::block_call(info, &zone_json, page, UPSTREAM_PAGE_SIZE)?;
+                let response = self
+                    .invoke(block.name(), zone, &prepared, caller, &zone_json)
+                    .await?;
+                if response.status >= 400 {
+                    return Err(upstream_error(block.endpoint(), zone, &prepared, &response));
+                }
+                let (items, total) = sources::block_page(block, &response.body)?;
+                // A worker that drops items outside the caller's projects says so in its count.
+                Ok((items, Some(response.total_count.unwrap_or(total))))
+            }
+        }
+    }
+
+    /// Every source at once, merged source by source; one token position (source index,
+    /// offset within the source). Failed sources name their zone in `unreachable`.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    async fn merge(
         &self,
         info: &MethodInfo,
         caller: &Caller,
         json: &Value,
         collection: &str,
+        sources: &[Source],
         token: &PageToken,
         size: u64,
     ) -> Result<(Vec<Value>, Option<(u32, u64)>, u64, Vec<String>), GatewayError> {
         let first = token.zone_index.unwrap_or(0) as usize;
-        let zones = Zone::ALL;
-        let calls = zones.iter().enumerate().map(|(i, zone)| {
+        let calls = sources.iter().enumerate().map(|(i, &source)| {
             let (offset, want) = match i.cmp(&first) {
                 std::cmp::Ordering::Less => (0, 1),
                 std::cmp::Ordering::Equal => (token.offset, size),
                 std::cmp::Ordering::Greater => (0, size),
             };
             async move {
-                self.zone_slice(info, caller, json, zone.as_str(), collection, offset, want)
+                self.source_slice(info, caller, json, source, collection, offset, want)
                     .await
             }
         });
         let results = join_all(calls).await;
-        let mut unreachable = Vec::new();
+        let mut unreachable: Vec<String> = Vec::new();
+        let mut failed = 0;
         let mut total = 0u64;
         let mut items = Vec::new();
         let mut next = None;
         let mut first_error = None;
-        for (i, (zone, result)) in zones.iter().zip(results).enumerate() {
+        for (i, (source, result)) in sources.iter().zip(results).enumerate() {
             match result {
-                Ok((zone_items, zone_total)) => {
-                    total += zone_total;
+                Ok((source_items, source_total)) => {
+                    total += source_total;
                     if i < first || next.is_some() {
                         continue;
                     }
                     let offset = if i == first { token.offset } else { 0 };
                     let room = size as usize - items.len();
-                    let take = zone_items.len().min(room);
-                    items.extend(zone_items.into_iter().take(take));
+                    let take = source_items.len().min(room);
+                    items.extend(source_items.into_iter().take(take));
                     let position = offset + take as u64;
                     if items.len() as u64 >= size {
-                        next = if position < zone_total {
+                        next = if position < source_total {
                             Some((i as u32, position))
                         } else {
                             Some((i as u32 + 1, 0))
@@ -209,20 +253,24 @@ impl Api {
                     }
                 }
                 Err(err) => {
-                    tracing::info!(zone = zone.as_str(), error = %err, "zone left out of an all-zones list");
-                    unreachable.push(zone.as_str().to_owned());
+                    let zone = source.zone.as_str();
+                    tracing::info!(zone, api = source.api.as_str(), error = %err, "source left out of a merged list");
+                    failed += 1;
+                    if !unreachable.iter().any(|z| z == zone) {
+                        unreachable.push(zone.to_owned());
+                    }
                     first_error.get_or_insert(err);
                 }
             }
         }
-        if unreachable.len() == zones.len()
+        if failed == sources.len()
             && let Some(err) = first_error
         {
             return Err(err);
         }
-        // A position past the last zone means the list is complete.
+        // A position past the last source means the list is complete.
         if let Some((z, _)) = next
-            && z as usize >= zones.len()
+            && z as usize >= sources.len()
         {
             next = None;
         }

@@ -53,10 +53,17 @@ impl Api {
         if let Some((kind, id)) = spec.target() {
             resource = Some(resource_key(&zone, kind, id));
             if let Some((operation, param)) = target_lookup(kind) {
+                let target = self
+                    .read_target(operation, param, id, &zone, caller, json)
+                    .await?;
                 project = Some(
-                    self.target_project(operation, param, id, &zone, caller, json)
-                        .await?,
+                    target
+                        .get("project")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                 );
+                resource = Some(serialization_key(&zone, kind, id, &target));
             }
         }
         if let Some(project) = &project {
@@ -107,9 +114,10 @@ impl Api {
         Ok(to_operation(&job, method.as_deref()))
     }
 
-    /// Reads the resource a job will act on: NOT_FOUND is answered before anything is
-    /// accepted, and its project decides whether the caller may act on it.
-    async fn target_project(
+    /// Reads the resource a job will act on (the object out of its envelope): NOT_FOUND is
+    /// answered before anything is accepted, its project decides whether the caller may act
+    /// on it, and a volume's server the job's serialization key.
+    async fn read_target(
         &self,
         operation: Operation,
         param: &str,
@@ -117,7 +125,7 @@ impl Api {
         zone: &str,
         caller: &Caller,
         json: &Value,
-    ) -> Result<String, GatewayError> {
+    ) -> Result<Value, GatewayError> {
         let endpoint = operation.endpoint();
         let mut prepared = Prepared::default();
         prepared.path_params.insert(param.to_owned(), id.to_owned());
@@ -128,14 +136,26 @@ impl Api {
             return Err(upstream_error(endpoint, zone, &prepared, &response));
         }
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let project = body
+        Ok(body
             .as_object()
             .and_then(|o| o.values().next())
-            .and_then(|r| r.get("project"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        Ok(project)
+            .cloned()
+            .unwrap_or(Value::Null))
+    }
+}
+
+/// The key a job is serialized on: its target, except that a job on a volume attached to a
+/// server (`server.id` in the volume of either API, unified) is keyed on that server, so a
+/// snapshot or a resize of a server's volume and an action on that server do not race.
+pub fn serialization_key(zone: &str, kind: ResourceKind, id: &str, target: &Value) -> String {
+    let server = target
+        .get("server")
+        .and_then(|s| s.get("id"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    match (kind, server) {
+        (ResourceKind::Volume, Some(server)) => resource_key(zone, ResourceKind::Server, server),
+        _ => resource_key(zone, kind, id),
     }
 }
 
@@ -167,5 +187,42 @@ pub fn target_lookup(kind: ResourceKind) -> Option<(Operation, &'static str)> {
         // SBS id's Instance GET from Block); these kinds are the worker's, read in Block.
         ResourceKind::BlockVolume => Some((Operation::BlockGetVolume, "volume_id")),
         ResourceKind::BlockSnapshot => Some((Operation::BlockGetSnapshot, "snapshot_id")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_job_on_an_attached_volume_is_keyed_on_its_server() {
+        let attached = json!({"id": "v", "volume_type": "sbs_volume", "api": "block",
+                              "server": {"id": "srv", "name": ""}});
+        let detached = json!({"id": "v", "volume_type": "l_ssd", "server": null});
+        let zone = "fr-par-1";
+        assert_eq!(
+            serialization_key(zone, ResourceKind::Volume, "v", &attached),
+            resource_key(zone, ResourceKind::Server, "srv")
+        );
+        assert_eq!(
+            serialization_key(zone, ResourceKind::Volume, "v", &detached),
+            resource_key(zone, ResourceKind::Volume, "v")
+        );
+        assert_eq!(
+            serialization_key(
+                zone,
+                ResourceKind::Volume,
+                "v",
+                &json!({"server": {"id": ""}})
+            ),
+            resource_key(zone, ResourceKind::Volume, "v")
+        );
+        // Only volumes move to their server: a snapshot keeps its own key.
+        assert_eq!(
+            serialization_key(zone, ResourceKind::Snapshot, "s", &attached),
+            resource_key(zone, ResourceKind::Snapshot, "s")
+        );
     }
 }

@@ -173,7 +173,7 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
         upstream_task_id: detail.upstream_task_id.clone().unwrap_or_default(),
     };
     let result = match job.state {
-        JobState::Completed => Some(completed(job)),
+        JobState::Completed => Some(completed(job, method)),
         JobState::Failed => Some(v1::operation::Result::Error(failure(job).to_rpc_status())),
         JobState::Cancelled => Some(v1::operation::Result::Error(
             GatewayError::Cancelled.to_rpc_status(),
@@ -188,8 +188,8 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
     }
 }
 
-fn completed(job: &Job) -> v1::operation::Result {
-    let packed = response_type(&job.kind)
+fn completed(job: &Job, method: Option<&str>) -> v1::operation::Result {
+    let packed = response_type(method, &job.kind)
         .ok_or_else(|| {
             GatewayError::Internal(format!("no method starts jobs of kind {}", job.kind))
         })

@@ -1,7 +1,7 @@
 //! The one generic conversion between public proto requests/responses and the fleet-core
 //! request a worker performs, driven by the descriptors and the `fleet.v1.endpoint` options.
 //!
-//! Why generic: 83 methods share a handful of shapes, and the protos already say everything
+//! Why generic: 85 methods share a handful of shapes, and the protos already say everything
 //! needed (the endpoint's method, path template and, for typed helpers, the fixed action).
 //! A request becomes JSON through `fleet_proto::json`, then:
 //! * fleet-only fields (`zone`, `request_id`, paging, `update_mask`, and the operation
@@ -11,13 +11,15 @@
 //!   single resource message (`UpdateServerRequest.server.id` for `{server_id}`);
 //! * GET/DELETE: what remains is the query; POST/PUT/PATCH: the body, which is the resource
 //!   message itself for Replace (whole) and Update (only the `update_mask` fields) methods;
+//! * a Block body names the project `project_id`;
 //! * the body is checked against the fleet-core request type of the catalog before it leaves.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use fleet_core::catalog::Endpoint;
+use fleet_core::Operation;
+use fleet_core::catalog::{Api, Endpoint};
 use prost_reflect::{Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
@@ -33,15 +35,31 @@ pub const FLEET_ONLY: &[&str] = &[
     "update_mask",
 ];
 
-/// Fields of long-running requests that steer the job rather than the upstream call.
-pub const JOB_OPTIONS: &[&str] = &[
-    "start",
-    "user_data",
-    "stop_first",
-    "delete_volumes",
-    "delete_ips",
-    "stop_if_needed",
+/// Fields of long-running requests that steer the job rather than the upstream call, by the
+/// operation whose job reads them (`perf_iops` of CreateVolume picks the Block API; the
+/// `perf_iops` of ResizeVolume is part of its Block PATCH body).
+const JOB_OPTIONS: &[(Operation, &[&str])] = &[
+    (Operation::CreateServer, &["start", "user_data"]),
+    (
+        Operation::DeleteServer,
+        &["stop_first", "delete_volumes", "delete_ips"],
+    ),
+    (Operation::AttachServerVolume, &["stop_if_needed"]),
+    (Operation::DetachServerVolume, &["stop_if_needed"]),
+    (Operation::CreateVolume, &["perf_iops"]),
 ];
+
+/// The job options of a long-running operation's request.
+pub fn job_options(operation: Operation) -> &'static [&'static str] {
+    JOB_OPTIONS
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map_or(&[], |(_, fields)| *fields)
+}
+
+/// Public request fields a Block body names otherwise (Block names the owner project
+/// `project_id`; the public API says `project` everywhere).
+const BLOCK_BODY_KEYS: &[(&str, &str)] = &[("project", "project_id")];
 
 /// A call ready for `ZoneCalls.Invoke`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,7 +106,8 @@ pub fn prepare(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if info.long_running {
-        remaining.retain(|k, _| !JOB_OPTIONS.contains(&k.as_str()));
+        let options = job_options(endpoint.operation);
+        remaining.retain(|k, _| !options.contains(&k.as_str()));
     }
 
     let mut prepared = Prepared::default();
@@ -118,9 +137,10 @@ pub fn prepare(
                 && endpoint.is_paginated()
             {
                 prepared.query.push(("page".into(), page.to_string()));
-                prepared
-                    .query
-                    .push(("per_page".into(), per_page.to_string()));
+                prepared.query.push((
+                    endpoint.api().page_size_param().into(),
+                    per_page.to_string(),
+                ));
             }
         }
         _ => {
@@ -135,6 +155,13 @@ pub fn prepare(
                 // Typed action helpers call the generic action endpoint with a fixed action.
                 if let (Some(action), Value::Object(map)) = (&info.action, &mut body) {
                     map.insert("action".into(), Value::String(action.clone()));
+                }
+                if let (Api::Block, Value::Object(map)) = (endpoint.api(), &mut body) {
+                    for (public, block) in BLOCK_BODY_KEYS {
+                        if let Some(value) = map.remove(*public) {
+                            map.insert((*block).to_owned(), value);
+                        }
+                    }
                 }
                 check_body(endpoint, &body)?;
                 prepared.body = Some(body);
@@ -374,7 +401,7 @@ fn reference(path: &str, value: Value) -> Value {
 }
 
 /// Query pairs from the remaining fields (empty values skipped, lists comma-joined).
-fn query_pairs(fields: &Map<String, Value>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(fields: &Map<String, Value>) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for (key, value) in fields {
         let text = match value {
@@ -511,7 +538,7 @@ mod tests {
             assert_eq!(m[*method].action.as_deref(), Some(*action));
             assert!(m[*method].long_running);
         }
-        assert_eq!(m.len(), 83);
+        assert_eq!(m.len(), 85);
     }
 
     #[test]

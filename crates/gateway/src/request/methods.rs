@@ -119,11 +119,19 @@ pub fn method(grpc_method: &str) -> Result<&'static MethodInfo, GatewayError> {
         .ok_or_else(|| GatewayError::Internal(format!("no endpoint for {grpc_method}")))
 }
 
-/// The fully qualified response type of the operations of a job kind (`Operation.response`):
-/// the `operation_info.response_type` option of the long-running methods that start it.
-/// `kind` is [`fleet_jobs::JobSpec::kind`], the catalog operation with, for server actions,
-/// the action after a dot (`server_action.poweron`).
-pub fn response_type(kind: &str) -> Option<&'static str> {
+/// The fully qualified response type of an operation (`Operation.response`): the
+/// `operation_info.response_type` option of the method that started it, when recorded, else
+/// of the long-running methods whose catalog operation the job kind names.
+/// `kind` is [`fleet_jobs::JobSpec::kind`]: mostly the catalog operation with, for server
+/// actions, the action after a dot (`server_action.poweron`); `block_import_snapshot` is the
+/// job of `block_import_snapshot_from_object_storage`, which only its method's record names.
+pub fn response_type(method: Option<&str>, kind: &str) -> Option<&'static str> {
+    if let Some(found) = method
+        .and_then(|m| methods().get(m))
+        .and_then(|info| info.response_type.as_deref())
+    {
+        return Some(found);
+    }
     let operation = kind.split('.').next().unwrap_or(kind);
     methods()
         .values()
@@ -152,15 +160,25 @@ mod tests {
             ("create_volume", "fleet.v1.Volume"),
             ("create_private_nic", "fleet.v1.PrivateNic"),
             ("apply_block_migration", "fleet.v1.MigrationPlan"),
+            ("block_update_volume", "fleet.v1.Volume"),
         ];
         for (kind, response) in expected {
-            assert_eq!(response_type(kind), Some(response), "{kind}");
+            assert_eq!(response_type(None, kind), Some(response), "{kind}");
         }
+        // The import's kind is not its operation's name: its method's record gives the type.
+        assert_eq!(response_type(None, "block_import_snapshot"), None);
+        assert_eq!(
+            response_type(
+                Some("fleet.v1.Snapshots/ImportSnapshot"),
+                "block_import_snapshot"
+            ),
+            Some("fleet.v1.Snapshot")
+        );
         // Every method that starts the same kind of job answers with the same type.
         for info in methods().values().filter(|i| i.long_running) {
             assert_eq!(
                 info.response_type.as_deref(),
-                response_type(info.operation()),
+                response_type(None, info.operation()),
                 "{}",
                 info.grpc_method
             );

@@ -5,6 +5,7 @@
 //! * [`rules`]: the field rules (names, UUIDs, enumerations, required fields);
 //! * [`convert`]: the public request → the fleet-core request a worker performs, and back;
 //! * [`job`]: a long-running request → the job the worker runs;
+//! * [`sources`]: the upstream lists a List request reads (zones × storage APIs);
 //! * [`plan`] (here): what the call path will do with a checked request;
 //! * [`offline`]: the same checks from wire bytes, for the fuzz target and property tests.
 
@@ -13,10 +14,12 @@ pub mod job;
 pub mod methods;
 pub mod offline;
 pub mod rules;
+pub mod sources;
 
 use std::str::FromStr;
 
 use fleet_core::Zone;
+use fleet_core::catalog::Api;
 use fleet_jobs::JobSpec;
 use serde_json::Value;
 
@@ -36,12 +39,15 @@ pub enum Plan {
     Single(Prepared),
 }
 
-/// A List request's paging and the response field that holds its items.
+/// A List request's paging, the response field that holds its items and the upstream
+/// lists it reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPlan {
     pub page: Page,
     /// The repeated (or map) field of the response, its field number 1.
     pub collection: String,
+    /// In the order their items are served.
+    pub sources: Vec<sources::Source>,
 }
 
 /// The checks of a request that need no caller, no database and no worker, and what they
@@ -73,8 +79,18 @@ pub fn plan(info: &MethodInfo, request: &Value) -> Result<Plan, GatewayError> {
             );
         }
         let upstream_page = page.token.offset / UPSTREAM_PAGE_SIZE + 1;
-        prepare(info, &first, Some((upstream_page, UPSTREAM_PAGE_SIZE)))?;
-        return Ok(Plan::List(ListPlan { page, collection }));
+        let sources = sources::sources(info, request)?;
+        if sources.iter().any(|s| s.api == Api::Instance) {
+            prepare(info, &first, Some((upstream_page, UPSTREAM_PAGE_SIZE)))?;
+        }
+        if sources.iter().any(|s| s.api == Api::Block) {
+            sources::block_call(info, &first, upstream_page, UPSTREAM_PAGE_SIZE)?;
+        }
+        return Ok(Plan::List(ListPlan {
+            page,
+            collection,
+            sources,
+        }));
     }
     prepare(info, request, None).map(Plan::Single)
 }

@@ -13,6 +13,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use fleet_core::block;
 use fleet_core::{
     Arch, AttachServerVolumeRequestVolumeType, BootType, IpType, ListServersRequestOrder,
     PlacementGroupPolicyMode, PlacementGroupPolicyType, SecurityGroupPolicy,
@@ -153,6 +154,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("DetachServerFileSystemRequest", &["filesystem_id"]),
     ("CreateImageRequest", &["root_volume", "arch"]),
     ("ExportSnapshotRequest", &["bucket", "key"]),
+    ("ImportSnapshotRequest", &["bucket", "key", "name"]),
     ("CreatePrivateNicRequest", &["private_network_id"]),
     ("CreateSecurityGroupRequest", &["name"]),
     (
@@ -300,6 +302,7 @@ fn fields_rules(check: &mut Check, message: &str, prefix: &str, fields: &Map<Str
             ("size", Value::Number(n)) if prefix.is_empty() || n.as_u64() != Some(0) => {
                 size_rule(check, &path, n.as_u64())
             }
+            ("perf_iops", Value::Number(n)) => perf_iops_rule(check, &path, n),
             ("dest_port_from" | "dest_port_to", Value::Number(n)) => {
                 if !(1..=65535).contains(&n.as_u64().unwrap_or(0)) {
                     check.add(
@@ -341,16 +344,7 @@ fn fields_rules(check: &mut Check, message: &str, prefix: &str, fields: &Map<Str
                     );
                 }
             }
-            ("bucket", Value::String(b)) if !b.is_empty() => {
-                if b.len() < 3
-                    || b.len() > 63
-                    || !b.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')
-                    })
-                {
-                    check.add(path.clone(), format!("must be an object storage bucket name (3 to 63 of a-z, 0-9, '-', '.'); got {b:?}"));
-                }
-            }
+            ("bucket", Value::String(b)) if !b.is_empty() => bucket_rule(check, &path, b),
             ("image", Value::String(i)) if !i.is_empty() && message == "CreateServerRequest" => {
                 if uuid::Uuid::parse_str(i).is_err()
                     && !i
@@ -495,6 +489,56 @@ fn size_rule(check: &mut Check, path: &str, size: Option<u64>) {
     }
 }
 
+/// Object Storage bucket names: 3 to 63 of a-z, 0-9, '-', '.'.
+fn bucket_rule(check: &mut Check, path: &str, bucket: &str) {
+    if bucket.len() < 3
+        || bucket.len() > 63
+        || !bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+    {
+        check.add(
+            path,
+            format!("must be an object storage bucket name (3 to 63 of a-z, 0-9, '-', '.'); got {bucket:?}"),
+        );
+    }
+}
+
+/// SBS IOPS: the values of the Block volume types (5000 for sbs_5k, 15000 for sbs_15k).
+fn perf_iops_rule(check: &mut Check, path: &str, value: &serde_json::Number) {
+    let allowed: Vec<u32> = block::VolumeType::KNOWN
+        .iter()
+        .filter_map(block::VolumeType::perf_iops)
+        .collect();
+    let known = value
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .is_some_and(|v| allowed.contains(&v));
+    if !known {
+        let allowed: Vec<String> = allowed.iter().map(u32::to_string).collect();
+        check.add(
+            path,
+            format!("must be one of {}; got {value}", allowed.join(", ")),
+        );
+    }
+}
+
+/// SBS volume sizes: 5 GB to 10 TB (whole gigabytes are [`size_rule`]'s).
+fn block_size_rule(check: &mut Check, fields: &Map<String, Value>) {
+    if let Some(size) = fields.get("size").and_then(Value::as_u64)
+        && !(block::MIN_VOLUME_SIZE..=block::MAX_VOLUME_SIZE).contains(&size)
+    {
+        check.add(
+            "size",
+            format!(
+                "an SBS volume is {} to {} bytes (5 GB to 10 TB); got {size}",
+                block::MIN_VOLUME_SIZE,
+                block::MAX_VOLUME_SIZE
+            ),
+        );
+    }
+}
+
 fn is_cidr(range: &str) -> bool {
     let (addr, prefix) = range.split_once('/').unwrap_or((range, ""));
     let Ok(ip) = IpAddr::from_str(addr) else {
@@ -526,14 +570,35 @@ fn special(check: &mut Check, info: &MethodInfo, message: &str, fields: &Map<Str
                 check.add("volume_id", "required unless importing from bucket and key");
             }
         }
-        "CreateVolumeRequest" => match (set("size"), set("base_snapshot")) {
-            (false, false) => check.add("size", "required unless base_snapshot is given"),
-            (true, true) => check.add(
-                "base_snapshot",
-                "give either size or base_snapshot, not both",
-            ),
-            _ => {}
-        },
+        "CreateVolumeRequest" => {
+            match (set("size"), set("base_snapshot")) {
+                (false, false) => check.add("size", "required unless base_snapshot is given"),
+                (true, true) => check.add(
+                    "base_snapshot",
+                    "give either size or base_snapshot, not both",
+                ),
+                _ => {}
+            }
+            let sbs = VolumeVolumeType::SbsVolume.as_str();
+            match fields.get("volume_type").and_then(Value::as_str) {
+                Some(other) if set("perf_iops") && !other.is_empty() && other != sbs => check.add(
+                    "perf_iops",
+                    format!("is for SBS volumes (volume_type {sbs}); got volume_type {other:?}"),
+                ),
+                Some(t) if t == sbs => block_size_rule(check, fields),
+                _ if set("perf_iops") => block_size_rule(check, fields),
+                _ => {}
+            }
+        }
+        "ResizeVolumeRequest" => {
+            if !set("size") && !set("perf_iops") {
+                check.add(
+                    "size",
+                    "required unless perf_iops is given: the new size or IOPS",
+                );
+            }
+            block_size_rule(check, fields);
+        }
         "PlanBlockMigrationRequest" | "ApplyBlockMigrationRequest" => {
             match (set("volume_id"), set("snapshot_id")) {
                 (false, false) => check.add("volume_id", "required: give volume_id or snapshot_id"),

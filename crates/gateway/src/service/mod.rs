@@ -206,11 +206,13 @@ endpoint_services! {
         replace_snapshot(ReplaceSnapshotRequest) -> v1::Snapshot;
         delete_snapshot(DeleteSnapshotRequest) -> ();
         export_snapshot(ExportSnapshotRequest) -> v1::Operation;
+        import_snapshot(ImportSnapshotRequest) -> v1::Operation;
     }
     volumes_server::{Volumes, VolumesServer} {
         list_volumes(ListVolumesRequest) -> v1::ListVolumesResponse;
         get_volume(GetVolumeRequest) -> v1::Volume;
         create_volume(CreateVolumeRequest) -> v1::Operation;
+        resize_volume(ResizeVolumeRequest) -> v1::Operation;
         update_volume(UpdateVolumeRequest) -> v1::Volume;
         delete_volume(DeleteVolumeRequest) -> ();
     }
