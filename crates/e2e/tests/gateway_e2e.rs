@@ -640,6 +640,59 @@ async fn every_method_is_served() {
             .await,
     );
 
+    // Block Storage: an SBS volume made, then resized; a snapshot imported from a bucket.
+    let sbs = must(
+        "CreateVolume (sbs)",
+        volumes
+            .create_volume(v1::CreateVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                name: "sbs-data".into(),
+                volume_type: Some("sbs_volume".into()),
+                size: Some(10_000_000_000),
+                perf_iops: Some(5000),
+                project: Some(project.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    let sbs_volume: v1::Volume = unpack(&wait_done(&mut ops, &sbs.name).await);
+    assert_eq!(sbs_volume.api.as_deref(), Some("block"), "{sbs_volume:?}");
+    let resize = must(
+        "ResizeVolume",
+        volumes
+            .resize_volume(v1::ResizeVolumeRequest {
+                zone: z(),
+                request_id: rid(),
+                volume_id: sbs_volume.id.clone(),
+                size: Some(20_000_000_000),
+                perf_iops: Some(15000),
+            })
+            .await,
+    );
+    let resized: v1::Volume = unpack(&wait_done(&mut ops, &resize.name).await);
+    assert_eq!(
+        (resized.size, resized.perf_iops),
+        (20_000_000_000, Some(15000)),
+        "{resized:?}"
+    );
+    let import = must(
+        "ImportSnapshot",
+        snapshots
+            .import_snapshot(v1::ImportSnapshotRequest {
+                zone: z(),
+                request_id: rid(),
+                bucket: "my-bucket".into(),
+                key: "s1.qcow2".into(),
+                name: "imported".into(),
+                project: Some(project.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    let imported: v1::Snapshot = unpack(&wait_done(&mut ops, &import.name).await);
+    assert_eq!(imported.api.as_deref(), Some("block"), "{imported:?}");
+
     // Operations: Watch, Get and Cancel mid-way. Every call of the zone is slowed down, so the
     // worker is still creating the snapshot when the cancel arrives.
     env.emulator.set_faults(Faults {
