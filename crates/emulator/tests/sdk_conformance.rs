@@ -39,6 +39,8 @@ async fn run_sdk_script(script: &str) {
     let base = emu.base_url();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(python)
+            // The scripts import sdk_common.py: leave no __pycache__ in the tree.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .arg(path)
             .arg(base)
             .output()
