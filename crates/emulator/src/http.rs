@@ -17,11 +17,36 @@ fn uuid_param(value: &str, arg: &str) -> ApiResult<Uuid> {
     parse_uuid(value).ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))
 }
 
-/// An Instance API request, already resolved to its catalog endpoint.
+/// The version of its API a request addressed: the Block API serves every
+/// endpoint under `v1` and `v1alpha1`, whose bodies differ by a few keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// `/instance/v1/…`, `/block/v1/…` (and the Instance `v2alpha1`
+    /// placement groups, which have their own surface).
+    #[default]
+    V1,
+    /// `/block/v1alpha1/…`.
+    V1Alpha1,
+}
+
+impl Version {
+    /// The version a request path addresses.
+    pub fn of_path(path: &str) -> Self {
+        if path.starts_with(fleet_core::catalog::BLOCK_V1ALPHA1_PREFIX) {
+            Version::V1Alpha1
+        } else {
+            Version::V1
+        }
+    }
+}
+
+/// An API request, already resolved to its catalog endpoint.
 #[derive(Debug)]
 pub struct Req {
     /// HTTP method.
     pub method: Method,
+    /// The API version of the path.
+    pub version: Version,
     /// Decoded path parameters of the endpoint's template (`zone` first).
     pub params: PathParams,
     /// Decoded query pairs in order.

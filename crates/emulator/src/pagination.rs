@@ -1,7 +1,11 @@
-//! Pagination exactly as the real API does it: 1-based `page`, `per_page`
-//! ≤ 100 (default 50), the total only in `X-Total-Count`, a `Link` header with
-//! `next`/`last` relative to the zone root, and an empty page (200) past the end.
+//! Pagination exactly as the real APIs do it: 1-based `page` and a page size
+//! ≤ 100 (default 50) named by the family (`per_page` for Instance,
+//! `page_size` for Block), an empty page (200) past the end. Instance lists
+//! give the total only in `X-Total-Count` plus a `Link` header with
+//! `next`/`last` relative to the zone root; Block lists give it in the body
+//! (`total_count`) and send neither header.
 
+use fleet_core::catalog::Api;
 use serde::Serialize;
 
 use crate::errors::{ApiResult, ArgDetail, Error};
@@ -22,10 +26,11 @@ pub struct Page {
 }
 
 impl Page {
-    /// Read and validate `page` / `per_page`.
-    pub fn from_req(req: &Req) -> ApiResult<Self> {
+    /// Read and validate `page` and the family's page-size parameter.
+    pub fn from_req(req: &Req, api: Api) -> ApiResult<Self> {
+        let size_param = api.page_size_param();
         let page = parse_num(req, "page")?.unwrap_or(1);
-        let per_page = parse_num(req, "per_page")?.unwrap_or(DEFAULT_PER_PAGE);
+        let per_page = parse_num(req, size_param)?.unwrap_or(DEFAULT_PER_PAGE);
         if page < 1 {
             return Err(Error::invalid(ArgDetail::constraint(
                 "page",
@@ -34,11 +39,23 @@ impl Page {
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(Error::invalid(ArgDetail::constraint(
-                "per_page",
+                size_param,
                 "must be between 1 and 100",
             )));
         }
         Ok(Self { page, per_page })
+    }
+
+    /// This page of `items`, and the number of items over all pages.
+    pub fn slice<T>(self, items: Vec<T>) -> (Vec<T>, u64) {
+        let total = items.len() as u64;
+        let start = (self.page - 1).saturating_mul(self.per_page);
+        let slice = items
+            .into_iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.per_page).unwrap_or(usize::MAX))
+            .collect();
+        (slice, total)
     }
 }
 
@@ -61,17 +78,22 @@ pub fn list_response<T, E: Serialize>(
     link_path: &str,
     envelope: impl FnOnce(Vec<T>) -> E,
 ) -> ApiResult<Resp> {
-    let page = Page::from_req(req)?;
-    let total = items.len() as u64;
-    let start = (page.page - 1).saturating_mul(page.per_page);
-    let slice: Vec<T> = items
-        .into_iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
-        .collect();
+    let page = Page::from_req(req, Api::Instance)?;
+    let (slice, total) = page.slice(items);
     Ok(Resp::ok(envelope(slice))
         .with_header("x-total-count", total.to_string())
         .with_header("link", link_header(req, link_path, page, total)))
+}
+
+/// Slice `items` to the requested page of a Block list and wrap it with
+/// the total in its core envelope (`{"volumes": […], "total_count": n}`).
+pub fn block_list_response<T, E: Serialize>(
+    req: &Req,
+    items: Vec<T>,
+    envelope: impl FnOnce(Vec<T>, u64) -> E,
+) -> ApiResult<Resp> {
+    let (slice, total) = Page::from_req(req, Api::Block)?.slice(items);
+    Ok(Resp::ok(envelope(slice, total)))
 }
 
 /// `</servers?page=2&per_page=50&>; rel="next",</servers?page=2&per_page=50&>; rel="last"`.

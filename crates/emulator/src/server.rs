@@ -1,4 +1,4 @@
-//! The HTTP layer: axum router (admin endpoints + the Instance API catch-all),
+//! The HTTP layer: axum router (admin endpoints + the Instance and Block API catch-all),
 //! served by hyper so injected connection resets can drop a connection
 //! without answering. Order of a request: parse zone → faults → rate limit →
 //! auth → body → world (settle transitions, dispatch) → headers → call log.
@@ -23,7 +23,7 @@ use crate::auth::Authenticator;
 use crate::calllog::{CallLog, CallRecord};
 use crate::errors::{ArgDetail, Error};
 use crate::faults::{FaultInjector, Faults, Outcome};
-use crate::http::{Body, Req, Resp};
+use crate::http::{Body, Req, Resp, Version};
 use crate::ratelimit::RateLimiter;
 use crate::state::{Ctx, World, dispatch};
 use crate::util::{SplitMix, mix};
@@ -162,7 +162,8 @@ async fn instance(State(shared): State<Arc<Shared>>, req: Request) -> Response<A
         .to_string();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let zone = match segs.as_slice() {
-        ["instance", "v1" | "v2alpha1", "zones", z, ..] => Some((*z).to_owned()),
+        ["instance", "v1" | "v2alpha1", "zones", z, ..]
+        | ["block", "v1" | "v1alpha1", "zones", z, ..] => Some((*z).to_owned()),
         _ => None,
     };
     let resp = handle(&shared, req, &method, &path, zone.as_deref(), &request_id).await;
@@ -192,7 +193,8 @@ async fn handle(
 ) -> Response<AxumBody> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (version, zone, rest) = match (segs.as_slice(), zone) {
-        (["instance", v @ ("v1" | "v2alpha1"), "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
+        // `zone` is only set for the served families and versions.
+        (["instance" | "block", v, "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
         _ => return error_response(&Error::unknown_route(), request_id),
     };
     if let Err(unknown) = zone.parse::<fleet_core::Zone>() {
@@ -279,7 +281,7 @@ async fn handle(
 
 /// What a request addresses.
 enum Target {
-    /// An Instance API v1 endpoint of `fleet_core::catalog`.
+    /// An Instance or Block endpoint of `fleet_core::catalog`.
     Catalog(Operation),
     /// The newer `v2alpha1` placement-group surface (outside the v1
     /// catalog): the decoded segments after `placement-groups`.
@@ -298,6 +300,7 @@ fn route(
 ) -> Result<(Target, Req), Error> {
     let request = |method: Method, params: PathParams| Req {
         method,
+        version: Version::of_path(path),
         params,
         query,
         body,

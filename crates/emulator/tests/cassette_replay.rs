@@ -449,8 +449,16 @@ async fn replay(file: &Path) -> Result<Outcome, String> {
     Ok(out)
 }
 
+/// `shared/conformance/cassettes` beside the repository: the first
+/// ancestor of the crate holding it (the repository's parent for a
+/// checkout, further up for a worktree nested one level deeper).
 fn cassette_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cassettes")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/conformance/cassettes"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| manifest.join("../../../shared/conformance/cassettes"))
 }
 
 fn main() {

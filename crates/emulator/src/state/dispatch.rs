@@ -3,10 +3,12 @@
 //! table, and every catalog operation must have an arm here), and this
 //! match hands the typed path parameters to the resource module.
 
+use fleet_core::block::BlockResource;
+use fleet_core::catalog::Api;
 use fleet_core::{Method, Operation};
 
 use super::{
-    World, images, ips, placement_groups, private_nics, products, security_groups, servers,
+    World, block, images, ips, placement_groups, private_nics, products, security_groups, servers,
     snapshots, volumes,
 };
 use crate::errors::{ApiResult, Error};
@@ -120,9 +122,23 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
             private_nics::one(w, ctx, req, server, req.path_id("private_nic_id")?)
         }
 
-        // Block Storage: not served yet (issue 16 in progress).
-        op if op.api() == fleet_core::catalog::Api::Block => Err(Error::unknown_route()),
-        _ => Err(Error::unknown_route()),
+        Op::BlockListVolumeTypes => block::volume_types::list(req),
+        Op::BlockListVolumes => block::volumes::list(w, ctx, req),
+        Op::BlockCreateVolume => block::volumes::create(w, ctx, req),
+        Op::BlockGetVolume => block::volumes::get_one(w, ctx, req, req.id("volume_id")?),
+        Op::BlockUpdateVolume => block::volumes::update(w, ctx, req, req.id("volume_id")?),
+        Op::BlockDeleteVolume => block::volumes::delete(w, ctx, req.id("volume_id")?),
+        Op::BlockListSnapshots => block::snapshots::list(w, ctx, req),
+        Op::BlockCreateSnapshot => block::snapshots::create(w, ctx, req),
+        Op::BlockImportSnapshotFromObjectStorage | Op::BlockImportSnapshotFromS3 => {
+            block::snapshots::import(w, ctx, req)
+        }
+        Op::BlockExportSnapshotToObjectStorage => {
+            block::snapshots::export(w, ctx, req, req.id("snapshot_id")?)
+        }
+        Op::BlockGetSnapshot => block::snapshots::get_one(w, ctx, req, req.id("snapshot_id")?),
+        Op::BlockUpdateSnapshot => block::snapshots::update(w, ctx, req, req.id("snapshot_id")?),
+        Op::BlockDeleteSnapshot => block::snapshots::delete(w, ctx, req.id("snapshot_id")?),
     }
 }
 
@@ -135,14 +151,17 @@ fn pg_id(req: &Req) -> ApiResult<uuid::Uuid> {
 }
 
 /// Refuse any change to a locked resource named in the path: the
-/// collection is the first literal segment after the zone, the resource
-/// the first parameter after it.
+/// collection is the first literal segment after the zone (named as its
+/// API names it), the resource the first parameter after it.
 fn check_locked(w: &World, op: Operation, req: &Req) -> ApiResult<()> {
     let endpoint = op.endpoint();
     if endpoint.method == Method::Get || w.locked.is_empty() {
         return Ok(());
     }
+    let block = endpoint.api() == Api::Block;
     let kind = match endpoint.path.split('/').nth(5) {
+        Some("volumes") if block => BlockResource::Volume.as_str(),
+        Some("snapshots") if block => BlockResource::Snapshot.as_str(),
         Some("servers") => "instance_server",
         Some("volumes") => "instance_volume",
         Some("snapshots") => "instance_snapshot",

@@ -1,5 +1,7 @@
 //! Images: public ones from the catalogue (read-only) and tenant images made
-//! from snapshots or by the `backup` action.
+//! from snapshots (Instance or Block ones) or by the `backup` action. An
+//! image links the Block snapshots it uses (they read `in_use`) and lets go
+//! of them a transition after it is deleted.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -10,7 +12,7 @@ use fleet_core::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Ctx, Owner, World, ts, visible, zone};
+use super::{Ctx, Owner, World, block, ts, visible, zone};
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of};
 use crate::pagination::list_response;
@@ -26,9 +28,9 @@ pub struct Image {
     pub name: String,
     /// Architecture.
     pub arch: String,
-    /// Root snapshot.
+    /// Root snapshot (Instance or Block).
     pub root: Uuid,
-    /// Extra snapshots keyed "1", "2", ….
+    /// Extra snapshots keyed "1", "2", … (Instance or Block).
     pub extra: BTreeMap<String, Uuid>,
     /// Public flag.
     pub public: bool,
@@ -46,10 +48,12 @@ pub struct Image {
     pub seq: u64,
 }
 
+/// An image's volume: an Instance snapshot in full; a Block one as
+/// recorded, `sbs_snapshot` with no name and size 0.
 fn snapshot_summary(w: &World, id: Uuid) -> VolumeSummary {
     let (name, size, volume_type) = match w.snapshots.get(&id) {
-        Some(s) if s.volume_type == "sbs_snapshot" => (String::new(), 0, "sbs_snapshot"),
         Some(s) => (s.name.clone(), s.size, s.volume_type.as_str()),
+        None if w.block_snapshots.contains_key(&id) => (String::new(), 0, "sbs_snapshot"),
         None => (String::new(), 0, "l_ssd"),
     };
     VolumeSummary {
@@ -130,9 +134,37 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     if w.catalog.public_image(&ctx.zone, &id.to_string()).is_some() {
         return Err(Error::permissions_denied("instance_image", "delete"));
     }
-    get(w, ctx, id)?;
+    let image = get(w, ctx, id)?.clone();
     w.images.remove(&id);
+    let t = w.transition;
+    for s in image.snapshots() {
+        if w.block_snapshots.contains_key(&s) {
+            let ev = block::Event::SnapshotUnlinked {
+                snapshot: s,
+                image: id,
+            };
+            block::schedule(w, ctx.instant, t, ev);
+        }
+    }
     Ok(Resp::no_content())
+}
+
+impl Image {
+    /// Every snapshot it uses, root first.
+    pub fn snapshots(&self) -> Vec<Uuid> {
+        std::iter::once(self.root)
+            .chain(self.extra.values().copied())
+            .collect()
+    }
+}
+
+/// Image `image` links the Block snapshots among `snapshots`.
+pub fn link_block_snapshots(w: &mut World, ctx: &Ctx, image: Uuid, snapshots: &[Uuid]) {
+    for s in snapshots {
+        if w.block_snapshots.contains_key(s) {
+            block::snapshots::link_image(w, *s, image, ctx.now);
+        }
+    }
 }
 
 pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
@@ -174,9 +206,13 @@ pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     })
 }
 
+/// A snapshot an image may use: the caller's, Instance or Block.
 fn snapshot_ref(w: &World, ctx: &Ctx, arg: &str, id: &str) -> ApiResult<Uuid> {
     let id = crate::util::parse_uuid(id)
         .ok_or_else(|| Error::invalid(ArgDetail::format(arg, "not a valid UUID")))?;
+    if block::snapshots::get(w, ctx, id).is_ok() {
+        return Ok(id);
+    }
     Ok(super::snapshots::get(w, ctx, id)?.id)
 }
 
@@ -234,7 +270,9 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         seq,
     };
     let out = wrap(render(w, &img));
+    let snapshots = img.snapshots();
     w.images.insert(id, img);
+    link_block_snapshots(w, ctx, id, &snapshots);
     Ok(Resp::created(out, Some(format!("/images/{id}"))))
 }
 
@@ -265,6 +303,21 @@ pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> 
             .as_ref()
             .map(|m| m.iter().map(|(k, v)| (k, v.id.as_str()))),
     )? {
+        let dropped: Vec<Uuid> = i
+            .extra
+            .values()
+            .filter(|s| !e.values().any(|n| n == *s))
+            .copied()
+            .collect();
+        let added: Vec<Uuid> = e
+            .values()
+            .filter(|n| !i.extra.values().any(|s| s == *n))
+            .copied()
+            .collect();
+        for s in dropped {
+            block::snapshots::release(w, s, id, ctx.now);
+        }
+        link_block_snapshots(w, ctx, id, &added);
         i.extra = e;
     }
     i.modified = ctx.now;

@@ -187,6 +187,7 @@ pub fn delete(w: &mut World, ctx: &Ctx, ip: &str) -> ApiResult<Resp> {
 fn strip_name(req: &Req) -> Req {
     Req {
         method: req.method,
+        version: req.version,
         params: req.params.clone(),
         query: req
             .query

@@ -6,6 +6,7 @@
 //! No timers run in the background, so an idle emulator costs nothing and a
 //! transition is visible exactly when its time has passed.
 
+pub mod block;
 mod dispatch;
 pub mod images;
 pub mod ips;
@@ -134,6 +135,8 @@ pub enum Event {
         /// Filesystem id.
         filesystem: String,
     },
+    /// A Block volume or snapshot change.
+    Block(block::Event),
 }
 
 /// Every resource of every tenant.
@@ -150,10 +153,17 @@ pub struct World {
     events: BinaryHeap<Reverse<(Instant, u64, Event)>>,
     /// Servers.
     pub servers: HashMap<Uuid, Server>,
-    /// Volumes (local ones and the hidden SBS ones).
+    /// Instance volumes (`l_ssd`, `scratch`, `b_ssd`).
     pub volumes: HashMap<Uuid, Volume>,
-    /// Snapshots.
+    /// Instance snapshots.
     pub snapshots: HashMap<Uuid, Snapshot>,
+    /// Block volumes (SBS, and `b_ssd` ones after a block migration).
+    pub block_volumes: HashMap<Uuid, block::BlockVolume>,
+    /// Block snapshots.
+    pub block_snapshots: HashMap<Uuid, block::BlockSnapshot>,
+    /// Objects written by Block exports (`region/bucket/key` → bytes), so
+    /// an import of one knows its size.
+    pub exported_objects: HashMap<String, u64>,
     /// Tenant images.
     pub images: HashMap<Uuid, Image>,
     /// Flexible IPs.
@@ -189,6 +199,9 @@ impl World {
             servers: HashMap::new(),
             volumes: HashMap::new(),
             snapshots: HashMap::new(),
+            block_volumes: HashMap::new(),
+            block_snapshots: HashMap::new(),
+            exported_objects: HashMap::new(),
             images: HashMap::new(),
             ips: HashMap::new(),
             security_groups: HashMap::new(),
@@ -280,6 +293,7 @@ impl World {
                     g.state = "available".into();
                 }
             }
+            Event::Block(ev) => block::apply(self, ev, wall),
             Event::Filesystem { server, filesystem } => {
                 if let Some(s) = self.servers.get_mut(&server) {
                     s.filesystems.retain(|(_, st)| st != "detaching");

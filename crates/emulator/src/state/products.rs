@@ -91,11 +91,7 @@ pub fn dashboard(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     for s in &servers {
         *by_type.entry(s.commercial_type.clone()).or_default() += 1;
     }
-    let vols: Vec<&super::Volume> = w
-        .volumes
-        .values()
-        .filter(|v| v.is_instance() && keep(&v.owner))
-        .collect();
+    let vols: Vec<&super::Volume> = w.volumes.values().filter(|v| keep(&v.owner)).collect();
     let count = |k: &str| vols.iter().filter(|v| v.kind == k).count();
     let size = |k: &str| {
         vols.iter()
@@ -118,11 +114,7 @@ pub fn dashboard(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             .count()),
         servers_by_types: by_type,
         images_count: n(w.images.values().filter(|i| keep(&i.owner)).count()),
-        snapshots_count: n(w
-            .snapshots
-            .values()
-            .filter(|s| s.volume_type != "sbs_snapshot" && keep(&s.owner))
-            .count()),
+        snapshots_count: n(w.snapshots.values().filter(|s| keep(&s.owner)).count()),
         servers_count: n(servers.len()),
         ips_count: n(ips.len()),
         security_groups_count: n(w

@@ -26,7 +26,7 @@ pub struct Snapshot {
     pub owner: Owner,
     /// Name.
     pub name: String,
-    /// `l_ssd`, `b_ssd`, `unified` or the hidden `sbs_snapshot`.
+    /// `l_ssd`, `b_ssd` or `unified` (SBS snapshots live in the Block API).
     pub volume_type: String,
     /// Bytes.
     pub size: u64,
@@ -85,7 +85,7 @@ fn wrap(snapshot: fleet_core::Snapshot) -> SnapshotResponse {
 pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Snapshot> {
     w.snapshots
         .get(&id)
-        .filter(|s| s.volume_type != "sbs_snapshot" && visible(ctx, &s.owner))
+        .filter(|s| visible(ctx, &s.owner))
         .ok_or_else(|| Error::not_found("instance_snapshot", id.to_string()))
 }
 
@@ -95,7 +95,7 @@ pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let mut v: Vec<&Snapshot> = w
         .snapshots
         .values()
-        .filter(|s| s.volume_type != "sbs_snapshot" && visible(ctx, &s.owner))
+        .filter(|s| visible(ctx, &s.owner))
         .filter(|s| super::list_filter(req, &s.owner, &s.name, &s.tags))
         .filter(|s| {
             base.is_none_or(|b| {

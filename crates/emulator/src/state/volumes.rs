@@ -1,14 +1,17 @@
-//! Local volumes (`l_ssd`, `scratch`, legacy `b_ssd`) and the hidden SBS
-//! volumes that servers reference (the Instance API answers 404 for those,
-//! as the real one does), plus the block-migration plan/apply endpoints.
+//! Instance volumes (`l_ssd`, `scratch`, legacy `b_ssd`), plus the
+//! block-migration plan/apply endpoints that move `b_ssd` volumes and
+//! snapshots to the Block API. SBS volumes live in [`super::block`]: the
+//! Instance API answers 404 `instance_volume` for them, as the real one
+//! does.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use fleet_core::PreconditionFailedKind;
 use fleet_core::{
     ApplyBlockMigrationRequest, CheckBlockMigrationOrganizationQuotasRequest, CreateVolumeRequest,
     ListVolumesResponse, Maybe, MigrationPlan, PlanBlockMigrationRequest, UpdateVolumeRequest,
-    VolumeResponse, VolumeServer, VolumeServerVolumeType,
+    VolumeResponse, VolumeServer,
 };
 use serde_json::Map;
 use uuid::Uuid;
@@ -28,7 +31,7 @@ pub struct Volume {
     pub owner: Owner,
     /// Name.
     pub name: String,
-    /// `l_ssd`, `scratch`, `b_ssd` or `sbs_volume`.
+    /// `l_ssd`, `scratch` or `b_ssd`.
     pub kind: String,
     /// Bytes.
     pub size: u64,
@@ -46,45 +49,6 @@ pub struct Volume {
     pub seq: u64,
     /// Boot flag of the attachment.
     pub boot: bool,
-}
-
-impl Volume {
-    /// Whether the Instance API serves it (SBS volumes live in the Block API).
-    pub fn is_instance(&self) -> bool {
-        self.kind != "sbs_volume"
-    }
-}
-
-/// Accept an SBS volume id the emulator has never seen: SBS volumes are
-/// created through the Block API, which the emulator does not model, so a
-/// referenced `sbs_volume` id is trusted to exist (10 GB, the caller's).
-pub fn adopt_external_sbs(w: &mut World, ctx: &Ctx, owner: &Owner, id: Uuid) -> ApiResult<()> {
-    if let Some(v) = w.volumes.get(&id) {
-        return if visible(ctx, &v.owner) {
-            Ok(())
-        } else {
-            Err(Error::not_found("instance_volume", id.to_string()))
-        };
-    }
-    let seq = w.next_seq();
-    w.volumes.insert(
-        id,
-        Volume {
-            id,
-            owner: owner.clone(),
-            name: format!("sbs-volume-{}", &id.simple().to_string()[..8]),
-            kind: "sbs_volume".into(),
-            size: 10_000_000_000,
-            state: "available".into(),
-            server: None,
-            tags: Vec::new(),
-            created: ctx.now,
-            modified: ctx.now,
-            seq,
-            boot: false,
-        },
-    );
-    Ok(())
 }
 
 /// Standalone volume.
@@ -110,23 +74,8 @@ pub fn render(w: &World, v: &Volume) -> fleet_core::Volume {
     }
 }
 
-/// A `server.volumes` entry: full for local volumes, short for SBS ones.
+/// A `server.volumes` entry of an Instance volume.
 pub fn render_in_server(v: &Volume, s: &super::Server) -> VolumeServer {
-    if v.kind == "sbs_volume" {
-        let state = if v.state == "deleting" {
-            "available"
-        } else {
-            v.state.as_str()
-        };
-        return VolumeServer {
-            id: v.id.to_string(),
-            volume_type: VolumeServerVolumeType::SbsVolume,
-            state: Maybe::Value(state.into()),
-            boot: v.boot,
-            zone: zone(&v.owner.zone),
-            ..VolumeServer::default()
-        };
-    }
     VolumeServer {
         id: v.id.to_string(),
         name: Maybe::Value(v.name.clone()),
@@ -157,17 +106,17 @@ fn wrap(volume: fleet_core::Volume) -> VolumeResponse {
 pub fn get<'a>(w: &'a World, ctx: &Ctx, id: Uuid) -> ApiResult<&'a Volume> {
     w.volumes
         .get(&id)
-        .filter(|v| v.is_instance() && visible(ctx, &v.owner))
+        .filter(|v| visible(ctx, &v.owner))
         .ok_or_else(|| Error::not_found("instance_volume", id.to_string()))
 }
 
-/// `GET volumes` (instance volumes only).
+/// `GET volumes` (Instance volumes only).
 pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let vt = req.q("volume_type");
     let mut v: Vec<&Volume> = w
         .volumes
         .values()
-        .filter(|v| v.is_instance() && visible(ctx, &v.owner))
+        .filter(|v| visible(ctx, &v.owner))
         .filter(|v| super::list_filter(req, &v.owner, &v.name, &v.tags))
         .filter(|v| vt.is_none_or(|t| v.kind == t))
         .collect();
@@ -227,7 +176,7 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let count = w
         .volumes
         .values()
-        .filter(|v| v.is_instance() && visible(ctx, &v.owner))
+        .filter(|v| visible(ctx, &v.owner))
         .count();
     w.check_quota(ctx, "instance_volumes", count, w.quotas.volumes)?;
     let kind = one_of(
@@ -345,9 +294,7 @@ fn plan_members(
                 .snapshots
                 .values()
                 .filter(|s| {
-                    visible(ctx, &s.owner)
-                        && s.base_volume.as_ref().is_some_and(|(b, _)| *b == vid)
-                        && s.volume_type != "sbs_snapshot"
+                    visible(ctx, &s.owner) && s.base_volume.as_ref().is_some_and(|(b, _)| *b == vid)
                 })
                 .collect();
             snaps.sort_by_key(|s| s.seq);
@@ -365,11 +312,11 @@ fn plan_members(
                 .base_volume
                 .as_ref()
                 .map(|(b, _)| *b)
-                .filter(|b| w.volumes.get(b).is_some_and(Volume::is_instance));
+                .filter(|b| w.volumes.contains_key(b));
             let mut snaps: Vec<&super::Snapshot> = w
                 .snapshots
                 .values()
-                .filter(|x| visible(ctx, &x.owner) && x.volume_type != "sbs_snapshot")
+                .filter(|x| visible(ctx, &x.owner))
                 .filter(|x| {
                     x.id == sid
                         || (base.is_some() && x.base_volume.as_ref().map(|(b, _)| *b) == base)
@@ -443,15 +390,20 @@ pub fn apply(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         )));
     }
     w.migration_plans.remove(&key);
-    // Migrated resources leave the Instance API for the Block API.
-    if let Some(v) = vol.and_then(|v| w.volumes.get_mut(&v)) {
-        v.kind = "sbs_volume".into();
-        v.modified = ctx.now;
+    // Migrated resources leave the Instance API for the Block API, with
+    // the servers and images that hold them.
+    if let Some(v) = vol.and_then(|v| w.volumes.remove(&v)) {
+        super::block::volumes::from_migration(w, v, ctx.now);
+    }
+    let mut images: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for i in w.images.values() {
+        for s in std::iter::once(&i.root).chain(i.extra.values()) {
+            images.entry(*s).or_default().push(i.id);
+        }
     }
     for s in snaps {
-        if let Some(s) = w.snapshots.get_mut(&s) {
-            s.volume_type = "sbs_snapshot".into();
-            s.modified = ctx.now;
+        if let Some(s) = w.snapshots.remove(&s) {
+            super::block::snapshots::from_migration(w, s, &images, ctx.now);
         }
     }
     Ok(Resp::no_content())

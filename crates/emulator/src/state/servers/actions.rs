@@ -189,7 +189,7 @@ pub fn apply_step(
     id: Uuid,
     generation: u64,
     step: Step,
-    _now: Instant,
+    now: Instant,
     wall: SystemTime,
 ) {
     let dyn_ip = {
@@ -244,6 +244,6 @@ pub fn apply_step(
             s.state = ServerState::StoppedInPlace;
             s.state_detail = "stopped in place".into();
         }
-        Step::Terminated => remove_server(w, id, true, wall),
+        Step::Terminated => remove_server(w, id, true, now, wall),
     }
 }

@@ -1,4 +1,7 @@
-//! The `backup` action: an image of the server's volumes, each snapshotted.
+//! The `backup` action: an image of the server's volumes, each snapshotted:
+//! Instance volumes into Instance snapshots (`snapshotting` → `available`),
+//! Block volumes into Block snapshots the image links at once (recorded:
+//! `in_use`, and the image `available` at once when all are Block).
 
 use std::collections::BTreeMap;
 
@@ -8,8 +11,11 @@ use uuid::Uuid;
 use super::Server;
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::non_empty;
-use crate::state::{Ctx, Event, Image, Snapshot, World, visible};
+use crate::state::{Ctx, Event, Image, Snapshot, World, block, visible};
 use crate::util::{backup_stamp, parse_uuid};
+
+/// The backup type of a Block volume's snapshot.
+const SBS_SNAPSHOT: &str = "sbs_snapshot";
 
 /// `backup`: an image of the server's (non-scratch) volumes, each snapshotted.
 pub(super) fn backup(
@@ -42,6 +48,16 @@ pub(super) fn backup(
                     .as_ref()
                     .map(ToString::to_string)
                     .filter(|t| !t.is_empty());
+                let block = w.block_volumes.contains_key(&vid);
+                if vt.as_deref().is_some_and(|t| (t == SBS_SNAPSHOT) != block) {
+                    return Err(Error::invalid(ArgDetail::constraint(
+                        "volumes",
+                        format!(
+                            "volume {vid}: {SBS_SNAPSHOT} is the snapshot type of sbs_volume \
+                             volumes, and only theirs"
+                        ),
+                    )));
+                }
                 v.push((vid, vt));
             }
             Some(v)
@@ -54,13 +70,8 @@ pub(super) fn backup(
     let mut root: Option<Uuid> = None;
     let mut extra: BTreeMap<String, Uuid> = BTreeMap::new();
     let mut n = 0u32;
+    let mut local = false;
     for (_, vid) in s.volumes.iter() {
-        let Some(v) = w.volumes.get(vid).cloned() else {
-            continue;
-        };
-        if v.kind == "scratch" {
-            continue;
-        }
         let override_type = match &selected {
             Some(sel) => match sel.iter().find(|(id, _)| id == vid) {
                 Some((_, t)) => t.clone(),
@@ -68,39 +79,18 @@ pub(super) fn backup(
             },
             None => None,
         };
+        let snap_name = format!("{name}_snap_{n}");
+        let sid = if w.block_volumes.contains_key(vid) {
+            block::snapshots::create_for_backup(w, ctx, *vid, snap_name, image_id)
+        } else {
+            let sid = snapshot_local(w, ctx, s, *vid, snap_name, override_type);
+            local |= sid.is_some();
+            sid
+        };
+        let Some(sid) = sid else {
+            continue;
+        };
         n += 1;
-        let sid = w.new_id();
-        let seq = w.next_seq();
-        let vt = override_type.unwrap_or_else(|| {
-            if v.kind == "sbs_volume" {
-                "sbs_snapshot".into()
-            } else {
-                v.kind.clone()
-            }
-        });
-        w.snapshots.insert(
-            sid,
-            Snapshot {
-                id: sid,
-                owner: s.owner.clone(),
-                name: format!("{name}_snap_{}", n - 1),
-                volume_type: vt,
-                size: v.size,
-                state: "snapshotting".into(),
-                base_volume: Some((v.id, v.name.clone())),
-                tags: Vec::new(),
-                created: ctx.now,
-                modified: ctx.now,
-                seq,
-                error: None,
-            },
-        );
-        w.schedule(ctx.instant, t, Event::SnapshotAvailable(sid));
-        if let Some(vm) = w.volumes.get_mut(vid) {
-            vm.state = "snapshotting".into();
-            vm.modified = ctx.now;
-        }
-        w.schedule(ctx.instant, t, Event::VolumeAvailable(*vid));
         if root.is_none() {
             root = Some(sid);
         } else {
@@ -124,13 +114,55 @@ pub(super) fn backup(
             extra,
             public: false,
             from_server: s.id.to_string(),
-            state: "creating".into(),
+            state: if local { "creating" } else { "available" }.into(),
             tags: Vec::new(),
             created: ctx.now,
             modified: ctx.now,
             seq,
         },
     );
-    w.schedule(ctx.instant, t, Event::ImageAvailable(image_id));
+    if local {
+        w.schedule(ctx.instant, t, Event::ImageAvailable(image_id));
+    }
     Ok(image_id)
+}
+
+/// The Instance snapshot of a (non-scratch) Instance volume for a backup,
+/// `snapshotting` with its volume for a transition.
+fn snapshot_local(
+    w: &mut World,
+    ctx: &Ctx,
+    s: &Server,
+    vid: Uuid,
+    name: String,
+    override_type: Option<String>,
+) -> Option<Uuid> {
+    let v = w.volumes.get(&vid).filter(|v| v.kind != "scratch")?.clone();
+    let t = w.transition;
+    let sid = w.new_id();
+    let seq = w.next_seq();
+    w.snapshots.insert(
+        sid,
+        Snapshot {
+            id: sid,
+            owner: s.owner.clone(),
+            name,
+            volume_type: override_type.unwrap_or_else(|| v.kind.clone()),
+            size: v.size,
+            state: "snapshotting".into(),
+            base_volume: Some((v.id, v.name.clone())),
+            tags: Vec::new(),
+            created: ctx.now,
+            modified: ctx.now,
+            seq,
+            error: None,
+        },
+    );
+    w.schedule(ctx.instant, t, Event::SnapshotAvailable(sid));
+    if let Some(vm) = w.volumes.get_mut(&vid) {
+        vm.state = "snapshotting".into();
+        vm.modified = ctx.now;
+    }
+    w.schedule(ctx.instant, t, Event::VolumeAvailable(vid));
+    Some(sid)
 }

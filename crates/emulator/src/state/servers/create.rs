@@ -9,15 +9,17 @@ use fleet_core::{CreateServerRequest, Image, ServerState, VolumeServerTemplate, 
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::attach::{find_volume, take};
 use super::storage::{BOOT_TYPES, check_local_constraints, type_u64, volume_index};
 use super::update::parse_ip_id;
 use super::{Server, resolve_pg, wrap};
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of, uuid_arg};
-use crate::state::{Ctx, Owner, Volume, World, images, security_groups, visible, volumes};
+use crate::state::{Ctx, Owner, Volume, World, block, images, security_groups, visible};
 use crate::util::parse_uuid;
 
-/// A planned volume of a server being created.
+/// A planned volume of a server being created (`sbs_volume` ones are made
+/// in the Block API).
 struct PlannedVolume {
     idx: u32,
     existing: Option<Uuid>,
@@ -25,7 +27,12 @@ struct PlannedVolume {
     size: u64,
     name: String,
     boot: bool,
+    /// The snapshot a new Block volume is made from.
+    parent_snapshot: Option<String>,
 }
+
+/// The kind a volume made from an image's or template's snapshot gets.
+const SBS_VOLUME: &str = "sbs_volume";
 
 /// Volume types a template entry may ask for.
 const TEMPLATE_TYPES: [&str; 5] = ["l_ssd", "b_ssd", "scratch", "sbs_volume", "unified"];
@@ -52,7 +59,7 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let name = non_empty(body.name.clone()).unwrap_or_else(|| "srv-emulated".to_owned());
     let boot_type = one_of("boot_type", body.boot_type.clone(), &BOOT_TYPES)?.unwrap_or_default();
     let image = resolve_image(w, ctx, non_empty(body.image.clone()).as_deref(), &ctype)?;
-    let planned = plan_volumes(w, ctx, &owner, &body, &ty, image.as_ref(), &name)?;
+    let planned = plan_volumes(w, ctx, &body, &ty, image.as_ref(), &name)?;
     let sizes: Vec<(String, u64)> = planned.iter().map(|p| (p.kind.clone(), p.size)).collect();
     check_local_constraints(w, &ctx.zone, &ctype, &sizes)?;
     let ip_ids = resolve_public_ips(w, ctx, &body)?;
@@ -192,9 +199,8 @@ fn resolve_image(
 
 /// Every volume the server will have, in template order, root included.
 fn plan_volumes(
-    w: &mut World,
+    w: &World,
     ctx: &Ctx,
-    owner: &Owner,
     body: &CreateServerRequest,
     ty: &Value,
     image: Option<&Image>,
@@ -207,21 +213,19 @@ fn plan_volumes(
     tpl.sort_by_key(|(i, _)| *i);
     let mut planned: Vec<PlannedVolume> = Vec::new();
     for (idx, o) in &tpl {
-        planned.extend(plan_entry(
-            w,
-            ctx,
-            owner,
-            *idx,
-            o,
-            image.is_some(),
-            server_name,
-        )?);
+        planned.extend(plan_entry(w, ctx, *idx, o, image.is_some(), server_name)?);
     }
     if let Some(img) = image
         && !planned.iter().any(|p| p.idx == 0)
     {
         let root_tpl = tpl.iter().find(|(i, _)| *i == 0).map(|(_, o)| o.clone());
-        planned.push(plan_root(ty, img, root_tpl.unwrap_or_default(), &planned)?);
+        planned.push(plan_root(
+            w,
+            ty,
+            img,
+            root_tpl.unwrap_or_default(),
+            &planned,
+        )?);
     }
     if !planned.iter().any(|p| p.idx == 0) {
         return Err(Error::invalid(ArgDetail::required("volumes.0")));
@@ -232,9 +236,8 @@ fn plan_volumes(
 /// One template entry: an existing volume, one from a snapshot, or a new
 /// one; `None` for the root of an image, planned by [`plan_root`].
 fn plan_entry(
-    w: &mut World,
+    w: &World,
     ctx: &Ctx,
-    owner: &Owner,
     idx: u32,
     o: &VolumeServerTemplate,
     has_image: bool,
@@ -249,14 +252,7 @@ fn plan_entry(
     .map(|t| t.to_string());
     let boot = o.boot.unwrap_or(false);
     if let Some(vid) = uuid_arg(o.id.as_deref(), &format!("{path}.id"))? {
-        if vt.as_deref() == Some("sbs_volume") {
-            volumes::adopt_external_sbs(w, ctx, owner, vid)?;
-        }
-        let v = w
-            .volumes
-            .get(&vid)
-            .filter(|v| visible(ctx, &v.owner))
-            .ok_or_else(|| Error::not_found("instance_volume", vid.to_string()))?;
+        let v = find_volume(w, ctx, vid)?;
         if v.server.is_some() {
             return Err(Error::invalid(ArgDetail::constraint(
                 format!("{path}.id"),
@@ -266,32 +262,32 @@ fn plan_entry(
         return Ok(Some(PlannedVolume {
             idx,
             existing: Some(vid),
-            kind: v.kind.clone(),
+            kind: v.kind,
             size: v.size,
-            name: v.name.clone(),
+            name: v.name,
             boot,
+            parent_snapshot: None,
         }));
     }
     if let Some(sid) = uuid_arg(o.base_snapshot.as_deref(), &format!("{path}.base_snapshot"))? {
-        let s = w
-            .snapshots
-            .get(&sid)
-            .filter(|s| visible(ctx, &s.owner))
-            .ok_or_else(|| Error::not_found("instance_snapshot", sid.to_string()))?;
-        let kind = vt.unwrap_or_else(|| {
-            if s.volume_type == "sbs_snapshot" {
-                "sbs_volume".into()
-            } else {
-                s.volume_type.clone()
+        let (kind, size, name) = match w.snapshots.get(&sid).filter(|s| visible(ctx, &s.owner)) {
+            Some(s) => (s.volume_type.clone(), s.size, s.name.clone()),
+            None => {
+                // A Block snapshot makes a Block volume (recorded).
+                let s = block::snapshots::get(w, ctx, sid)
+                    .map_err(|_| Error::not_found("instance_snapshot", sid.to_string()))?;
+                (SBS_VOLUME.to_owned(), s.size, s.name.clone())
             }
-        });
+        };
+        let block = kind == SBS_VOLUME;
         return Ok(Some(PlannedVolume {
             idx,
             existing: None,
-            kind,
-            size: o.size.unwrap_or(s.size).max(s.size),
-            name: non_empty(o.name.clone()).unwrap_or_else(|| s.name.clone()),
+            kind: if block { kind } else { vt.unwrap_or(kind) },
+            size: o.size.unwrap_or(size).max(size),
+            name: non_empty(o.name.clone()).unwrap_or(name),
             boot,
+            parent_snapshot: block.then(|| sid.to_string()),
         }));
     }
     if idx == 0 && has_image {
@@ -313,11 +309,15 @@ fn plan_entry(
         size,
         name: non_empty(o.name.clone()).unwrap_or_else(|| format!("{server_name}-vol-{idx}")),
         boot,
+        parent_snapshot: None,
     }))
 }
 
-/// The root volume from the image, with the template's overrides.
+/// The root volume from the image, with the template's overrides. An SBS
+/// image's root is made in the Block API from the image's snapshot (a
+/// Block snapshot of the caller's sets the smallest size).
 fn plan_root(
+    w: &World,
     ty: &Value,
     img: &Image,
     o: VolumeServerTemplate,
@@ -327,7 +327,14 @@ fn plan_root(
         .root_volume
         .as_ref()
         .map_or("l_ssd", |r| r.volume_type.as_str());
-    let root_size = img.root_volume.as_ref().map_or(0, |r| r.size);
+    let root_id = img.root_volume.as_ref().map(|r| r.id.clone());
+    let block_root = root_id
+        .as_deref()
+        .and_then(parse_uuid)
+        .and_then(|id| w.block_snapshots.get(&id));
+    let root_size = block_root
+        .map(|s| s.size)
+        .unwrap_or_else(|| img.root_volume.as_ref().map_or(0, |r| r.size));
     let want = one_of("volumes.0.volume_type", o.volume_type.clone(), &ROOT_TYPES)?
         .map(|t: VolumeVolumeType| t.to_string());
     let other_local: u64 = planned
@@ -356,7 +363,8 @@ fn plan_root(
             format!("size must be at least {root_size} bytes (the image's root volume)"),
         )));
     }
-    let name = if kind == "sbs_volume" {
+    let block = kind == SBS_VOLUME;
+    let name = if block {
         format!("{}_sbs_volume_0", img.name)
     } else {
         img.name.clone()
@@ -368,6 +376,7 @@ fn plan_root(
         size,
         name,
         boot: o.boot.unwrap_or(false),
+        parent_snapshot: root_id.filter(|_| block && root_kind == "sbs_snapshot"),
     })
 }
 
@@ -400,7 +409,8 @@ fn resolve_public_ips(w: &World, ctx: &Ctx, body: &CreateServerRequest) -> ApiRe
     Ok(ip_ids)
 }
 
-/// Create the new volumes and attach every planned one to server `id`.
+/// Create the new volumes (Block ones in the Block API) and attach every
+/// planned one to server `id`, held at once.
 fn commit_volumes(
     w: &mut World,
     ctx: &Ctx,
@@ -411,7 +421,19 @@ fn commit_volumes(
     let mut attached = BTreeMap::new();
     for p in planned {
         let vid = match p.existing {
-            Some(vid) => vid,
+            Some(vid) => {
+                take(w, ctx, vid, id, p.boot, true);
+                vid
+            }
+            None if p.kind == SBS_VOLUME => {
+                let spec = block::volumes::ServerVolume {
+                    name: p.name,
+                    size: p.size,
+                    parent_snapshot: p.parent_snapshot,
+                    boot: p.boot,
+                };
+                block::volumes::create_for_server(w, ctx, owner, spec, id)
+            }
             None => {
                 let vid = w.new_id();
                 let seq = w.next_seq();
@@ -424,7 +446,7 @@ fn commit_volumes(
                         kind: p.kind,
                         size: p.size,
                         state: "available".into(),
-                        server: None,
+                        server: Some(id),
                         tags: Vec::new(),
                         created: ctx.now,
                         modified: ctx.now,
@@ -435,11 +457,6 @@ fn commit_volumes(
                 vid
             }
         };
-        if let Some(v) = w.volumes.get_mut(&vid) {
-            v.server = Some(id);
-            v.boot = p.boot;
-            v.modified = ctx.now;
-        }
         attached.insert(p.idx, vid);
     }
     attached

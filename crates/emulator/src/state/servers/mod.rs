@@ -12,7 +12,7 @@ pub mod update;
 pub mod user_data;
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use fleet_core::{
     BootType, GetServerCompatibleTypesResponse, ListServersResponse, ServerLocation,
@@ -230,16 +230,27 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
         }
         return Err(Error::precondition("server should be stopped"));
     }
-    remove_server(w, id, false, ctx.now);
+    remove_server(w, id, false, ctx.instant, ctx.now);
     Ok(Resp::no_content())
 }
 
-/// Remove a server; local volumes are deleted on terminate, kept otherwise.
-pub(super) fn remove_server(w: &mut World, id: Uuid, terminate: bool, now: SystemTime) {
+/// Remove a server; local volumes are deleted on terminate, kept otherwise;
+/// Block volumes are always kept, and detached through `detaching`.
+pub(super) fn remove_server(
+    w: &mut World,
+    id: Uuid,
+    terminate: bool,
+    instant: Instant,
+    now: SystemTime,
+) {
     let Some(s) = w.servers.remove(&id) else {
         return;
     };
     for vid in s.volumes.values() {
+        if w.block_volumes.contains_key(vid) {
+            crate::state::block::volumes::release(w, instant, now, *vid, id);
+            continue;
+        }
         let local = w
             .volumes
             .get(vid)

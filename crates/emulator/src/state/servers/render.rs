@@ -4,12 +4,26 @@ use std::collections::BTreeMap;
 
 use fleet_core::{
     Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
-    ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer,
+    ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer, VolumeServerVolumeType,
 };
 use serde_json::{Map, Value};
 
 use super::{Server, allowed_actions, shown_state};
+use crate::state::block::BlockVolume;
 use crate::state::{World, ts, zone};
+
+/// The short `server.volumes` entry of a Block volume: no name, size or
+/// server, and `state` reads `available` even while attached (recorded).
+fn block_entry(v: &BlockVolume) -> VolumeServer {
+    VolumeServer {
+        id: v.id.to_string(),
+        volume_type: VolumeServerVolumeType::SbsVolume,
+        state: Maybe::Value("available".into()),
+        boot: v.boot,
+        zone: zone(&v.owner.zone),
+        ..VolumeServer::default()
+    }
+}
 
 /// A server as the API shows it.
 pub fn render(w: &World, s: &Server) -> fleet_core::Server {
@@ -17,12 +31,11 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .volumes
         .iter()
         .filter_map(|(idx, vid)| {
-            w.volumes.get(vid).map(|v| {
-                (
-                    idx.to_string(),
-                    crate::state::volumes::render_in_server(v, s),
-                )
-            })
+            let entry = match w.volumes.get(vid) {
+                Some(v) => crate::state::volumes::render_in_server(v, s),
+                None => block_entry(w.block_volumes.get(vid)?),
+            };
+            Some((idx.to_string(), entry))
         })
         .collect();
     let mut public_ips: Vec<ServerIp> = s

@@ -7,6 +7,7 @@ use fleet_core::{ServerState, UpdateServerRequest};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::attach::{find_volume, give_back, kinds_and_sizes, take};
 use super::storage::{BOOT_TYPES, check_local_constraints, volume_index};
 use super::{Server, get, resolve_pg, wrap};
 use crate::errors::{ApiResult, ArgDetail, Error};
@@ -167,9 +168,10 @@ pub(super) fn parse_ip_id(x: &str) -> ApiResult<Uuid> {
         .ok_or_else(|| Error::invalid(ArgDetail::format("public_ips", "not a valid UUID")))
 }
 
-/// The requested volumes by index, within the type's storage rules.
+/// The requested volumes by index (either API), within the type's
+/// storage rules.
 fn resolve_volumes(
-    w: &mut World,
+    w: &World,
     ctx: &Ctx,
     cur: &Server,
     s: &Server,
@@ -180,14 +182,7 @@ fn resolve_volumes(
         let idx = volume_index(k)?;
         let vid = uuid_arg(o.id.as_deref(), &format!("volumes.{k}.id"))?
             .ok_or_else(|| Error::invalid(ArgDetail::required(format!("volumes.{k}.id"))))?;
-        if o.volume_type.as_ref().map(ToString::to_string).as_deref() == Some("sbs_volume") {
-            crate::state::volumes::adopt_external_sbs(w, ctx, &cur.owner, vid)?;
-        }
-        let vol = w
-            .volumes
-            .get(&vid)
-            .filter(|v| visible(ctx, &v.owner))
-            .ok_or_else(|| Error::not_found("instance_volume", vid.to_string()))?;
+        let vol = find_volume(w, ctx, vid)?;
         if vol.server.is_some_and(|sv| sv != cur.id) {
             return Err(Error::invalid(ArgDetail::constraint(
                 format!("volumes.{k}.id"),
@@ -196,11 +191,7 @@ fn resolve_volumes(
         }
         map.insert(idx, vid);
     }
-    let sizes: Vec<(String, u64)> = map
-        .values()
-        .filter_map(|v| w.volumes.get(v))
-        .map(|v| (v.kind.clone(), v.size))
-        .collect();
+    let sizes = kinds_and_sizes(w, map.values());
     check_local_constraints(w, &ctx.zone, &s.commercial_type, &sizes)?;
     Ok(map)
 }
@@ -222,18 +213,17 @@ fn commit_ips(w: &mut World, cur: &Server, id: Uuid, ips: &[Uuid]) {
     }
 }
 
+/// The server lets go of the volumes it no longer lists and takes the new
+/// ones (Block ones through `attaching`).
 fn commit_volumes(w: &mut World, ctx: &Ctx, cur: &Server, id: Uuid, map: &BTreeMap<u32, Uuid>) {
     for old in cur.volumes.values() {
-        if !map.values().any(|v| v == old)
-            && let Some(v) = w.volumes.get_mut(old)
-        {
-            v.server = None;
-            v.modified = ctx.now;
+        if !map.values().any(|v| v == old) {
+            give_back(w, ctx, *old, id);
         }
     }
     for v in map.values() {
-        if let Some(v) = w.volumes.get_mut(v) {
-            v.server = Some(id);
+        if !cur.volumes.values().any(|o| o == v) {
+            take(w, ctx, *v, id, false, false);
         }
     }
 }
