@@ -1,8 +1,9 @@
-//! A faithful local Scaleway Instance API v1 emulator.
+//! A faithful local Scaleway Instance API v1 and Block Storage API (v1 and
+//! v1alpha1) emulator.
 //!
-//! Same paths (`/instance/v1/zones/{zone}/…`), envelopes, status codes, error
-//! bodies, pagination headers and state machines as the real API, backed by
-//! in-memory state; plus what reliability tests need: a per-zone rate limit,
+//! Same paths (`/instance/v1/zones/{zone}/…`, `/block/v1/zones/{zone}/…`),
+//! envelopes, status codes, error bodies, pagination and state machines as
+//! the real APIs, backed by one in-memory world; plus what reliability tests need: a per-zone rate limit,
 //! injectable faults (deterministic under a seed) and a call log.
 //!
 //! ```no_run
@@ -196,7 +197,7 @@ impl RunningEmulator {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
-    /// Every Instance API call so far, oldest first.
+    /// Every Instance and Block API call so far, oldest first.
     pub fn call_log(&self) -> Vec<CallRecord> {
         self.shared.calls.snapshot()
     }
@@ -232,6 +233,15 @@ impl RunningEmulator {
         } else {
             w.out_of_stock.remove(&key);
         }
+    }
+    /// The ids of every Block volume of every tenant, in creation order
+    /// (what is left behind once servers are gone).
+    pub fn block_volume_ids(&self) -> Vec<uuid::Uuid> {
+        let w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(u64, uuid::Uuid)> =
+            w.block_volumes.values().map(|v| (v.seq, v.id)).collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, id)| id).collect()
     }
     /// The current faults.
     pub fn faults(&self) -> Faults {

@@ -119,3 +119,58 @@ pub async fn request(
     .send(method, path, headers, body)
     .await
 }
+
+/// A tenant's JSON client for the emulator at `addr`.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// Emulator address.
+    pub addr: SocketAddr,
+    /// `X-Auth-Token` (also the tenant's organization and default project).
+    pub token: String,
+}
+
+impl Tenant {
+    /// A client for `token`.
+    pub fn new(addr: SocketAddr, token: &str) -> Self {
+        Self {
+            addr,
+            token: token.to_owned(),
+        }
+    }
+
+    /// One JSON call (`path` from the root, e.g. `/block/v1/zones/…`).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> RawResponse {
+        let b = body.map(|v| v.to_string()).unwrap_or_default();
+        let h = [
+            ("content-type", "application/json"),
+            ("x-auth-token", self.token.as_str()),
+        ];
+        match request(self.addr, method, path, &h, b.as_bytes()).await {
+            Ok(r) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    /// GET `path` until `done` holds for its JSON (bounded: the tests'
+    /// transitions are tens of milliseconds), and return that JSON.
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        for _ in 0..400 {
+            let v = self.call("GET", path, None).await.json();
+            if done(&v) {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("{path} never reached {what}");
+    }
+}
