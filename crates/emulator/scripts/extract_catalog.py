@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Extract catalogue facts (instance types, availability, volume types, public
-images and their labels) from the recorded cassettes into data/*.json.
+images and their labels, the default size of SBS image roots) from the
+recorded cassettes into data/*.json.
 
 Facts only: the emulator embeds these files with include_str!. Zones and
 labels that were never recorded are filled deterministically (uuid5 ids) so
@@ -40,9 +41,35 @@ label_rows = {}     # (label, zone, arch, type) -> row
 def date_of(rs):
     return (rs.get("headers", {}).get("Date") or [""])[0]
 
+root_sizes = {}     # image name -> bytes of the SBS root a server gets when unsized
+
+def learn_root_sizes(interactions):
+    """The Block size of every server root created without a size, by image name."""
+    unsized = {}  # volume id -> image name
+    for it in interactions:
+        rq, rs = it["request"], it["response"]
+        url = rq["url"].split("?")[0]
+        try:
+            body = json.loads(rq.get("body") or "null")
+            js = json.loads(rs.get("body") or "null")
+        except ValueError:
+            continue
+        if (rq["method"] == "POST" and "/instance/v1/" in url and url.endswith("/servers")
+                and rs.get("code") == 201 and isinstance(body, dict)):
+            v0 = (body.get("volumes") or {}).get("0") or {}
+            srv = js.get("server", {})
+            root = srv.get("volumes", {}).get("0")
+            if not ({"size", "id", "base_snapshot"} & set(v0)) and root and srv.get("image") \
+                    and root.get("volume_type") == "sbs_volume":
+                unsized[root["id"]] = srv["image"]["name"]
+        if rq["method"] == "GET" and "/block/" in url and rs.get("code") == 200 \
+                and isinstance(js, dict) and js.get("id") in unsized:
+            root_sizes[unsized[js["id"]]] = js["size"]
+
 pages = collections.defaultdict(dict)  # (zone, page-kind) -> {type: obj}
 for f in sorted(glob.glob(os.path.join(ROOT, "**/*.yaml"), recursive=True)):
     d = yaml.load(open(f), Loader=yaml.CSafeLoader)
+    learn_root_sizes(d["interactions"])
     for it in d["interactions"]:
         rq, rs = it["request"], it["response"]
         url = rq["url"]
@@ -137,5 +164,7 @@ dump("server_types.json", {z: dict(sorted(m.items())) for z, m in sorted(types.i
 dump("availability.json", {z: dict(sorted(m.items())) for z, m in sorted(avail.items())})
 dump("volume_types.json", vtypes)
 dump("images.json", {"images": sorted(images.values(), key=lambda i: (i["zone"], i["id"])), "labels": labels_out})
+dump("sbs_root_sizes.json", dict(sorted(root_sizes.items())))
 print("types:", {z: len(m) for z, m in types.items()}, "avail:", {z: len(m) for z, m in avail.items()},
-      "vtypes:", list(vtypes), "images:", len(images), "labels:", len(labels_out))
+      "vtypes:", list(vtypes), "images:", len(images), "labels:", len(labels_out),
+      "sbs root sizes:", root_sizes)

@@ -1,6 +1,6 @@
 //! The static catalogue: instance types (specs, prices, volume constraints),
-//! their per-zone availability, volume types and public images with their
-//! labels. The facts come from the recorded cassettes
+//! their per-zone availability, volume types, public images with their
+//! labels, and the size of the SBS root a server gets from an image. The facts come from the recorded cassettes
 //! (`scripts/extract_catalog.py` writes `data/*.json`); zones that were never
 //! recorded reuse `fr-par-1`'s offer.
 
@@ -49,6 +49,7 @@ pub struct Catalog {
     volume_types: Vec<(String, Value)>,
     images: HashMap<String, Value>,
     labels: Vec<LabelRow>,
+    sbs_root_sizes: HashMap<String, u64>,
 }
 
 fn parse(file: &'static str, text: &str) -> Result<Value, CatalogError> {
@@ -147,13 +148,32 @@ impl Catalog {
                     .collect(),
             })
             .collect();
+        let sbs_root_sizes = obj(
+            "sbs_root_sizes.json",
+            parse(
+                "sbs_root_sizes.json",
+                include_str!("../data/sbs_root_sizes.json"),
+            )?,
+        )?
+        .into_iter()
+        .filter_map(|(name, size)| Some((name, size.as_u64()?)))
+        .collect();
         Ok(Self {
             server_types,
             availability,
             volume_types,
             images,
             labels,
+            sbs_root_sizes,
         })
+    }
+
+    /// The size of the SBS root a server made from the public image `name`
+    /// gets when no size is asked (the image's snapshot size, which the
+    /// Instance API shows as 0): recorded for a few images (Windows 25 GB,
+    /// GPU OS 20 GB), `None` for the others.
+    pub fn sbs_root_size(&self, image_name: &str) -> Option<u64> {
+        self.sbs_root_sizes.get(image_name).copied()
     }
 
     /// Instance types offered in a zone, sorted by name.

@@ -543,3 +543,42 @@ async fn block_migration_moves_a_b_ssd_volume_under_block() {
     assert_eq!(r.status, 400, "a bssd volume's IOPS are fixed");
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_detach_during_the_attach_is_not_undone() {
+    let e = emu(400).await;
+    let t = Tenant::new(e.local_addr(), A);
+    let (sid, _) = label_server(&t, "quick").await;
+    let data = block_volume(&t, "data").await;
+    let attach = json!({"volume_id": data, "volume_type": "sbs_volume"});
+    let r = t
+        .call(
+            "POST",
+            &format!("{Z}/servers/{sid}/attach-volume"),
+            Some(attach),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = t
+        .call(
+            "POST",
+            &format!("{Z}/servers/{sid}/detach-volume"),
+            Some(json!({"volume_id": data})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // Until it is gone the reference reads `detaching`: the pending end of
+    // the attach must not turn it back into `attached`.
+    let path = format!("{V1}/volumes/{data}");
+    for _ in 0..400 {
+        let v = t.call("GET", &path, None).await.json();
+        if v["references"] == json!([]) {
+            assert_eq!(v["status"], "available");
+            e.shutdown().await;
+            return;
+        }
+        assert_eq!(v["references"][0]["status"], "detaching", "{v}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the volume was never detached");
+}

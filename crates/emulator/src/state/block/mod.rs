@@ -38,13 +38,19 @@ pub enum Event {
     /// A volume's `creating` or `updating` ends (a pending resize or IOPS
     /// change is applied).
     VolumeReady(Uuid),
-    /// A server's reference to a volume settles: `attaching` becomes
-    /// `attached`, `detaching` goes away.
-    VolumeReference {
+    /// A server's `attaching` reference to a volume becomes `attached`.
+    VolumeAttached {
         /// Volume id.
         volume: Uuid,
-        /// Server id.
-        server: Uuid,
+        /// Reference id.
+        reference: Uuid,
+    },
+    /// A server's `detaching` reference to a volume goes away.
+    VolumeDetached {
+        /// Volume id.
+        volume: Uuid,
+        /// Reference id.
+        reference: Uuid,
     },
     /// A snapshot being created gets the Block API's own `internal` hold
     /// on it (recorded half-way through a create).
@@ -69,8 +75,11 @@ pub fn schedule(w: &mut World, now: Instant, after: Duration, ev: Event) {
 pub fn apply(w: &mut World, ev: Event, wall: SystemTime) {
     match ev {
         Event::VolumeReady(id) => volumes::settle(w, id, wall),
-        Event::VolumeReference { volume, server } => {
-            volumes::settle_reference(w, volume, server, wall);
+        Event::VolumeAttached { volume, reference } => {
+            volumes::attached(w, volume, reference, wall);
+        }
+        Event::VolumeDetached { volume, reference } => {
+            volumes::detached(w, volume, reference, wall);
         }
         Event::SnapshotInternal(id) => snapshots::hold_internally(w, id, wall),
         Event::SnapshotReady(id) => snapshots::settle(w, id, wall),

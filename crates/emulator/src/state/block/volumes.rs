@@ -377,24 +377,31 @@ pub fn settle(w: &mut World, id: Uuid, wall: SystemTime) {
     }
 }
 
-/// A server's hold settles: `attaching` becomes `attached`, `detaching`
-/// goes away (and the volume records when).
-pub fn settle_reference(w: &mut World, id: Uuid, server: Uuid, wall: SystemTime) {
+/// A server's `attaching` hold `reference` is now `attached`.
+pub fn attached(w: &mut World, id: Uuid, reference: Uuid, wall: SystemTime) {
+    if let Some(v) = w.block_volumes.get_mut(&id)
+        && let Some(r) = v
+            .references
+            .iter_mut()
+            .find(|r| r.id == reference && r.status == ReferenceStatus::Attaching)
+    {
+        r.status = ReferenceStatus::Attached;
+        v.modified = wall;
+    }
+}
+
+/// A server's `detaching` hold `reference` goes away (and the volume
+/// records when).
+pub fn detached(w: &mut World, id: Uuid, reference: Uuid, wall: SystemTime) {
     let Some(v) = w.block_volumes.get_mut(&id) else {
         return;
     };
     let before = v.references.len();
     v.references
-        .retain(|r| !(r.is_server(server) && r.status == ReferenceStatus::Detaching));
+        .retain(|r| !(r.id == reference && r.status == ReferenceStatus::Detaching));
     if v.references.len() != before {
         v.last_detached = Some(wall);
         v.modified = wall;
-    }
-    for r in &mut v.references {
-        if r.is_server(server) && r.status == ReferenceStatus::Attaching {
-            r.status = ReferenceStatus::Attached;
-            v.modified = wall;
-        }
     }
 }
 
@@ -465,12 +472,11 @@ pub fn hold(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid, boot: bool, at_onc
     }
     if !at_once {
         let t = w.transition;
-        schedule(
-            w,
-            ctx.instant,
-            t,
-            Event::VolumeReference { volume: id, server },
-        );
+        let ev = Event::VolumeAttached {
+            volume: id,
+            reference: rid,
+        };
+        schedule(w, ctx.instant, t, ev);
     }
 }
 
@@ -480,18 +486,26 @@ pub fn release(w: &mut World, now: Instant, wall: SystemTime, id: Uuid, server: 
     let Some(v) = w.block_volumes.get_mut(&id) else {
         return;
     };
-    let mut found = false;
+    let mut released = Vec::new();
     for r in &mut v.references {
-        if r.is_server(server) {
+        if r.is_server(server) && r.status != ReferenceStatus::Detaching {
             r.status = ReferenceStatus::Detaching;
-            found = true;
+            released.push(r.id);
         }
     }
     v.boot = false;
     v.modified = wall;
-    if found {
-        let t = w.transition;
-        schedule(w, now, t, Event::VolumeReference { volume: id, server });
+    let t = w.transition;
+    for reference in released {
+        schedule(
+            w,
+            now,
+            t,
+            Event::VolumeDetached {
+                volume: id,
+                reference,
+            },
+        );
     }
 }
 

@@ -332,9 +332,11 @@ fn plan_root(
         .as_deref()
         .and_then(parse_uuid)
         .and_then(|id| w.block_snapshots.get(&id));
-    let root_size = block_root
-        .map(|s| s.size)
-        .unwrap_or_else(|| img.root_volume.as_ref().map_or(0, |r| r.size));
+    let root_size = match block_root {
+        Some(s) => s.size,
+        None if root_kind == "sbs_snapshot" => w.catalog.sbs_root_size(&img.name).unwrap_or(0),
+        None => img.root_volume.as_ref().map_or(0, |r| r.size),
+    };
     let want = one_of("volumes.0.volume_type", o.volume_type.clone(), &ROOT_TYPES)?
         .map(|t: VolumeVolumeType| t.to_string());
     let other_local: u64 = planned
