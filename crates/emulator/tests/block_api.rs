@@ -358,6 +358,15 @@ async fn volume_from_snapshot_and_deleting_its_parent() {
         (json!(sid), Some(10 * GB))
     );
     assert_eq!(v["type"], "sbs_15k");
+    // The Python SDK sends its zero value for "the snapshot's size".
+    let r = t
+        .call(
+            "POST",
+            &format!("{V1}/volumes"),
+            Some(json!({"name": "zero", "from_snapshot": {"snapshot_id": sid, "size": 0}})),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["size"].as_u64()), (200, Some(10 * GB)));
     // The source volume may go; the snapshot's parent then reads null.
     assert_eq!(
         t.call("DELETE", &format!("{V1}/volumes/{vid}"), None)

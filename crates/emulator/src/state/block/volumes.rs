@@ -219,8 +219,9 @@ fn source(w: &World, ctx: &Ctx, body: &CreateVolumeRequest) -> ApiResult<(u64, O
                     status.as_str(),
                 ));
             }
+            // 0 is the SDKs' zero value for "the snapshot's size".
             let size = match size {
-                None => s.size,
+                None | Some(0) => s.size,
                 Some(size) if size < s.size => {
                     return Err(Error::invalid(ArgDetail::constraint(
                         "from_snapshot.size",
