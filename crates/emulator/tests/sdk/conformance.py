@@ -3,22 +3,16 @@
 
 Runs the full life of a server and the error types; exits non-zero on the
 first failure, printing what failed."""
-import sys
 import time
 import urllib.request
 import uuid
 
-from scaleway import Client
 from scaleway.instance.v1 import InstanceV1API
 from scaleway_core.api import ScalewayException
 
-BASE = sys.argv[1]
-KEY = str(uuid.UUID("6a0c3e2f-2b0e-4a8e-9d7b-0d8f1c2a3b4c"))
-ZONE = "fr-par-1"
+from sdk_common import BASE, KEY, ZONE, check, client, expect_error
 
-client = Client(access_key="SCWXXXXXXXXXXXXXXXXX", secret_key=KEY, default_project_id=KEY,
-                default_organization_id=KEY, default_zone=ZONE, default_region="fr-par", api_url=BASE)
-api = InstanceV1API(client)
+api = InstanceV1API(client())
 
 
 def wait(get, done, what):
@@ -38,22 +32,6 @@ def user_data(method, server_id, key, body=None):
                                  headers={"X-Auth-Token": KEY, "Content-Type": "text/plain"})
     with urllib.request.urlopen(req) as r:
         return r.status, r.read()
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
-
-
-def expect_error(status, fn, what):
-    try:
-        fn()
-    except ScalewayException as e:
-        check(e.status_code == status, f"{what} -> {e.status_code} (want {status})")
-        return e
-    check(False, f"{what} raised nothing")
 
 
 # Server life.
@@ -123,6 +101,6 @@ s2 = api._create_server(commercial_type="DEV1-S", image="ubuntu_noble", name="s2
 expect_error(412, lambda: api.server_action(server_id=s2.id, action="poweroff"), "precondition_failed")
 api.server_action(server_id=s2.id, action="poweron")
 expect_error(409, lambda: api.server_action(server_id=s2.id, action="poweroff"), "transient_state")
-bad = InstanceV1API(Client(access_key="SCWXXXXXXXXXXXXXXXXX", secret_key="00000000-0000-4000-8000-000000000000", default_zone=ZONE, api_url=BASE))
+bad = InstanceV1API(client(secret_key="00000000-0000-4000-8000-000000000000"))
 expect_error(401, lambda: bad.list_servers(), "denied_authentication")
 print("sdk conformance: all checks passed")
