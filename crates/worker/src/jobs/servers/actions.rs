@@ -332,7 +332,9 @@ async fn backup(
             run.save("backup_requested").await?;
             let mut request = job.request.clone();
             request.name = Some(name);
-            if request.volumes.is_none() {
+            // An empty map is what a public request without volumes decodes to: it means
+            // "the default", not "none".
+            if request.volumes.as_ref().is_none_or(BTreeMap::is_empty) {
                 let server = run
                     .call(
                         Operation::GetServer,
