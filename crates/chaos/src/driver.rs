@@ -383,7 +383,7 @@ impl Driver {
             Choice::Create { zone } => {
                 // Every other server has a local root (snapshots through the Instance API);
                 // the others get the label's default, an SBS root (snapshots through Block).
-                let volumes = if index % 2 == 0 {
+                let volumes = if index.is_multiple_of(2) {
                     [(
                         "0".to_owned(),
                         v1::VolumeServerTemplate {
