@@ -1,6 +1,6 @@
 //! The claim gate: a zone's runner claims only as many jobs as its token bucket can serve now.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fleet_core::Zone;
@@ -11,21 +11,66 @@ use tokio::time::Instant;
 /// Longest a claim gate waits for a free token before answering "none now".
 const MAX_GATE_WAIT: Duration = Duration::from_secs(1);
 
+/// How long a grant holds its tokens for jobs that have not made their first call yet.
+const GRANT_HOLD: Duration = Duration::from_secs(2);
+
+/// The last grant of a gate: a token it counted stays spoken for until a call takes one
+/// (the limiter's `acquired` moves past the count seen then) or [`GRANT_HOLD`] passes, so
+/// a job claimed but not yet calling does not let its token be granted a second time.
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    at: Instant,
+    tokens: usize,
+    acquired_then: u64,
+}
+
+impl Grant {
+    /// Tokens of this grant that no call has taken yet.
+    fn outstanding(&self, limiter: &RateLimiter, zone: Zone) -> usize {
+        if self.at.elapsed() >= GRANT_HOLD {
+            return 0;
+        }
+        let taken = limiter.acquired(zone).saturating_sub(self.acquired_then);
+        self.tokens
+            .saturating_sub(usize::try_from(taken).unwrap_or(usize::MAX))
+    }
+}
+
 /// The claim gate of a zone's runner: see [`claimable`].
 pub(super) fn budget_gate(limiter: RateLimiter, zone: Zone) -> ClaimGate {
+    let last: Arc<Mutex<Option<Grant>>> = Arc::new(Mutex::new(None));
     Arc::new(move |free| {
         let limiter = limiter.clone();
-        Box::pin(async move { claimable(&limiter, zone, free, MAX_GATE_WAIT).await })
+        let last = Arc::clone(&last);
+        Box::pin(async move {
+            let held = || {
+                last.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .map_or(0, |grant| grant.outstanding(&limiter, zone))
+            };
+            let granted = claimable(&limiter, zone, free, &held, MAX_GATE_WAIT).await;
+            if granted > 0 {
+                let still_held = held();
+                *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Grant {
+                    at: Instant::now(),
+                    tokens: granted + still_held,
+                    acquired_then: limiter.acquired(zone),
+                });
+            }
+            granted
+        })
     })
 }
 
 /// How many jobs of `zone` may be claimed now, out of `free` slots: as many as the zone's
-/// token bucket holds whole tokens nobody is waiting for (at least one). Waits up to
-/// `max_wait` for such a token, then answers 0. An unlimited zone may claim every free slot.
+/// token bucket holds whole tokens nobody is waiting for, less the `held` ones an earlier
+/// grant's jobs will take. Waits up to `max_wait` for such a token, then answers 0. An
+/// unlimited zone may claim every free slot.
 pub async fn claimable(
     limiter: &RateLimiter,
     zone: Zone,
     free: usize,
+    held: &(dyn Fn() -> usize + Sync),
     max_wait: Duration,
 ) -> usize {
     let started = Instant::now();
@@ -34,16 +79,17 @@ pub async fn claimable(
         if !rate.rate.is_finite() || rate.rate <= 0.0 {
             return free;
         }
-        let available = limiter.available(zone);
+        let available = limiter.available(zone) - held() as f64;
         if available >= 1.0 {
             // Whole tokens only.
-            return (available.floor() as usize).max(1).min(free);
+            return (available.floor() as usize).min(free);
         }
         let waited = started.elapsed();
         if waited >= max_wait {
             return 0;
         }
-        let until_token = Duration::from_secs_f64(((1.0 - available) / rate.rate).min(3600.0));
+        let until_token =
+            Duration::from_secs_f64(((1.0 - available) / rate.rate).clamp(0.0, 3600.0));
         tokio::time::sleep(until_token.clamp(Duration::from_millis(2), max_wait - waited)).await;
     }
 }
@@ -57,24 +103,49 @@ mod tests {
         use fleet_scaleway::RateLimitConfig;
         let zone = Zone::FrPar1;
         let unlimited = RateLimiter::new(RateLimitConfig::unlimited(), None);
-        assert_eq!(claimable(&unlimited, zone, 12, Duration::ZERO).await, 12);
+        assert_eq!(
+            claimable(&unlimited, zone, 12, &|| 0, Duration::ZERO).await,
+            12
+        );
 
         // One token a second, bursts of 3: a full bucket lets 3 jobs be claimed.
         let limiter = RateLimiter::new(RateLimitConfig::uniform(1.0, 3), None);
-        assert_eq!(claimable(&limiter, zone, 8, Duration::ZERO).await, 3);
-        assert_eq!(claimable(&limiter, zone, 2, Duration::ZERO).await, 2);
-        assert_eq!(claimable(&limiter, zone, 0, Duration::ZERO).await, 0);
+        assert_eq!(claimable(&limiter, zone, 8, &|| 0, Duration::ZERO).await, 3);
+        assert_eq!(claimable(&limiter, zone, 2, &|| 0, Duration::ZERO).await, 2);
+        assert_eq!(claimable(&limiter, zone, 0, &|| 0, Duration::ZERO).await, 0);
         // Spent by running jobs: none now, then one once a token is back.
         for _ in 0..3 {
             assert!(limiter.try_acquire(zone));
         }
         assert_eq!(
-            claimable(&limiter, zone, 8, Duration::from_millis(10)).await,
+            claimable(&limiter, zone, 8, &|| 0, Duration::from_millis(10)).await,
             0
         );
         assert_eq!(
-            claimable(&limiter, zone, 8, Duration::from_secs(5)).await,
+            claimable(&limiter, zone, 8, &|| 0, Duration::from_secs(5)).await,
             1
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_granted_to_a_job_not_yet_calling_is_not_granted_again() {
+        use fleet_scaleway::RateLimitConfig;
+        let zone = Zone::FrPar1;
+        // A full bucket of 3 that barely refills.
+        let limiter = RateLimiter::new(RateLimitConfig::uniform(0.1, 3), None);
+        let gate = budget_gate(limiter.clone(), zone);
+        assert_eq!(gate(8).await, 3);
+        // Two of the three claimed jobs call: one token is left, spoken for by the third.
+        assert!(limiter.try_acquire(zone) && limiter.try_acquire(zone));
+        assert_eq!(gate(8).await, 0);
+        // Once the hold lapses, whatever the bucket holds is claimable again.
+        tokio::time::sleep(GRANT_HOLD).await;
+        assert_eq!(gate(8).await, 1);
+
+        // No claimed job has called yet: none of their tokens is granted twice.
+        let limiter = RateLimiter::new(RateLimitConfig::uniform(0.1, 2), None);
+        let gate = budget_gate(limiter.clone(), zone);
+        assert_eq!(gate(8).await, 2);
+        assert_eq!(gate(8).await, 0);
     }
 }
