@@ -147,11 +147,30 @@ struct CompletionMsg {
     zone: String,
 }
 
-/// Asked before each claim with the number of jobs the runner could claim now (free slots,
-/// capped by the batch size); answers how many it may claim now. It may wait (for budget)
-/// before answering; `0` means none now: the runner asks again after its next poll tick,
-/// notification or freed slot. Answers above the question are capped to it.
-pub type ClaimGate = Arc<dyn Fn(usize) -> BoxFuture<'static, usize> + Send + Sync>;
+/// Decides how many jobs the runner may claim now (e.g. what a rate budget can serve).
+pub trait ClaimGate: Send + Sync {
+    /// Asked before each claim with the number of jobs the runner could claim now (free
+    /// slots, capped by the batch size); answers how many it may claim now. It may wait (for
+    /// budget) before answering; `0` means none now: the runner asks again after its next
+    /// poll tick, notification or freed slot. Answers above the question are capped to it.
+    fn allow(&self, free: usize) -> BoxFuture<'static, usize>;
+
+    /// The claim that followed a non-zero answer took `jobs` jobs (fewer than allowed when
+    /// fewer were due), before any of them started.
+    fn claimed(&self, jobs: usize) {
+        let _ = jobs;
+    }
+}
+
+/// A plain function is a gate that needs no report of what was claimed.
+impl<F> ClaimGate for F
+where
+    F: Fn(usize) -> BoxFuture<'static, usize> + Send + Sync,
+{
+    fn allow(&self, free: usize) -> BoxFuture<'static, usize> {
+        self(free)
+    }
+}
 
 /// Runs jobs of some zones with an async handler.
 pub struct Runner<H> {
@@ -160,7 +179,7 @@ pub struct Runner<H> {
     handler: Arc<H>,
     listener: Option<Listener>,
     counters: Arc<RunnerCounters>,
-    gate: Option<ClaimGate>,
+    gate: Option<Arc<dyn ClaimGate>>,
 }
 
 impl<H, Fut> Runner<H>
@@ -182,7 +201,7 @@ where
 
     /// Claims only as many jobs as `gate` allows at each claim (e.g. what a rate budget can
     /// serve now). Without a gate the runner claims into every free slot.
-    pub fn with_claim_gate(mut self, gate: ClaimGate) -> Self {
+    pub fn with_claim_gate(mut self, gate: Arc<dyn ClaimGate>) -> Self {
         self.gate = Some(gate);
         self
     }
@@ -277,7 +296,7 @@ where
             if let Some(gate) = &self.gate {
                 let allowed = tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    allowed = gate(limit) => allowed,
+                    allowed = gate.allow(limit) => allowed,
                 };
                 if allowed == 0 {
                     // Nothing may be claimed now: ask again after the next poll tick,
@@ -301,6 +320,9 @@ where
                     continue;
                 }
             };
+            if let Some(gate) = &self.gate {
+                gate.claimed(jobs.len());
+            }
             last_full = jobs.len() == limit;
             more_pending = last_full;
             RunnerCounters::inc(&self.counters.claimed, jobs.len() as u64);

@@ -175,19 +175,21 @@ async fn a_claim_gate_bounds_every_claim() {
     let granted = Arc::new(AtomicUsize::new(0));
     let (gate_asked, gate_granted) = (asked.clone(), granted.clone());
     // The budget: 3 jobs in all, granted one per question.
-    let gate: fleet_scheduler::runner::ClaimGate = Arc::new(move |free: usize| {
-        let asked = gate_asked.clone();
-        let granted = gate_granted.clone();
-        Box::pin(async move {
-            asked.fetch_add(1, Ordering::SeqCst);
-            assert!(free > 0 && free <= 32, "asked with the free slots");
-            if granted.load(Ordering::SeqCst) >= 3 {
-                return 0;
-            }
-            granted.fetch_add(1, Ordering::SeqCst);
-            1
-        })
-    });
+    let gate: Arc<dyn fleet_scheduler::runner::ClaimGate> = Arc::new(
+        move |free: usize| -> futures::future::BoxFuture<'static, usize> {
+            let asked = gate_asked.clone();
+            let granted = gate_granted.clone();
+            Box::pin(async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                assert!(free > 0 && free <= 32, "asked with the free slots");
+                if granted.load(Ordering::SeqCst) >= 3 {
+                    return 0;
+                }
+                granted.fetch_add(1, Ordering::SeqCst);
+                1
+            })
+        },
+    );
     let runner = Runner::new(pool.clone(), cfg, move |_job: ClaimedJob| {
         let release = handler_release.clone();
         async move {

@@ -6,17 +6,19 @@ use std::time::Duration;
 use fleet_core::Zone;
 use fleet_scaleway::RateLimiter;
 use fleet_scheduler::runner::ClaimGate;
+use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 /// Longest a claim gate waits for a free token before answering "none now".
 const MAX_GATE_WAIT: Duration = Duration::from_secs(1);
 
-/// How long a grant holds its tokens for jobs that have not made their first call yet.
+/// How long a claim holds its tokens for jobs that have not made their first call yet.
 const GRANT_HOLD: Duration = Duration::from_secs(2);
 
-/// The last grant of a gate: a token it counted stays spoken for until a call takes one
-/// (the limiter's `acquired` moves past the count seen then) or [`GRANT_HOLD`] passes, so
-/// a job claimed but not yet calling does not let its token be granted a second time.
+/// The last claim through a gate: the tokens of its jobs stay spoken for until calls take
+/// them (the limiter's `acquired` moves past the count seen when they were allowed), the
+/// jobs end (many steps make no call), or [`GRANT_HOLD`] passes, so a job claimed but not
+/// yet calling does not let its token be granted a second time.
 #[derive(Debug, Clone, Copy)]
 struct Grant {
     at: Instant,
@@ -25,7 +27,7 @@ struct Grant {
 }
 
 impl Grant {
-    /// Tokens of this grant that no call has taken yet.
+    /// Tokens of this claim that no call has taken yet.
     fn outstanding(&self, limiter: &RateLimiter, zone: Zone) -> usize {
         if self.at.elapsed() >= GRANT_HOLD {
             return 0;
@@ -36,30 +38,72 @@ impl Grant {
     }
 }
 
-/// The claim gate of a zone's runner: see [`claimable`].
-pub(super) fn budget_gate(limiter: RateLimiter, zone: Zone) -> ClaimGate {
-    let last: Arc<Mutex<Option<Grant>>> = Arc::new(Mutex::new(None));
-    Arc::new(move |free| {
-        let limiter = limiter.clone();
-        let last = Arc::clone(&last);
+/// The claim gate of a zone's runner: [`claimable`] less what its last claim's jobs will take.
+pub(super) struct BudgetGate {
+    limiter: RateLimiter,
+    zone: Zone,
+    state: Arc<Mutex<GateState>>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    last: Option<Grant>,
+    /// `acquired` when the pending answer was given.
+    acquired_at_answer: u64,
+    /// Claimed jobs whose handler has not returned yet.
+    running: usize,
+}
+
+impl BudgetGate {
+    pub(super) fn new(limiter: RateLimiter, zone: Zone) -> Arc<Self> {
+        Arc::new(Self {
+            limiter,
+            zone,
+            state: Arc::default(),
+        })
+    }
+
+    /// A claimed job's handler returned: whatever it did not call for is free again.
+    pub(super) fn job_done(&self) {
+        let mut state = lock(&self.state);
+        state.running = state.running.saturating_sub(1);
+    }
+}
+
+fn lock(state: &Mutex<GateState>) -> std::sync::MutexGuard<'_, GateState> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn held(state: &Mutex<GateState>, limiter: &RateLimiter, zone: Zone) -> usize {
+    let state = lock(state);
+    state
+        .last
+        .map_or(0, |grant| grant.outstanding(limiter, zone))
+        .min(state.running)
+}
+
+impl ClaimGate for BudgetGate {
+    fn allow(&self, free: usize) -> BoxFuture<'static, usize> {
+        let (limiter, zone, state) = (self.limiter.clone(), self.zone, Arc::clone(&self.state));
         Box::pin(async move {
-            let held = || {
-                last.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .map_or(0, |grant| grant.outstanding(&limiter, zone))
-            };
-            let granted = claimable(&limiter, zone, free, &held, MAX_GATE_WAIT).await;
-            if granted > 0 {
-                let still_held = held();
-                *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Grant {
-                    at: Instant::now(),
-                    tokens: granted + still_held,
-                    acquired_then: limiter.acquired(zone),
-                });
-            }
+            let held_now = || held(&state, &limiter, zone);
+            let granted = claimable(&limiter, zone, free, &held_now, MAX_GATE_WAIT).await;
+            lock(&state).acquired_at_answer = limiter.acquired(zone);
             granted
         })
-    })
+    }
+
+    fn claimed(&self, jobs: usize) {
+        let still_held = held(&self.state, &self.limiter, self.zone);
+        let mut state = lock(&self.state);
+        state.running += jobs;
+        let acquired_then = state.acquired_at_answer;
+        state.last = Some(Grant {
+            at: Instant::now(),
+            tokens: jobs + still_held,
+            acquired_then,
+        });
+    }
 }
 
 /// How many jobs of `zone` may be claimed now, out of `free` slots: as many as the zone's
@@ -128,24 +172,38 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_token_granted_to_a_job_not_yet_calling_is_not_granted_again() {
+    async fn a_token_of_a_claimed_job_not_yet_calling_is_not_granted_again() {
         use fleet_scaleway::RateLimitConfig;
         let zone = Zone::FrPar1;
         // A full bucket of 3 that barely refills.
         let limiter = RateLimiter::new(RateLimitConfig::uniform(0.1, 3), None);
-        let gate = budget_gate(limiter.clone(), zone);
-        assert_eq!(gate(8).await, 3);
+        let gate = BudgetGate::new(limiter.clone(), zone);
+        assert_eq!(gate.allow(8).await, 3);
+        gate.claimed(3);
         // Two of the three claimed jobs call: one token is left, spoken for by the third.
         assert!(limiter.try_acquire(zone) && limiter.try_acquire(zone));
-        assert_eq!(gate(8).await, 0);
+        assert_eq!(gate.allow(8).await, 0);
         // Once the hold lapses, whatever the bucket holds is claimable again.
         tokio::time::sleep(GRANT_HOLD).await;
-        assert_eq!(gate(8).await, 1);
+        assert_eq!(gate.allow(8).await, 1);
 
         // No claimed job has called yet: none of their tokens is granted twice.
         let limiter = RateLimiter::new(RateLimitConfig::uniform(0.1, 2), None);
-        let gate = budget_gate(limiter.clone(), zone);
-        assert_eq!(gate(8).await, 2);
-        assert_eq!(gate(8).await, 0);
+        let gate = BudgetGate::new(limiter.clone(), zone);
+        assert_eq!(gate.allow(8).await, 2);
+        gate.claimed(2);
+        assert_eq!(gate.allow(8).await, 0);
+
+        // The two jobs end without calling: their tokens are free again.
+        gate.job_done();
+        gate.job_done();
+        assert_eq!(gate.allow(8).await, 2);
+
+        // Fewer jobs were due than allowed: only the claimed one holds a token.
+        let limiter = RateLimiter::new(RateLimitConfig::uniform(0.1, 3), None);
+        let gate = BudgetGate::new(limiter.clone(), zone);
+        assert_eq!(gate.allow(8).await, 3);
+        gate.claimed(1);
+        assert_eq!(gate.allow(8).await, 2);
     }
 }

@@ -2,6 +2,7 @@
 //! claimer on 429s, and gives the zone back only once its work has stopped.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fleet_core::Zone;
@@ -12,7 +13,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::claim_gate::budget_gate;
+use super::claim_gate::BudgetGate;
 use super::throttle::{ThrottleGovernor, pause_claims};
 use super::{HeldZone, HeldZones, OwnershipConfig, Stall, ZoneWorkFactory};
 use crate::context::{ZoneContext, ZoneGuard};
@@ -274,14 +275,21 @@ impl ZoneTask {
         runner_config.lease = self.config.job_lease;
         runner_config.heartbeat_interval = self.config.job_lease / 3;
         runner_config.shutdown_grace = self.config.runner_grace();
+        let gate = BudgetGate::new(self.client.rate_limiter().clone(), self.zone);
+        let handler_gate = Arc::clone(&gate);
         let handler_work = work;
         let mut runner = Runner::new(self.pool.clone(), runner_config, move |job| {
-            handler_work.clone().handle(job)
+            let (work, gate) = (handler_work.clone(), Arc::clone(&handler_gate));
+            async move {
+                let outcome = work.handle(job).await;
+                gate.job_done();
+                outcome
+            }
         });
         if let Some(listener) = &self.listener {
             runner = runner.with_listener(listener.clone());
         }
-        runner = runner.with_claim_gate(budget_gate(self.client.rate_limiter().clone(), self.zone));
+        runner = runner.with_claim_gate(gate);
         let runner_stop = stop.clone();
         let runner =
             parts.spawn(async move { runner.run(runner_stop).await.map_err(anyhow::Error::from) });
