@@ -44,11 +44,20 @@ pub fn unit(bits: u64) -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// RFC 3339 with microseconds and `+00:00`, as the API writes timestamps.
+/// RFC 3339 with microseconds and `+00:00`, as the Instance API writes timestamps.
 pub fn rfc3339(t: SystemTime) -> String {
+    rfc3339_with_offset(t, "+00:00")
+}
+
+/// RFC 3339 with microseconds and `Z`, as the Block API writes timestamps.
+pub fn rfc3339_z(t: SystemTime) -> String {
+    rfc3339_with_offset(t, "Z")
+}
+
+fn rfc3339_with_offset(t: SystemTime, offset: &str) -> String {
     let dt = OffsetDateTime::from(t);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{offset}",
         dt.year(),
         u8::from(dt.month()),
         dt.day(),

@@ -92,18 +92,7 @@ pub fn apply(w: &mut World, ev: Event, wall: SystemTime) {
 /// A wall-clock time as the Block API writes it (`…T09:54:11.906519Z`;
 /// the Instance API writes `+00:00`).
 pub fn ts(t: SystemTime) -> Option<Timestamp> {
-    let dt = time::OffsetDateTime::from(t);
-    let text = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.microsecond()
-    );
-    Timestamp::parse(&text).ok()
+    Timestamp::parse(&crate::util::rfc3339_z(t)).ok()
 }
 
 /// The Block `not_found` body (`resource` is `volume` or `snapshot`).
