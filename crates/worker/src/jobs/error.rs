@@ -6,6 +6,7 @@
 //! | transient upstream trouble: 429, 5xx, `transient_state`, timeouts, resets, connect errors | retry with back-off (at least the upstream `Retry-After`) |
 //! | any other upstream error (`invalid_arguments`, `not_found`, `quotas_exceeded`, `permissions_denied`, `precondition_failed`, …) | fail with kind `upstream` and the whole error body |
 //! | a progress write failed (database) | retry shortly; the step is re-run from the last recorded progress |
+//! | the recorded progress does not decode | fail with kind `progress_undecodable`, logged at error level and counted (`fleet.worker.jobs.progress_undecodable`): it may hold an intent, so starting over could act twice |
 
 use std::time::Duration;
 
@@ -33,6 +34,10 @@ pub enum StepError {
     /// Recording progress failed.
     #[error("recording progress: {0}")]
     Scheduler(#[from] SchedulerError),
+    /// The progress a previous attempt recorded does not decode. The message is serde's
+    /// (a position and what was expected), never the stored value, which may hold user data.
+    #[error("recorded progress does not decode: {0}")]
+    ProgressUndecodable(#[source] serde_json::Error),
 }
 
 /// How a step error is handled.
@@ -57,6 +62,7 @@ impl StepError {
             }
             StepError::Scheduler(_) => ErrorClass::Transient,
             StepError::Upstream { source, .. } => upstream_class(source),
+            StepError::ProgressUndecodable(_) => ErrorClass::Permanent,
         }
     }
 
