@@ -496,7 +496,9 @@ async fn list_without_a_zone_lists_every_zone() {
 async fn zone_comes_from_the_flag_then_fleet_zone_then_scw_default_zone() {
     let (addr, gateway) = start().await;
     let get = ["servers", "get", SERVER_ID, "-o", "json"];
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    /// (flag arguments, variables set, the zone the call must carry)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 4] = [
         (
             &["--zone", "pl-waw-1"],
             &[("FLEET_ZONE", "nl-ams-1"), ("SCW_DEFAULT_ZONE", "fr-par-2")],
