@@ -150,6 +150,8 @@ fn main() -> ExitCode {
 fn usage_error(err: &clap::Error) -> ExitCode {
     // Printing can only fail on a closed stream, where nothing more can be said.
     let _ = err.print();
+    // The derive raises a missing flattened `--zone` as a raw error naming the field
+    // (`…not provided: zone`) with no argument context, so the message is all there is.
     if err.kind() == clap::error::ErrorKind::MissingRequiredArgument
         && err.to_string().contains("zone")
     {
