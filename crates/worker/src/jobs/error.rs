@@ -34,11 +34,17 @@ pub enum StepError {
     /// Recording progress failed.
     #[error("recording progress: {0}")]
     Scheduler(#[from] SchedulerError),
-    /// The progress a previous attempt recorded does not decode. The message is serde's
-    /// (a position and what was expected), never the stored value, which may hold user data.
-    #[error("recorded progress does not decode: {0}")]
-    ProgressUndecodable(#[source] serde_json::Error),
+    /// The progress a previous attempt recorded does not decode.
+    #[error(transparent)]
+    ProgressUndecodable(#[from] ProgressUndecodable),
 }
+
+/// The progress a previous attempt recorded does not decode. The message is serde's (a
+/// position and what was expected), never the stored value, which may hold user data. A type
+/// of its own so that the small synchronous readers of step data return a small error.
+#[derive(Debug, thiserror::Error)]
+#[error("recorded progress does not decode: {0}")]
+pub struct ProgressUndecodable(#[source] pub serde_json::Error);
 
 /// How a step error is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

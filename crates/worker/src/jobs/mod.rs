@@ -47,7 +47,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ZoneContext;
-use error::{ErrorClass, StepError, transient_error, upstream_failure};
+use error::{ErrorClass, ProgressUndecodable, StepError, transient_error, upstream_failure};
 use observe::{Observed, WatchKey};
 use watcher::{WatchSettings, Watcher};
 
@@ -177,7 +177,11 @@ impl ZoneJobs {
         let mut run = match Run::new(&self.inner, &job, &spec) {
             Ok(run) => run,
             Err(err) => {
-                return progress_undecodable(zone, &job, &StepError::ProgressUndecodable(err));
+                return progress_undecodable(
+                    zone,
+                    &job,
+                    &StepError::ProgressUndecodable(ProgressUndecodable(err)),
+                );
             }
         };
         // Past the deadline: a job that has been waiting on its resource runs once more, so
@@ -336,10 +340,10 @@ impl<'a> Run<'a> {
     /// The handler's private step data: default when nothing was recorded yet, an error when
     /// what was recorded does not decode (it may be an intent; forgetting it could create
     /// twice).
-    pub(crate) fn data<T: DeserializeOwned + Default>(&self) -> Result<T, StepError> {
+    pub(crate) fn data<T: DeserializeOwned + Default>(&self) -> Result<T, ProgressUndecodable> {
         match &self.detail.data {
             Value::Null => Ok(T::default()),
-            data => serde_json::from_value(data.clone()).map_err(StepError::ProgressUndecodable),
+            data => serde_json::from_value(data.clone()).map_err(ProgressUndecodable),
         }
     }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::create::{CreateData, adopted, create_and_wait, with_tag};
-use super::error::{ErrorClass, StepError};
+use super::error::{ErrorClass, ProgressUndecodable, StepError};
 use super::locate::{Holder, snapshot_holder, volume_holder};
 use super::observe::{Observed, WatchKey};
 use super::sbs;
@@ -94,11 +94,11 @@ pub(crate) async fn create_snapshot(
 
 /// The API a create works in, as recorded the first time, so that every re-run creates and
 /// adopts in the same one.
-fn recorded_holder(run: &Run<'_>) -> Result<Option<Holder>, StepError> {
+fn recorded_holder(run: &Run<'_>) -> Result<Option<Holder>, ProgressUndecodable> {
     Ok(run.data::<CreateData>()?.holder)
 }
 
-fn record_holder(run: &mut Run<'_>, holder: Holder) -> Result<Holder, StepError> {
+fn record_holder(run: &mut Run<'_>, holder: Holder) -> Result<Holder, ProgressUndecodable> {
     let mut data: CreateData = run.data()?;
     data.holder = Some(holder);
     run.set_data(&data);
