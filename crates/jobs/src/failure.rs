@@ -24,6 +24,9 @@ pub mod failure_kind {
     pub const CANCELLED: &str = "cancelled";
     /// A bug or an inconsistency on our side.
     pub const INTERNAL: &str = "internal";
+    /// The job's recorded progress does not decode: it may hold an intent (a create issued,
+    /// an id to adopt), so the job stops rather than start over and risk acting twice.
+    pub const PROGRESS_UNDECODABLE: &str = "progress_undecodable";
 }
 
 /// Details of a failure (`errors[-1].details`).

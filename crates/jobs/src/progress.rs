@@ -40,9 +40,20 @@ pub struct ProgressDetail {
 }
 
 impl ProgressDetail {
-    /// Reads the detail stored in `progress.state` (an empty detail when absent or foreign).
+    /// Reads the detail stored in `progress.state` for display (an empty detail when absent
+    /// or foreign). A handler reads it with [`ProgressDetail::decode`], which never forgets.
     pub fn from_state(state: &Value) -> Self {
-        serde_json::from_value(state.clone()).unwrap_or_default()
+        Self::decode(state).unwrap_or_default()
+    }
+
+    /// Reads the detail stored in `progress.state`: empty when nothing was recorded yet
+    /// (`null`), an error when something was recorded that does not decode (a handler must
+    /// not take that for "nothing done yet": it may hold an intent).
+    pub fn decode(state: &Value) -> Result<Self, serde_json::Error> {
+        match state {
+            Value::Null => Ok(Self::default()),
+            other => serde_json::from_value(other.clone()),
+        }
     }
 
     /// The value to store as `progress.state`.

@@ -46,7 +46,7 @@ pub(crate) async fn create_and_wait(
     create: impl AsyncFnOnce(&Run<'_>, String) -> Result<String, StepError>,
     remove: impl AsyncFnOnce(&Run<'_>, String) -> Result<(), StepError>,
 ) -> Result<Outcome, StepError> {
-    let mut data: CreateData = run.data();
+    let mut data: CreateData = run.data()?;
     let tag = job_tag(run.job_id());
     let operation = run.job.job.kind.clone();
     if data.id.is_none() {

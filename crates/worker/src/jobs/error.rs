@@ -6,6 +6,7 @@
 //! | transient upstream trouble: 429, 5xx, `transient_state`, timeouts, resets, connect errors | retry with back-off (at least the upstream `Retry-After`) |
 //! | any other upstream error (`invalid_arguments`, `not_found`, `quotas_exceeded`, `permissions_denied`, `precondition_failed`, …) | fail with kind `upstream` and the whole error body |
 //! | a progress write failed (database) | retry shortly; the step is re-run from the last recorded progress |
+//! | the recorded progress does not decode | fail with kind `progress_undecodable`, logged at error level and counted (`fleet.worker.jobs.progress_undecodable`): it may hold an intent, so starting over could act twice |
 
 use std::time::Duration;
 
@@ -33,7 +34,17 @@ pub enum StepError {
     /// Recording progress failed.
     #[error("recording progress: {0}")]
     Scheduler(#[from] SchedulerError),
+    /// The progress a previous attempt recorded does not decode.
+    #[error(transparent)]
+    ProgressUndecodable(#[from] ProgressUndecodable),
 }
+
+/// The progress a previous attempt recorded does not decode. The message is serde's (a
+/// position and what was expected), never the stored value, which may hold user data. A type
+/// of its own so that the small synchronous readers of step data return a small error.
+#[derive(Debug, thiserror::Error)]
+#[error("recorded progress does not decode: {0}")]
+pub struct ProgressUndecodable(#[source] pub serde_json::Error);
 
 /// How a step error is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +68,7 @@ impl StepError {
             }
             StepError::Scheduler(_) => ErrorClass::Transient,
             StepError::Upstream { source, .. } => upstream_class(source),
+            StepError::ProgressUndecodable(_) => ErrorClass::Permanent,
         }
     }
 

@@ -24,6 +24,7 @@
 mod create;
 pub mod error;
 mod locate;
+pub mod metrics;
 pub mod observe;
 mod resources;
 mod sbs;
@@ -46,7 +47,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ZoneContext;
-use error::{ErrorClass, StepError, transient_error, upstream_failure};
+use error::{ErrorClass, ProgressUndecodable, StepError, transient_error, upstream_failure};
 use observe::{Observed, WatchKey};
 use watcher::{WatchSettings, Watcher};
 
@@ -173,7 +174,16 @@ impl ZoneJobs {
                 format!("job of zone {} claimed for zone {zone}", job.job.zone),
             ));
         }
-        let mut run = Run::new(&self.inner, &job, &spec);
+        let mut run = match Run::new(&self.inner, &job, &spec) {
+            Ok(run) => run,
+            Err(err) => {
+                return progress_undecodable(
+                    zone,
+                    &job,
+                    &StepError::ProgressUndecodable(ProgressUndecodable(err)),
+                );
+            }
+        };
         // Past the deadline: a job that has been waiting on its resource runs once more, so
         // that its wait reports the deadline with the last state and the target and
         // compensates what it made; any other fails at once.
@@ -206,6 +216,20 @@ impl ZoneJobs {
             Err(err) => run.error_outcome(&operation, err),
         }
     }
+}
+
+/// Fails `job` for good because its recorded progress does not decode, loudly: an error log
+/// and [`metrics::PROGRESS_UNDECODABLE`], which an alert watches. Nothing is retried: the
+/// record may hold an intent (a create issued, an id to adopt), and starting over could act
+/// twice; an operator reads the job and decides.
+fn progress_undecodable(zone: Zone, job: &ClaimedJob, err: &StepError) -> Outcome {
+    metrics::record_progress_undecodable(zone, &job.job.kind);
+    tracing::error!(zone = %zone, job_id = job.id(), operation = %job.job.kind, error = %err,
+        "job failed: its recorded progress does not decode");
+    Outcome::Fail(JobError::new(
+        failure_kind::PROGRESS_UNDECODABLE,
+        err.to_string(),
+    ))
 }
 
 /// How a wait ended this run.
@@ -253,8 +277,12 @@ pub(crate) fn parse_time(text: &str) -> Option<OffsetDateTime> {
 }
 
 impl<'a> Run<'a> {
-    fn new(inner: &'a Inner, job: &'a ClaimedJob, spec: &JobSpec) -> Self {
-        let mut detail = ProgressDetail::from_state(&job.job.progress.state);
+    fn new(
+        inner: &'a Inner,
+        job: &'a ClaimedJob,
+        spec: &JobSpec,
+    ) -> Result<Self, serde_json::Error> {
+        let mut detail = ProgressDetail::decode(&job.job.progress.state)?;
         let deadline = match detail.deadline.as_deref().and_then(parse_time) {
             Some(deadline) => deadline,
             None => {
@@ -268,14 +296,14 @@ impl<'a> Run<'a> {
                 deadline
             }
         };
-        Self {
+        Ok(Self {
             inner,
             job,
             detail,
             step: job.job.progress.step.clone().unwrap_or_default(),
             cancel_requested: false,
             deadline,
-        }
+        })
     }
 
     pub(crate) fn zone(&self) -> Zone {
@@ -309,9 +337,14 @@ impl<'a> Run<'a> {
             .map_err(|source| StepError::Upstream { operation, source })
     }
 
-    /// The handler's private step data (default when absent or foreign).
-    pub(crate) fn data<T: DeserializeOwned + Default>(&self) -> T {
-        serde_json::from_value(self.detail.data.clone()).unwrap_or_default()
+    /// The handler's private step data: default when nothing was recorded yet, an error when
+    /// what was recorded does not decode (it may be an intent; forgetting it could create
+    /// twice).
+    pub(crate) fn data<T: DeserializeOwned + Default>(&self) -> Result<T, ProgressUndecodable> {
+        match &self.detail.data {
+            Value::Null => Ok(T::default()),
+            data => serde_json::from_value(data.clone()).map_err(ProgressUndecodable),
+        }
     }
 
     pub(crate) fn set_data<T: Serialize>(&mut self, data: &T) {
@@ -488,6 +521,9 @@ impl<'a> Run<'a> {
                 };
                 failure.resource = self.detail.resource.clone();
                 Outcome::Retry(transient_error(&err, failure))
+            }
+            ErrorClass::Permanent if matches!(err, StepError::ProgressUndecodable(_)) => {
+                progress_undecodable(zone, self.job, &err)
             }
             ErrorClass::Permanent => self.upstream_failed(operation, &err),
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::create::{CreateData, adopted, create_and_wait, with_tag};
-use super::error::{ErrorClass, StepError};
+use super::error::{ErrorClass, ProgressUndecodable, StepError};
 use super::locate::{Holder, snapshot_holder, volume_holder};
 use super::observe::{Observed, WatchKey};
 use super::sbs;
@@ -35,14 +35,14 @@ pub(crate) async fn create_snapshot(
     run: &mut Run<'_>,
     job: &CreateSnapshotJob,
 ) -> Result<Outcome, StepError> {
-    let holder = match recorded_holder(run) {
+    let holder = match recorded_holder(run)? {
         Some(holder) => holder,
         None => {
             let holder = match &job.request.volume_id {
                 Some(id) => volume_holder(run, id).await?.unwrap_or(Holder::Instance),
                 None => Holder::Instance,
             };
-            record_holder(run, holder)
+            record_holder(run, holder)?
         }
     };
     if holder == Holder::Block {
@@ -94,15 +94,15 @@ pub(crate) async fn create_snapshot(
 
 /// The API a create works in, as recorded the first time, so that every re-run creates and
 /// adopts in the same one.
-fn recorded_holder(run: &Run<'_>) -> Option<Holder> {
-    run.data::<CreateData>().holder
+fn recorded_holder(run: &Run<'_>) -> Result<Option<Holder>, ProgressUndecodable> {
+    Ok(run.data::<CreateData>()?.holder)
 }
 
-fn record_holder(run: &mut Run<'_>, holder: Holder) -> Holder {
-    let mut data: CreateData = run.data();
+fn record_holder(run: &mut Run<'_>, holder: Holder) -> Result<Holder, ProgressUndecodable> {
+    let mut data: CreateData = run.data()?;
     data.holder = Some(holder);
     run.set_data(&data);
-    holder
+    Ok(holder)
 }
 
 /// `create_image`: create (tagged with the job) and wait for `available`.
@@ -159,7 +159,7 @@ pub(crate) async fn create_volume(
     run: &mut Run<'_>,
     job: &CreateVolumeJob,
 ) -> Result<Outcome, StepError> {
-    let holder = match recorded_holder(run) {
+    let holder = match recorded_holder(run)? {
         Some(holder) => holder,
         None => {
             let snapshot = match &job.request.base_snapshot {
@@ -169,7 +169,7 @@ pub(crate) async fn create_volume(
                 _ => None,
             };
             match sbs::volume_api(&job.request, job.perf_iops, snapshot) {
-                Ok(holder) => record_holder(run, holder),
+                Ok(holder) => record_holder(run, holder)?,
                 Err(reason) => {
                     return Ok(run.fail(
                         fleet_jobs::failure_kind::INVALID_ARGUMENT,
@@ -255,7 +255,7 @@ pub(crate) async fn export_snapshot(
     run: &mut Run<'_>,
     job: &ExportSnapshotJob,
 ) -> Result<Outcome, StepError> {
-    let mut data: ExportData = run.data();
+    let mut data: ExportData = run.data()?;
     let holder = match data.holder {
         Some(holder) => holder,
         None => match snapshot_holder(run, &job.snapshot_id).await? {
@@ -388,7 +388,7 @@ pub(crate) async fn block_migration(
     job: &BlockMigrationJob,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: MigrationData = run.data();
+    let mut data: MigrationData = run.data()?;
     let key = match (&job.volume_id, &job.snapshot_id) {
         (Some(id), _) => WatchKey::new(ResourceKind::Volume, id),
         (None, Some(id)) => WatchKey::new(ResourceKind::Snapshot, id),

@@ -234,7 +234,7 @@ pub(crate) async fn update_volume(
     run: &mut Run<'_>,
     job: &UpdateBlockVolumeJob,
 ) -> Result<Outcome, StepError> {
-    let mut data: UpdateData = run.data();
+    let mut data: UpdateData = run.data()?;
     run.set_resource(ResourceKind::BlockVolume, &job.volume_id);
     let key = WatchKey::new(ResourceKind::BlockVolume, &job.volume_id);
     if !data.confirmed {

@@ -184,7 +184,7 @@ pub(crate) async fn server_action(
     job: &ServerActionJob,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: ServerActionData = run.data();
+    let mut data: ServerActionData = run.data()?;
     let action = job.request.action.clone().unwrap_or(ServerAction::Poweron);
     run.set_resource(ResourceKind::Server, &job.server_id);
     match action {

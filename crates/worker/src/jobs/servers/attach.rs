@@ -48,7 +48,7 @@ async fn volume_move(
     call: impl AsyncFnOnce(&Run<'_>) -> Result<Server, StepError>,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: VolumeAttachData = run.data();
+    let mut data: VolumeAttachData = run.data()?;
     run.set_resource(ResourceKind::Server, server_id);
     let key = WatchKey::new(ResourceKind::Server, server_id);
     if stop_if_needed && !data.inspected {
@@ -243,7 +243,7 @@ pub(crate) async fn file_system(
     attach: bool,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: FileSystemData = run.data();
+    let mut data: FileSystemData = run.data()?;
     run.set_resource(ResourceKind::Server, &job.server_id);
     let key = WatchKey::new(ResourceKind::Server, &job.server_id);
     let fs = job.filesystem_id.clone();

@@ -36,7 +36,7 @@ pub(crate) async fn create_server(
     run: &mut Run<'_>,
     job: &CreateServerJob,
 ) -> Result<Outcome, StepError> {
-    let mut data: CreateServerData = run.data();
+    let mut data: CreateServerData = run.data()?;
     let zone = run.zone();
     let tag = job_tag(run.job_id());
     let mut created: Option<Server> = None;

@@ -48,7 +48,7 @@ pub(crate) async fn delete_server(
     job: &DeleteServerJob,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: DeleteServerData = run.data();
+    let mut data: DeleteServerData = run.data()?;
     run.set_resource(ResourceKind::Server, &job.server_id);
     let key = WatchKey::new(ResourceKind::Server, &job.server_id);
     let mut current: Option<Observed> = None;

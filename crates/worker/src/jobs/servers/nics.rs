@@ -29,7 +29,7 @@ pub(crate) async fn create_private_nic(
     job: &CreatePrivateNicJob,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
-    let mut data: CreateNicData = run.data();
+    let mut data: CreateNicData = run.data()?;
     let tag = job_tag(run.job_id());
     run.set_resource(ResourceKind::Server, &job.server_id);
     if data.nic_id.is_none() {
