@@ -34,6 +34,11 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// Default Postgres pool size.
 pub const DEFAULT_DB_CONNECTIONS: u32 = 16;
+/// How long a synchronous mutation's `request_id` is remembered (as long as a completed job,
+/// which remembers its own).
+pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often expired `request_id` records are pruned.
+pub const DEFAULT_REQUEST_ID_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Settings of the gateway.
 #[derive(Debug, Clone, clap::Args)]
@@ -107,6 +112,16 @@ pub struct GatewayConfig {
         default_value = humantime::format_duration(DEFAULT_HEALTH_INTERVAL).to_string(),
         value_parser = humantime::parse_duration)]
     pub health_interval: Duration,
+    /// How long a synchronous mutation's `request_id` is remembered.
+    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_RETENTION",
+        default_value = humantime::format_duration(DEFAULT_REQUEST_ID_RETENTION).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub request_id_retention: Duration,
+    /// How often expired `request_id` records are pruned.
+    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_PRUNE_INTERVAL",
+        default_value = humantime::format_duration(DEFAULT_REQUEST_ID_PRUNE_INTERVAL).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub request_id_prune_interval: Duration,
     /// Postgres pool size.
     #[arg(long, env = "FLEET_GATEWAY_DB_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS)]
     pub db_connections: u32,
@@ -226,6 +241,8 @@ impl GatewayConfig {
             max_connection_age_grace: DEFAULT_MAX_CONNECTION_AGE_GRACE,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             health_interval: DEFAULT_HEALTH_INTERVAL,
+            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
+            request_id_prune_interval: DEFAULT_REQUEST_ID_PRUNE_INTERVAL,
             db_connections: DEFAULT_DB_CONNECTIONS,
             caller_limit: Limit::default(),
         }

@@ -78,6 +78,12 @@ impl Gateway {
             config.health_interval,
             inner.clone(),
         ));
+        let pruner_task = tokio::spawn(request_id_pruner(
+            self.pool.clone(),
+            config.request_id_retention,
+            config.request_id_prune_interval,
+            inner.clone(),
+        ));
         // Both reflection versions: grpcurl and grpcui speak v1, while Python's
         // grpcio-reflection and older grpcurl builds speak only v1alpha.
         let reflection_error = |e: tonic_reflection::server::Error| GatewayStartError::Setting {
@@ -152,6 +158,9 @@ impl Gateway {
         if let Err(err) = health_task.await {
             tracing::warn!(error = %err, "readiness task ended abnormally");
         }
+        if let Err(err) = pruner_task.await {
+            tracing::warn!(error = %err, "request_id_pruner task ended abnormally");
+        }
         tracing::info!("gateway stopped");
         result
     }
@@ -161,6 +170,34 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for service in public_services() {
         reporter.set_service_status(service, status).await;
+    }
+}
+
+/// Records pruned per round; more wait for the next round (or the next gateway's).
+const PRUNE_BATCH: i64 = 1000;
+
+/// The `request_id_pruner` task: forgets synchronous mutations' `request_id` records older
+/// than `retention`, every `interval`, until `shutdown`.
+async fn request_id_pruner(
+    pool: PgPool,
+    retention: Duration,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match crate::call::idempotency::prune(&pool, retention, PRUNE_BATCH).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "request_id records pruned"),
+            Err(err) => {
+                tracing::warn!(error = %err, task = "request_id_pruner", "pruning request_id records failed; retried next round");
+            }
+        }
     }
 }
 
