@@ -87,12 +87,14 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A boolean query parameter.
+    /// A boolean query parameter. The official Python SDK writes Python's
+    /// `True`/`False` into the query (`public=False`), the Go SDK
+    /// `true`/`false`: both spellings are booleans.
     pub fn q_bool(&self, key: &str) -> ApiResult<Option<bool>> {
         match self.q(key) {
             None => Ok(None),
-            Some("true") | Some("1") => Ok(Some(true)),
-            Some("false") | Some("0") => Ok(Some(false)),
+            Some("true" | "True" | "1") => Ok(Some(true)),
+            Some("false" | "False" | "0") => Ok(Some(false)),
             Some(_) => Err(Error::invalid(ArgDetail::format(
                 key,
                 "not a valid boolean",

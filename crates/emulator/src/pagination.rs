@@ -3,7 +3,8 @@
 //! `page_size` for Block), an empty page (200) past the end. Instance lists
 //! give the total only in `X-Total-Count` plus a `Link` header with
 //! `next`/`last` relative to the zone root; Block lists give it in the body
-//! (`total_count`) and send neither header.
+//! (`total_count`) and send neither header. One Instance list, the rules
+//! of a security group, pages but sends neither header either.
 
 use fleet_core::catalog::Api;
 use serde::Serialize;
@@ -83,6 +84,19 @@ pub fn list_response<T, E: Serialize>(
     Ok(Resp::ok(envelope(slice))
         .with_header("x-total-count", total.to_string())
         .with_header("link", link_header(req, link_path, page, total)))
+}
+
+/// Slice `items` to the requested page of an Instance list that the live
+/// API answers without `X-Total-Count` or `Link` (security-group rules:
+/// no recorded answer carries either). Clients stop on the short or
+/// empty page past the end, which is why `page` must be honoured here.
+pub fn untotalled_list_response<T, E: Serialize>(
+    req: &Req,
+    items: Vec<T>,
+    envelope: impl FnOnce(Vec<T>) -> E,
+) -> ApiResult<Resp> {
+    let (slice, _) = Page::from_req(req, Api::Instance)?.slice(items);
+    Ok(Resp::ok(envelope(slice)))
 }
 
 /// Slice `items` to the requested page of a Block list and wrap it with

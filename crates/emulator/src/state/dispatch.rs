@@ -86,7 +86,7 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
         }
         Op::DeleteSecurityGroup => security_groups::delete(w, ctx, sg_id(req)?),
         Op::ListDefaultSecurityGroupRules => security_groups::list_default_rules(ctx, req),
-        Op::ListSecurityGroupRules => security_groups::list_rules(w, ctx, sg_id(req)?),
+        Op::ListSecurityGroupRules => security_groups::list_rules(w, ctx, req, sg_id(req)?),
         Op::CreateSecurityGroupRule => security_groups::create_rule(w, ctx, req, sg_id(req)?),
         Op::SetSecurityGroupRules => security_groups::set_rules(w, ctx, req, sg_id(req)?),
         Op::GetSecurityGroupRule
