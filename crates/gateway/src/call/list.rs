@@ -167,7 +167,9 @@ impl Api {
             map.insert("zone".into(), Value::String(zone.to_owned()));
         }
         match source.api {
-            FamilyApi::Instance => {
+            // The method's own endpoint (no fleet.v1 method is served by Instance v2alpha1 yet,
+            // so sources name only Instance v1 and Block).
+            FamilyApi::Instance | FamilyApi::InstanceV2Alpha1 => {
                 let prepared = prepare(info, &zone_json, Some((page, UPSTREAM_PAGE_SIZE)))?;
                 let response = self
                     .invoke(info.operation(), zone, &prepared, caller, &zone_json)

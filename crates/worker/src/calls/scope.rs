@@ -1,6 +1,7 @@
 //! The caller's project scope on a `ZoneCalls` call (see the module doc of [`super`]), for
-//! both API families: Instance bodies name their project `project` (single resources inside an
-//! envelope, `{"server": {"project": …}}`), Block bodies `project_id` (single resources bare).
+//! every API family: Instance v1 bodies name their project `project` (single resources inside
+//! an envelope, `{"server": {"project": …}}`), Block and Instance v2alpha1 bodies `project_id`
+//! (single resources bare); the key and the envelope are the `Api`'s.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,10 +17,7 @@ use super::{ERROR_DOMAIN, OUTSIDE_PROJECT_SCOPE, bad_request};
 
 /// The key naming a resource's project in the bodies and list filters of `api`.
 fn project_key(api: Api) -> &'static str {
-    match api {
-        Api::Instance => "project",
-        Api::Block => "project_id",
-    }
+    api.project_key()
 }
 
 /// The caller's project scope (`None` when unrestricted).
@@ -75,8 +73,9 @@ impl Scope {
         }
     }
 
-    /// A create must name a project in scope. Creates are the Instance `create_*` POSTs and
-    /// every Block POST on a collection (volume, snapshot, imports), ids not yet known.
+    /// A create must name a project in scope. Creates are the Instance v1 `create_*` POSTs and
+    /// every Block or Instance v2alpha1 POST on a collection (volume, snapshot, imports,
+    /// interface, placement group), ids not yet known.
     pub(super) fn check_create(
         &self,
         zone: Zone,
@@ -86,7 +85,7 @@ impl Scope {
         let endpoint = operation.endpoint();
         let api = endpoint.api();
         let is_create = endpoint.method == Method::Post
-            && (api == Api::Block || operation.name().starts_with("create_"))
+            && (api != Api::Instance || operation.name().starts_with("create_"))
             && endpoint.param_names().filter(|p| *p != "zone").count() == 0;
         if !is_create {
             return Ok(());
@@ -161,18 +160,18 @@ impl Scope {
     }
 }
 
-/// The project of a single-resource body of `api`: `{"server": {"project": …}}` (Instance),
-/// `{"id": …, "project_id": …}` (Block).
+/// The project of a single-resource body of `api`: `{"server": {"project": …}}` (Instance v1),
+/// `{"id": …, "project_id": …}` (Block, Instance v2alpha1).
 pub(super) fn resource_project(api: Api, body: &[u8]) -> Option<String> {
     let Value::Object(map) = serde_json::from_slice(body).ok()? else {
         return None;
     };
     let key = project_key(api);
-    match api {
-        Api::Instance => map
-            .values()
-            .find_map(|v| v.as_object()?.get(key)?.as_str().map(str::to_owned)),
-        Api::Block => map.get(key)?.as_str().map(str::to_owned),
+    if api.wraps_objects() {
+        map.values()
+            .find_map(|v| v.as_object()?.get(key)?.as_str().map(str::to_owned))
+    } else {
+        map.get(key)?.as_str().map(str::to_owned)
     }
 }
 

@@ -78,7 +78,7 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
     let mut nics: Vec<&crate::state::PrivateNic> = w
         .private_nics
         .values()
-        .filter(|n| n.server == s.id)
+        .filter(|n| n.server == Some(s.id))
         .collect();
     nics.sort_by_key(|n| n.seq);
     let end_of_service = w
