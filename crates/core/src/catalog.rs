@@ -1,8 +1,9 @@
 //! The endpoint catalog: one static table of the three API families fleet
 //! speaks, [`Api::Instance`] (all 76 Instance v1 endpoints),
 //! [`Api::Block`] (the 14 Block Storage endpoints) and
-//! [`Api::InstanceV2Alpha1`] (the 10 Instance v2alpha1 private network
-//! interface and placement group endpoints current Terraform calls).
+//! [`Api::InstanceV2Alpha1`] (the 12 Instance v2alpha1 endpoints of private
+//! network interfaces, their attach and detach on servers, and placement
+//! groups, which current Terraform calls).
 //!
 //! Instance: the 74 HTTP calls of the generated SDK plus the hand-written
 //! single-key user-data GET and PATCH. Block: `/block/v1`, each entry also
@@ -55,14 +56,16 @@ mod block_types {
 /// (their own names are the v1 ones: `v2alpha1::PlacementGroup`).
 mod v2alpha1_types {
     pub use crate::v2alpha1::{
+        AttachServerPrivateNetworkInterfaceRequest as V2Alpha1AttachServerPrivateNetworkInterfaceRequest,
         CreatePlacementGroupRequest as V2Alpha1CreatePlacementGroupRequest,
         CreatePrivateNetworkInterfaceRequest as V2Alpha1CreatePrivateNetworkInterfaceRequest,
+        DetachServerPrivateNetworkInterfaceRequest as V2Alpha1DetachServerPrivateNetworkInterfaceRequest,
         ListPlacementGroupsQuery as V2Alpha1ListPlacementGroupsQuery,
         ListPlacementGroupsResponse as V2Alpha1ListPlacementGroupsResponse,
         ListPrivateNetworkInterfacesQuery as V2Alpha1ListPrivateNetworkInterfacesQuery,
         ListPrivateNetworkInterfacesResponse as V2Alpha1ListPrivateNetworkInterfacesResponse,
         PlacementGroup as V2Alpha1PlacementGroup,
-        PrivateNetworkInterface as V2Alpha1PrivateNetworkInterface,
+        PrivateNetworkInterface as V2Alpha1PrivateNetworkInterface, Server as V2Alpha1Server,
         UpdatePlacementGroupRequest as V2Alpha1UpdatePlacementGroupRequest,
         UpdatePrivateNetworkInterfaceRequest as V2Alpha1UpdatePrivateNetworkInterfaceRequest,
     };
@@ -579,6 +582,8 @@ catalog! {
     V2Alpha1GetPrivateNetworkInterface "v2alpha1_get_private_network_interface" Get "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 200 response V2Alpha1PrivateNetworkInterface;
     V2Alpha1UpdatePrivateNetworkInterface "v2alpha1_update_private_network_interface" Patch "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 200 request V2Alpha1UpdatePrivateNetworkInterfaceRequest response V2Alpha1PrivateNetworkInterface;
     V2Alpha1DeletePrivateNetworkInterface "v2alpha1_delete_private_network_interface" Delete "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 204;
+    V2Alpha1AttachServerPrivateNetworkInterface "v2alpha1_attach_server_private_network_interface" Post "/instance/v2alpha1/zones/{zone}/servers/{server_id}/attach-private-network-interface" 200 request V2Alpha1AttachServerPrivateNetworkInterfaceRequest response V2Alpha1Server;
+    V2Alpha1DetachServerPrivateNetworkInterface "v2alpha1_detach_server_private_network_interface" Post "/instance/v2alpha1/zones/{zone}/servers/{server_id}/detach-private-network-interface" 200 request V2Alpha1DetachServerPrivateNetworkInterfaceRequest response V2Alpha1Server;
     V2Alpha1ListPlacementGroups "v2alpha1_list_placement_groups" Get "/instance/v2alpha1/zones/{zone}/placement-groups" 200 query V2Alpha1ListPlacementGroupsQuery response V2Alpha1ListPlacementGroupsResponse page "placement_groups";
     V2Alpha1CreatePlacementGroup "v2alpha1_create_placement_group" Post "/instance/v2alpha1/zones/{zone}/placement-groups" 200 request V2Alpha1CreatePlacementGroupRequest response V2Alpha1PlacementGroup;
     V2Alpha1GetPlacementGroup "v2alpha1_get_placement_group" Get "/instance/v2alpha1/zones/{zone}/placement-groups/{placement_group_id}" 200 response V2Alpha1PlacementGroup;
@@ -609,7 +614,7 @@ mod tests {
     fn has_76_instance_and_14_block_endpoints_in_operation_order() {
         let count = |api| ENDPOINTS.iter().filter(|e| e.api() == api).count();
         assert_eq!((count(Api::Instance), count(Api::Block)), (76, 14));
-        assert_eq!(count(Api::InstanceV2Alpha1), 10);
+        assert_eq!(count(Api::InstanceV2Alpha1), 12);
         assert_eq!(Operation::ALL.len(), ENDPOINTS.len());
         for (i, op) in Operation::ALL.iter().enumerate() {
             assert_eq!(ENDPOINTS[i].operation, *op);
@@ -797,9 +802,17 @@ mod tests {
         );
         let api = e.api();
         assert_eq!(api.paging(), Paging::Token);
-        assert_eq!((api.page_size_param(), api.total_in_body()), ("page_size", true));
+        assert_eq!(
+            (api.page_size_param(), api.total_in_body()),
+            ("page_size", true)
+        );
         assert_eq!(Api::Instance.paging(), Paging::Numbered);
-        assert_eq!(Operation::V2Alpha1CreatePlacementGroup.endpoint().success_status, 200);
+        assert_eq!(
+            Operation::V2Alpha1CreatePlacementGroup
+                .endpoint()
+                .success_status,
+            200
+        );
         // v1 spells the collection `placement_groups`, v2alpha1 `placement-groups`.
         assert!(find("GET", "/instance/v2alpha1/zones/fr-par-1/placement_groups").is_none());
         assert!(find("GET", "/instance/v1/zones/fr-par-1/placement-groups").is_none());

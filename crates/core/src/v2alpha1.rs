@@ -16,8 +16,9 @@
 //! `v2alpha1::PlacementGroup`.
 //!
 //! Fields follow the Go SDK's `api/instance/v2alpha1`; only the placement
-//! groups and empty interface lists were recorded, so the interface shape is
-//! the SDK's, and `extra` keeps whatever else the API sends.
+//! groups and empty interface lists were recorded, so the interface and
+//! server shapes are the SDK's, and `extra` keeps whatever else the API
+//! sends (the SDK's `security_group_id` of an interface, for one).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -28,8 +29,15 @@ use crate::time::Timestamp;
 use crate::wire::wire_structs;
 use crate::zone::Zone;
 
+mod server;
+pub use server::{
+    AttachServerPrivateNetworkInterfaceRequest, DetachServerPrivateNetworkInterfaceRequest, Server,
+    ServerArchitecture, ServerFilesystem, ServerFilesystemStatus, ServerPrivateNetworkInterface,
+    ServerStatus, ServerVolume, ServerVolumeType,
+};
+
 api_enum! {
-    /// Status of a private network interface.
+    /// Status of a private network interface (the Go SDK's words).
     PrivateNetworkInterfaceStatus default UnknownStatus {
         UnknownStatus = "unknown_status",
         Available = "available",
@@ -37,22 +45,14 @@ api_enum! {
         Detaching = "detaching",
         /// While the interface or its security-group rules are applied.
         Syncing = "syncing",
-        Deleting = "deleting",
-        /// Stopping the server fixes it.
-        DetachError = "detach_error",
-        /// Stopping the server fixes it.
-        DeleteError = "delete_error",
     }
 }
 
 impl PrivateNetworkInterfaceStatus {
-    /// What the SDK waiter waits through: `attaching`, `detaching`,
-    /// `syncing`, and `deleting` (the interface is on its way out).
+    /// What the SDK's waiter waits through: `attaching`, `detaching` and
+    /// `syncing`.
     pub const fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Attaching | Self::Detaching | Self::Syncing | Self::Deleting
-        )
+        matches!(self, Self::Attaching | Self::Detaching | Self::Syncing)
     }
 }
 
@@ -225,7 +225,9 @@ mod tests {
                 .unwrap();
         assert_eq!(
             patch.policy_type,
-            Some(PlacementGroupPolicyType::Other("unknown_policy_type".into()))
+            Some(PlacementGroupPolicyType::Other(
+                "unknown_policy_type".into()
+            ))
         );
     }
 
@@ -236,9 +238,10 @@ mod tests {
             serde_json::to_value(&page).unwrap(),
             json!({"private_network_interfaces": [], "total_count": 0})
         );
-        let next: ListPlacementGroupsResponse =
-            serde_json::from_value(json!({"placement_groups": [], "next_page_token": "t2", "total_count": 3}))
-                .unwrap();
+        let next: ListPlacementGroupsResponse = serde_json::from_value(
+            json!({"placement_groups": [], "next_page_token": "t2", "total_count": 3}),
+        )
+        .unwrap();
         assert_eq!(next.next_page_token.as_deref(), Some("t2"));
     }
 
@@ -250,7 +253,7 @@ mod tests {
             .filter(|s| s.is_transient())
             .map(|s| s.as_str())
             .collect();
-        assert_eq!(transient, ["attaching", "detaching", "syncing", "deleting"]);
+        assert_eq!(transient, ["attaching", "detaching", "syncing"]);
         assert!(!S::from("new_status").is_transient());
     }
 }
