@@ -129,6 +129,12 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
             private_nics::v2_update(w, ctx, req, nic_id(req)?)
         }
         Op::V2Alpha1DeletePrivateNetworkInterface => private_nics::v2_delete(w, ctx, nic_id(req)?),
+        Op::V2Alpha1AttachServerPrivateNetworkInterface => {
+            private_nics::v2_attach(w, ctx, req, req.id("server_id")?)
+        }
+        Op::V2Alpha1DetachServerPrivateNetworkInterface => {
+            private_nics::v2_detach(w, ctx, req, req.id("server_id")?)
+        }
         Op::V2Alpha1ListPlacementGroups => placement_groups::v2_list(w, ctx, req),
         Op::V2Alpha1CreatePlacementGroup => placement_groups::v2_create(w, ctx, req),
         Op::V2Alpha1GetPlacementGroup => placement_groups::v2_get(w, ctx, pg_id(req)?),

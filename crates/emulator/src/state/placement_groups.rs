@@ -302,9 +302,19 @@ pub fn v2_list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         .placement_groups
         .values()
         .filter(|g| visible(ctx, &g.owner))
-        .filter(|g| query.project_id.as_ref().is_none_or(|p| &g.owner.project == p))
+        .filter(|g| {
+            query
+                .project_id
+                .as_ref()
+                .is_none_or(|p| &g.owner.project == p)
+        })
         .filter(|g| ids.is_empty() || ids.contains(&g.id.to_string()))
-        .filter(|g| query.name.as_ref().is_none_or(|n| g.name.contains(n.as_str())))
+        .filter(|g| {
+            query
+                .name
+                .as_ref()
+                .is_none_or(|n| g.name.contains(n.as_str()))
+        })
         .filter(|g| tags.iter().all(|t| g.tags.contains(t)))
         .collect();
     super::private_nics::sort_v2(&mut v, query.order_by.unwrap_or_default(), |g| {
@@ -345,8 +355,7 @@ pub fn v2_create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         owner,
         name: non_empty(body.name).unwrap_or_else(|| "pg-emulated".into()),
         policy_mode: "optional".into(),
-        policy_type: v2_policy_type(body.policy_type)?
-            .unwrap_or_else(|| "max_availability".into()),
+        policy_type: v2_policy_type(body.policy_type)?.unwrap_or_else(|| "max_availability".into()),
         tags: body.tags.unwrap_or_default(),
         seq,
         created: ctx.now,

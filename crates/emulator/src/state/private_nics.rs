@@ -134,23 +134,7 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
         .ok_or_else(|| Error::invalid(ArgDetail::required("private_network_id")))?
         .to_string();
     if let Some(server) = new.server {
-        let on_server: Vec<&PrivateNic> = w
-            .private_nics
-            .values()
-            .filter(|n| n.server == Some(server))
-            .collect();
-        if on_server.iter().any(|n| n.private_network_id == pn) {
-            return Err(Error::invalid(ArgDetail::constraint(
-                "private_network_id",
-                "the server already has a NIC in this private network",
-            )));
-        }
-        if on_server.len() >= MAX_PER_SERVER {
-            return Err(Error::invalid(ArgDetail::constraint(
-                "private_network_id",
-                "too many private NICs on this server",
-            )));
-        }
+        check_room(w, server, &pn, "private_network_id")?;
     }
     let count = w
         .private_nics
@@ -199,6 +183,29 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
         w.schedule(ctx.instant, t, Event::NicAvailable(id));
     }
     Ok(w.private_nics.entry(id).or_insert(nic))
+}
+
+/// Whether `server` can take one more NIC in private network `pn`: one
+/// per private network, at most [`MAX_PER_SERVER`]; a refusal names `arg`.
+fn check_room(w: &World, server: Uuid, pn: &str, arg: &'static str) -> ApiResult<()> {
+    let on_server: Vec<&PrivateNic> = w
+        .private_nics
+        .values()
+        .filter(|n| n.server == Some(server))
+        .collect();
+    if on_server.iter().any(|n| n.private_network_id == pn) {
+        return Err(Error::invalid(ArgDetail::constraint(
+            arg,
+            "the server already has a NIC in this private network",
+        )));
+    }
+    if on_server.len() >= MAX_PER_SERVER {
+        return Err(Error::invalid(ArgDetail::constraint(
+            arg,
+            "too many private NICs on this server",
+        )));
+    }
+    Ok(())
 }
 
 /// `POST servers/{id}/private_nics`.
@@ -268,10 +275,14 @@ pub fn v2_list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         .private_nics
         .values()
         .filter(|n| visible(ctx, &n.owner))
-        .filter(|n| query.project_id.as_ref().is_none_or(|p| &n.owner.project == p))
         .filter(|n| {
-            servers.is_empty()
-                || n.server.is_some_and(|s| servers.contains(&s.to_string()))
+            query
+                .project_id
+                .as_ref()
+                .is_none_or(|p| &n.owner.project == p)
+        })
+        .filter(|n| {
+            servers.is_empty() || n.server.is_some_and(|s| servers.contains(&s.to_string()))
         })
         .filter(|n| networks.is_empty() || networks.contains(&n.private_network_id))
         .filter(|n| tags.iter().all(|t| n.tags.contains(t)))
@@ -323,13 +334,9 @@ pub fn sort_v2<T>(
 ) -> ApiResult<()> {
     match order {
         ListOrderBy::CreatedAtAsc => v.sort_by_key(|x| (key(x).0, key(x).2)),
-        ListOrderBy::CreatedAtDesc => {
-            v.sort_by_key(|x| std::cmp::Reverse((key(x).0, key(x).2)))
-        }
+        ListOrderBy::CreatedAtDesc => v.sort_by_key(|x| std::cmp::Reverse((key(x).0, key(x).2))),
         ListOrderBy::UpdatedAtAsc => v.sort_by_key(|x| (key(x).1, key(x).2)),
-        ListOrderBy::UpdatedAtDesc => {
-            v.sort_by_key(|x| std::cmp::Reverse((key(x).1, key(x).2)))
-        }
+        ListOrderBy::UpdatedAtDesc => v.sort_by_key(|x| std::cmp::Reverse((key(x).1, key(x).2))),
         ListOrderBy::Other(o) => {
             return Err(Error::invalid(ArgDetail::constraint(
                 "order_by",
@@ -405,4 +412,81 @@ pub fn v2_delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     get_v2(w, ctx, id)?;
     w.private_nics.remove(&id);
     Ok(Resp::no_content())
+}
+
+/// The interface an attach or detach body names (`private_network_interface_id`,
+/// required, a UUID), looked up for the caller.
+fn named_interface(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Uuid> {
+    const ARG: &str = "private_network_interface_id";
+    let raw = req.json()?;
+    if !raw.has(ARG) {
+        return Err(Error::invalid(ArgDetail::required(ARG)));
+    }
+    let body: v2alpha1::AttachServerPrivateNetworkInterfaceRequest = crate::http::decode(raw.0)?;
+    let id = uuid_arg(body.private_network_interface_id.as_deref(), ARG)?
+        .ok_or_else(|| Error::invalid(ArgDetail::required(ARG)))?;
+    get_v2(w, ctx, id)?;
+    Ok(id)
+}
+
+/// `POST servers/{id}/attach-private-network-interface`: an unattached
+/// interface of the server's project joins it (`attaching`, then
+/// `available`), within the server's room; answers the v2alpha1 server.
+pub fn v2_attach(w: &mut World, ctx: &Ctx, req: &Req, server: Uuid) -> ApiResult<Resp> {
+    let owner = super::servers::get(w, ctx, server)?.owner.clone();
+    let id = named_interface(w, ctx, req)?;
+    let nic = get_v2(w, ctx, id)?;
+    if nic.server.is_some() {
+        return Err(Error::invalid(ArgDetail::constraint(
+            "private_network_interface_id",
+            "the private network interface is already attached to a server",
+        )));
+    }
+    if nic.owner.project != owner.project {
+        return Err(Error::invalid(ArgDetail::constraint(
+            "private_network_interface_id",
+            "the private network interface belongs to another project",
+        )));
+    }
+    let pn = nic.private_network_id.clone();
+    check_room(w, server, &pn, "private_network_interface_id")?;
+    move_nic(w, ctx, id, Some(server), "attaching");
+    attached_answer(w, ctx, server)
+}
+
+/// `POST servers/{id}/detach-private-network-interface`: an interface of
+/// this server leaves it (`detaching`, then `available`) and stays, as
+/// v2alpha1 interfaces may be on no server; answers the v2alpha1 server.
+pub fn v2_detach(w: &mut World, ctx: &Ctx, req: &Req, server: Uuid) -> ApiResult<Resp> {
+    super::servers::get(w, ctx, server)?;
+    let id = named_interface(w, ctx, req)?;
+    if get_v2(w, ctx, id)?.server != Some(server) {
+        return Err(Error::invalid(ArgDetail::constraint(
+            "private_network_interface_id",
+            "the private network interface is not attached to this server",
+        )));
+    }
+    move_nic(w, ctx, id, None, "detaching");
+    attached_answer(w, ctx, server)
+}
+
+/// Put NIC `id` on `server` (or none) in the transient `state`, which ends
+/// in `available` one transition later; the server counts as modified.
+fn move_nic(w: &mut World, ctx: &Ctx, id: Uuid, server: Option<Uuid>, state: &str) {
+    let touched = server.or_else(|| w.private_nics.get(&id).and_then(|n| n.server));
+    if let Some(n) = w.private_nics.get_mut(&id) {
+        n.server = server;
+        n.state = state.into();
+        n.modified = ctx.now;
+    }
+    if let Some(s) = touched.and_then(|s| w.servers.get_mut(&s)) {
+        s.modified = ctx.now;
+    }
+    let t = w.transition;
+    w.schedule(ctx.instant, t, Event::NicAvailable(id));
+}
+
+fn attached_answer(w: &World, ctx: &Ctx, server: Uuid) -> ApiResult<Resp> {
+    let s = super::servers::get(w, ctx, server)?;
+    Ok(Resp::ok(super::servers::render_v2(w, s)))
 }

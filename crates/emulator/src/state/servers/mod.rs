@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use actions::{Step, allowed_actions, apply_step};
-pub use render::render;
+pub use render::{render, render_v2};
 use storage::type_u64;
 
 use super::{Ctx, Owner, World, visible};
