@@ -176,27 +176,39 @@ pub(super) fn resource_project(api: Api, body: &[u8]) -> Option<String> {
 }
 
 /// The read of the resource a change belongs to: the `GET` endpoint whose template is the
-/// change's template cut after its first id, with that id.
+/// change's template cut after its first id, with that id. Instance v2alpha1 reads no server,
+/// so its server changes (attach, detach of an interface) are checked on the v1 read of the
+/// same server: the first v2alpha1 template segment read as `v1`.
 pub(super) fn owning_read(
     operation: Operation,
     path_params: &BTreeMap<String, String>,
 ) -> Option<(Operation, BTreeMap<String, String>)> {
-    let segments: Vec<&str> = operation.endpoint().path.split('/').collect();
+    let mut segments: Vec<&str> = operation.endpoint().path.split('/').collect();
     let (at, name) = segments
         .iter()
         .enumerate()
         .find_map(|(i, s)| param(s).filter(|p| *p != "zone").map(|p| (i, p)))?;
-    let prefix = &segments[..=at];
-    let get = ENDPOINTS.iter().find(|e| {
-        e.method == Method::Get && {
-            let other: Vec<&str> = e.path.split('/').collect();
-            other.len() == prefix.len()
-                && other
-                    .iter()
-                    .zip(prefix)
-                    .all(|(a, b)| a == b || (param(a).is_some() && param(b).is_some()))
+    let find_get = |prefix: &[&str]| {
+        ENDPOINTS.iter().find(|e| {
+            e.method == Method::Get && {
+                let other: Vec<&str> = e.path.split('/').collect();
+                other.len() == prefix.len()
+                    && other
+                        .iter()
+                        .zip(prefix)
+                        .all(|(a, b)| a == b || (param(a).is_some() && param(b).is_some()))
+            }
+        })
+    };
+    let get = match find_get(&segments[..=at]) {
+        Some(get) => get,
+        None if operation.api() == Api::InstanceV2Alpha1 => {
+            let version = segments.iter().position(|s| *s == "v2alpha1")?;
+            segments[version] = "v1";
+            find_get(&segments[..=at])?
         }
-    })?;
+        None => return None,
+    };
     let get_name = get.path.split('/').nth(at).and_then(param)?;
     let value = path_params.get(name)?;
     Some((
@@ -242,6 +254,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(get, Operation::GetServer);
+        let (get, p) = owning_read(
+            Operation::V2Alpha1AttachServerPrivateNetworkInterface,
+            &params(&[("server_id", "s1")]),
+        )
+        .unwrap();
+        assert_eq!((get, p), (Operation::GetServer, params(&[("server_id", "s1")])));
+        let (get, _) = owning_read(
+            Operation::V2Alpha1UpdatePlacementGroup,
+            &params(&[("placement_group_id", "g1")]),
+        )
+        .unwrap();
+        assert_eq!(get, Operation::V2Alpha1GetPlacementGroup);
         // Every change of an existing resource has a read to check.
         for endpoint in ENDPOINTS {
             let ids: Vec<&str> = endpoint.param_names().filter(|p| *p != "zone").collect();
