@@ -259,7 +259,10 @@ mod tests {
             &params(&[("server_id", "s1")]),
         )
         .unwrap();
-        assert_eq!((get, p), (Operation::GetServer, params(&[("server_id", "s1")])));
+        assert_eq!(
+            (get, p),
+            (Operation::GetServer, params(&[("server_id", "s1")]))
+        );
         let (get, _) = owning_read(
             Operation::V2Alpha1UpdatePlacementGroup,
             &params(&[("placement_group_id", "g1")]),
