@@ -50,6 +50,9 @@ pub struct PrivateNic {
     pub modified: SystemTime,
     /// Creation order.
     pub seq: u64,
+    /// Attaches and detaches so far: the transient state of the latest
+    /// one is the one its event ends.
+    pub moves: u64,
 }
 
 /// A private NIC as v1 shows it.
@@ -177,10 +180,11 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
         created: ctx.now,
         modified: ctx.now,
         seq,
+        moves: 0,
     };
     if nic.server.is_some() {
         let t = w.transition;
-        w.schedule(ctx.instant, t, Event::NicAvailable(id));
+        w.schedule(ctx.instant, t, Event::NicAvailable(id, 0));
     }
     Ok(w.private_nics.entry(id).or_insert(nic))
 }
@@ -474,16 +478,19 @@ pub fn v2_detach(w: &mut World, ctx: &Ctx, req: &Req, server: Uuid) -> ApiResult
 /// in `available` one transition later; the server counts as modified.
 fn move_nic(w: &mut World, ctx: &Ctx, id: Uuid, server: Option<Uuid>, state: &str) {
     let touched = server.or_else(|| w.private_nics.get(&id).and_then(|n| n.server));
-    if let Some(n) = w.private_nics.get_mut(&id) {
-        n.server = server;
-        n.state = state.into();
-        n.modified = ctx.now;
-    }
+    let Some(n) = w.private_nics.get_mut(&id) else {
+        return;
+    };
+    n.server = server;
+    n.state = state.into();
+    n.modified = ctx.now;
+    n.moves += 1;
+    let moves = n.moves;
     if let Some(s) = touched.and_then(|s| w.servers.get_mut(&s)) {
         s.modified = ctx.now;
     }
     let t = w.transition;
-    w.schedule(ctx.instant, t, Event::NicAvailable(id));
+    w.schedule(ctx.instant, t, Event::NicAvailable(id, moves));
 }
 
 fn attached_answer(w: &World, ctx: &Ctx, server: Uuid) -> ApiResult<Resp> {
