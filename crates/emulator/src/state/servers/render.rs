@@ -59,10 +59,9 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
             extra: Map::new(),
         });
     }
-    let public_ip = public_ips
-        .iter()
-        .find(|ip| ip.family == ServerIpIpFamily::Inet)
-        .cloned();
+    // The deprecated `public_ip` is the first of `public_ips`, whatever its
+    // family (recorded: an IPv6-only server shows its IPv6 there).
+    let public_ip = public_ips.first().cloned();
     let security_group = w
         .security_groups
         .get(&s.security_group)
@@ -74,7 +73,12 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
     let placement_group = s
         .placement_group
         .and_then(|id| w.placement_groups.get(&id))
-        .map(crate::state::placement_groups::render);
+        .map(|g| fleet_core::PlacementGroup {
+            // Deprecated in the server endpoints: always false there
+            // (reference §3, and every recording).
+            policy_respected: false,
+            ..crate::state::placement_groups::render(g)
+        });
     let mut nics: Vec<&crate::state::PrivateNic> = w
         .private_nics
         .values()
