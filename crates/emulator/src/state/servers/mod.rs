@@ -64,6 +64,9 @@ pub struct Server {
     pub public_ips: Vec<Uuid>,
     /// Dynamic IP (id, address) while running with `dynamic_ip_required`.
     pub dynamic_ip: Option<(Uuid, String)>,
+    /// Whether the dynamic IP is still `pending` (it came while the server
+    /// was running; see [`ips::joins_state`](crate::state::ips::joins_state)).
+    pub dynamic_ip_pending: bool,
     /// MAC address.
     pub mac_address: String,
     /// Routed IP mode.

@@ -54,7 +54,11 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
             family: ServerIpIpFamily::Inet,
             provisioning_mode: ServerIpProvisioningMode::Dhcp,
             tags: Vec::new(),
-            state: ServerIpState::Attached,
+            state: if s.dynamic_ip_pending {
+                ServerIpState::Pending
+            } else {
+                ServerIpState::Attached
+            },
             ipam_id: Some(id.to_string()),
             extra: Map::new(),
         });
