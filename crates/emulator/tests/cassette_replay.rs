@@ -311,9 +311,9 @@ struct Outcome {
     /// Recorded 429s of the real rate limiter, not replayed.
     rate_limited: usize,
     mismatches: Vec<String>,
-    /// Excluded interactions met: their exclusion, and whether they matched
-    /// this time anyway.
-    excluded: Vec<(&'static exclusions::Exclusion, bool)>,
+    /// Excluded interactions met: their exclusion, their id, and whether
+    /// they matched this time anyway.
+    excluded: Vec<(&'static exclusions::Exclusion, usize, bool)>,
 }
 
 async fn send(
@@ -509,7 +509,7 @@ async fn replay(name: &str, file: &Path) -> Result<Outcome, String> {
         learn(&rec, &resp.json(), &mut map);
         let verdict = verdict(it, &rec, &resp, catalogue);
         if let Some(x) = exclusions::find(name, it.id).filter(|x| x.api == it.api) {
-            out.excluded.push((x, verdict.is_ok()));
+            out.excluded.push((x, it.id, verdict.is_ok()));
             continue;
         }
         let score = &mut out.scores[it.api.index()];
@@ -606,13 +606,19 @@ fn main() {
         }
     }
     report(&total, replayed.len());
-    // Every exclusion must name an interaction that was replayed (when its
+    // Every exclusion must name interactions that were replayed (when its
     // cassette was): a stale entry would hide nothing and mislead.
     let stale: Vec<String> = exclusions::EXCLUSIONS
         .iter()
         .filter(|x| replayed.contains(x.cassette))
-        .filter(|x| !total.excluded.iter().any(|(y, _)| std::ptr::eq(*x, *y)))
-        .map(|x| format!("{} #{}", x.cassette, x.interaction))
+        .flat_map(|x| x.interactions.iter().map(move |id| (x, *id)))
+        .filter(|(x, id)| {
+            !total
+                .excluded
+                .iter()
+                .any(|(y, yid, _)| std::ptr::eq(*x, *y) && yid == id)
+        })
+        .map(|(x, id)| format!("{} #{id}", x.cassette))
         .collect();
     // A filtered run may hold some APIs only; an API that was replayed must
     // reach the threshold.
@@ -650,7 +656,11 @@ fn main() {
 fn report(total: &Outcome, cassettes: usize) {
     for api in Api::ALL {
         let s = total.scores[api.index()];
-        let excluded = total.excluded.iter().filter(|(x, _)| x.api == api).count();
+        let excluded = total
+            .excluded
+            .iter()
+            .filter(|(x, _, _)| x.api == api)
+            .count();
         println!(
             "cassette replay {}: {}/{} compared interactions match ({:.1}%), {excluded} excluded",
             api.label(),
@@ -663,14 +673,31 @@ fn report(total: &Outcome, cassettes: usize) {
         "cassette replay: {cassettes} cassettes, polling loops collapsed, {} recorded 429s of the real rate limiter not replayed",
         total.rate_limited
     );
-    for (x, matched) in &total.excluded {
+    for x in exclusions::EXCLUSIONS {
+        let met: Vec<&(&exclusions::Exclusion, usize, bool)> = total
+            .excluded
+            .iter()
+            .filter(|(y, _, _)| std::ptr::eq(x, *y))
+            .collect();
+        if met.is_empty() {
+            continue;
+        }
+        let ids: Vec<String> = met
+            .iter()
+            .map(|(_, id, matched)| {
+                if *matched {
+                    format!("#{id} (matched this run)")
+                } else {
+                    format!("#{id}")
+                }
+            })
+            .collect();
         println!(
-            "excluded ({}): {} #{}: {}{}",
+            "excluded ({}): {} {}: {}",
             x.api.label(),
             x.cassette,
-            x.interaction,
-            x.reason,
-            if *matched { " (matched this run)" } else { "" }
+            ids.join(" "),
+            x.reason
         );
     }
 }

@@ -153,6 +153,16 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     Ok(Resp::no_content())
 }
 
+/// Volume `vid` is gone: the snapshots taken from it show `base_volume:
+/// null` from now on (recorded).
+pub fn forget_base(w: &mut World, vid: Uuid) {
+    for s in w.snapshots.values_mut() {
+        if s.base_volume.as_ref().is_some_and(|(id, _)| *id == vid) {
+            s.base_volume = None;
+        }
+    }
+}
+
 /// `POST snapshots`.
 pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateSnapshotRequest = req.decode()?;

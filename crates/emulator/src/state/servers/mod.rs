@@ -260,6 +260,7 @@ pub(super) fn remove_server(
             .is_some_and(|v| matches!(v.kind.as_str(), "l_ssd" | "scratch"));
         if terminate && local {
             w.volumes.remove(vid);
+            crate::state::snapshots::forget_base(w, *vid);
         } else if let Some(v) = w.volumes.get_mut(vid) {
             v.server = None;
             v.state = "available".into();

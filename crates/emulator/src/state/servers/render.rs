@@ -6,6 +6,7 @@ use fleet_core::{
     Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
     ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer, VolumeServerVolumeType,
 };
+use fleet_core::block::ReferenceStatus;
 use serde_json::{Map, Value};
 
 use super::{Server, allowed_actions, shown_state};
@@ -13,12 +14,17 @@ use crate::state::block::BlockVolume;
 use crate::state::{World, ts, zone};
 
 /// The short `server.volumes` entry of a Block volume: no name, size or
-/// server, and `state` reads `available` even while attached (recorded).
-fn block_entry(v: &BlockVolume) -> VolumeServer {
+/// server, and `state` reads `available` even while attached, `attaching`
+/// while the server's hold on it is (recorded).
+fn block_entry(v: &BlockVolume, server: uuid::Uuid) -> VolumeServer {
+    let attaching = v
+        .references
+        .iter()
+        .any(|r| r.is_server(server) && r.status == ReferenceStatus::Attaching);
     VolumeServer {
         id: v.id.to_string(),
         volume_type: VolumeServerVolumeType::SbsVolume,
-        state: Maybe::Value("available".into()),
+        state: Maybe::Value(if attaching { "attaching" } else { "available" }.into()),
         boot: v.boot,
         zone: zone(&v.owner.zone),
         ..VolumeServer::default()
@@ -33,7 +39,7 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .filter_map(|(idx, vid)| {
             let entry = match w.volumes.get(vid) {
                 Some(v) => crate::state::volumes::render_in_server(v, s),
-                None => block_entry(w.block_volumes.get(vid)?),
+                None => block_entry(w.block_volumes.get(vid)?, s.id),
             };
             Some((idx.to_string(), entry))
         })
@@ -44,6 +50,15 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .filter_map(|id| w.ips.get(id))
         .map(crate::state::ips::render_server_ip)
         .collect();
+    // Recorded: only a server's first IPv4 is configured by DHCP; a further
+    // one shows `manual` (the guest must configure it).
+    for ip in public_ips
+        .iter_mut()
+        .filter(|ip| ip.family == ServerIpIpFamily::Inet)
+        .skip(1)
+    {
+        ip.provisioning_mode = ServerIpProvisioningMode::Manual;
+    }
     if let Some((id, addr)) = &s.dynamic_ip {
         public_ips.push(ServerIp {
             id: id.to_string(),
