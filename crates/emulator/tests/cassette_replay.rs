@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fleet_emulator::{Emulator, RunningEmulator};
-mod support;
 #[path = "replay/compare.rs"]
 mod compare;
 #[path = "replay/exclusions.rs"]
 mod exclusions;
+mod support;
 
 use serde_json::Value;
 use support::{Conn, RawResponse};
@@ -379,9 +379,7 @@ async fn replay_one(
             && (want_state.is_none() || top_state(&resp.json(), it.api) == want_state)
             && verdict(it, rec, resp, catalogue).is_ok()
     };
-    while !matches(&resp)
-        && emu.pending_transitions() > 0
-        && tokio::time::Instant::now() < deadline
+    while !matches(&resp) && emu.pending_transitions() > 0 && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
         resp = send(conn, addr, it, &path, &body, token).await;
@@ -594,7 +592,9 @@ fn main() {
                     total.scores[api.index()].add(o.scores[api.index()]);
                 }
                 total.rate_limited += o.rate_limited;
-                total.mismatches.extend(o.mismatches.into_iter().map(|m| format!("{name} {m}")));
+                total
+                    .mismatches
+                    .extend(o.mismatches.into_iter().map(|m| format!("{name} {m}")));
                 total.excluded.extend(o.excluded);
             }
             Err(e) => total.mismatches.push(format!("{name}: cannot replay: {e}")),

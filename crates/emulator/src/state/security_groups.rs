@@ -398,7 +398,12 @@ pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> 
 /// What an update can change, to tell a change from a no-op.
 fn settings(g: &SecurityGroup) -> impl PartialEq + '_ {
     (
-        (&g.name, &g.description, g.stateful, g.enable_default_security),
+        (
+            &g.name,
+            &g.description,
+            g.stateful,
+            g.enable_default_security,
+        ),
         (&g.inbound, &g.outbound, &g.tags),
         (g.project_default, g.organization_default),
     )

@@ -208,9 +208,10 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             // off any hypervisor) is copied at once: the snapshot answers
             // `available` and the volume never shows `snapshotting`; with
             // its server on, the copy takes a while.
-            let at_once = v.server.and_then(|s| w.servers.get(&s)).is_some_and(|s| {
-                s.state == fleet_core::ServerState::Stopped
-            });
+            let at_once = v
+                .server
+                .and_then(|s| w.servers.get(&s))
+                .is_some_and(|s| s.state == fleet_core::ServerState::Stopped);
             if !at_once {
                 if let Some(vm) = w.volumes.get_mut(&vid) {
                     vm.state = "snapshotting".into();

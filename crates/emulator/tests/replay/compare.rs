@@ -186,7 +186,6 @@ struct Cmp<'a> {
 }
 
 impl Cmp<'_> {
-
     /// `key` is the nearest object key above the value (array items inherit
     /// their array's key).
     fn at(&self, rec: &Value, emu: &Value, path: &str, key: &str) -> Result<(), String> {
@@ -226,7 +225,12 @@ impl Cmp<'_> {
         }
     }
 
-    fn objects(&self, a: &Map<String, Value>, b: &Map<String, Value>, path: &str) -> Result<(), String> {
+    fn objects(
+        &self,
+        a: &Map<String, Value>,
+        b: &Map<String, Value>,
+        path: &str,
+    ) -> Result<(), String> {
         let data_map = is_data_map(path);
         let catalogue = self.catalogue.filter(|_| path == "$.servers");
         for k in a.keys() {

@@ -19,7 +19,7 @@ pub struct Exclusion {
 }
 
 /// Every exclusion.
-pub const EXCLUSIONS: &[Exclusion] = &[
+pub static EXCLUSIONS: &[Exclusion] = &[
     Exclusion {
         cassette: "terraform-provider-scaleway/ip-reverse-dns-basic.cassette.yaml",
         interactions: &[13, 14, 15, 16, 17],

@@ -200,11 +200,7 @@ pub fn apply_step(
     let dyn_ip = {
         let n = w.next_counter();
         let r = w.random();
-        (
-            w.new_id(),
-            dynamic_address(n),
-            r,
-        )
+        (w.new_id(), dynamic_address(n), r)
     };
     let Some(s) = w.servers.get_mut(&id) else {
         return;

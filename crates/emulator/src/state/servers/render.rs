@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use fleet_core::block::ReferenceStatus;
 use fleet_core::{
     Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
     ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer, VolumeServerVolumeType,
 };
-use fleet_core::block::ReferenceStatus;
 use serde_json::{Map, Value};
 
 use super::{Server, allowed_actions, shown_state};
@@ -111,6 +111,14 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let state = shown_state(w, s);
+    // Recorded: while a volume is being attached the server allows no
+    // action at all.
+    let attaching = volumes.values().any(|v| {
+        matches!(
+            v.state,
+            Maybe::Value(fleet_core::VolumeServerState::Attaching)
+        )
+    });
     // Windows servers get an encrypted admin password once booted; the
     // value appears only once set (observed), never as null.
     let encrypted = match &s.admin_key {
@@ -149,7 +157,11 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         security_group,
         location: s.location.clone(),
         maintenances: Vec::new(),
-        allowed_actions: allowed_actions(state).to_vec(),
+        allowed_actions: if attaching {
+            Vec::new()
+        } else {
+            allowed_actions(state).to_vec()
+        },
         placement_group,
         private_nics: nics
             .iter()
