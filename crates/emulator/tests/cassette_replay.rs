@@ -139,10 +139,14 @@ fn learn(rec: &Value, emu: &Value, map: &mut HashMap<String, String>) {
     }
 }
 
-/// What a GET waits for: the `state` of the enveloped Instance resource;
-/// the `status` and the references' statuses of a bare Block one.
+/// What a GET waits for: the `state` of the enveloped Instance v1
+/// resource, of the bare v2alpha1 one; the `status` and the references'
+/// statuses of a bare Block one.
 fn top_state(v: &Value, api: Api) -> Option<String> {
     let o = v.as_object()?;
+    if api == Api::InstanceV2alpha1 {
+        return o.get("state").and_then(Value::as_str).map(str::to_owned);
+    }
     if api == Api::Block {
         let status = o.get("status").and_then(Value::as_str)?;
         let references: Vec<&str> = o
