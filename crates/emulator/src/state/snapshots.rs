@@ -1,4 +1,5 @@
-//! Snapshots: from a volume (`snapshotting → available`), imported from a
+//! Snapshots: from a volume (`snapshotting → available`; `available` at
+//! once from a stopped server's volume), imported from a
 //! bucket (`importing → available`), exported to a bucket
 //! (`exporting → available`).
 
