@@ -243,6 +243,13 @@ impl RunningEmulator {
         v.sort_unstable();
         v.into_iter().map(|(_, id)| id).collect()
     }
+    /// How many state transitions are scheduled and not yet applied (they
+    /// apply at the next request after their time): zero means no answer
+    /// will change until a client changes something.
+    pub fn pending_transitions(&self) -> usize {
+        let w = self.shared.world.lock().unwrap_or_else(|p| p.into_inner());
+        w.pending_transitions()
+    }
     /// The current faults.
     pub fn faults(&self) -> Faults {
         self.shared.faults.get()

@@ -92,7 +92,11 @@ pub fn render_server_ip(ip: &Ip) -> ServerIp {
         family,
         provisioning_mode: mode,
         tags: ip.tags.clone(),
-        state: ServerIpState::Attached,
+        state: if ip.state == "pending" {
+            ServerIpState::Pending
+        } else {
+            ServerIpState::Attached
+        },
         ipam_id: Some(ip.ipam_id.to_string()),
         extra: Map::new(),
     }
@@ -212,8 +216,32 @@ fn detach(w: &mut World, id: Uuid) {
     }
 }
 
+/// The state of an IP joining `server`. Observed: an IP (flexible or
+/// dynamic) that joins a running server stays `pending` (for as long as
+/// the recording lasted, over a minute) until the server next boots or
+/// stops; one joining a server that is off is `attached` at once.
+pub fn joins_state(server: &super::servers::Server) -> &'static str {
+    if server.state == fleet_core::ServerState::Running {
+        "pending"
+    } else {
+        "attached"
+    }
+}
+
+/// A server booted or stopped: its `pending` IPs are attached.
+pub fn settle_pending(w: &mut World, server: Uuid) {
+    for ip in w.ips.values_mut() {
+        if ip.server == Some(server) && ip.state == "pending" {
+            ip.state = "attached".into();
+        }
+    }
+    if let Some(s) = w.servers.get_mut(&server) {
+        s.dynamic_ip_pending = false;
+    }
+}
+
 fn attach(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid) -> ApiResult<()> {
-    super::servers::get(w, ctx, server)?;
+    let state = joins_state(super::servers::get(w, ctx, server)?);
     detach(w, id);
     if let Some(s) = w.servers.get_mut(&server) {
         s.public_ips.push(id);
@@ -222,7 +250,7 @@ fn attach(w: &mut World, ctx: &Ctx, id: Uuid, server: Uuid) -> ApiResult<()> {
     }
     if let Some(ip) = w.ips.get_mut(&id) {
         ip.server = Some(server);
-        ip.state = "attached".into();
+        ip.state = state.into();
     }
     Ok(())
 }

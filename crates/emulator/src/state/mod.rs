@@ -243,6 +243,11 @@ impl World {
         self.events.push(Reverse((now + after, seq, ev)));
     }
 
+    /// How many transitions are scheduled and not yet applied.
+    pub fn pending_transitions(&self) -> usize {
+        self.events.len()
+    }
+
     /// Apply every event due at `now`.
     pub fn settle(&mut self, now: Instant, wall: SystemTime) {
         while let Some(Reverse((at, _, _))) = self.events.peek() {

@@ -389,9 +389,29 @@ pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> 
         g.organization_default = pd && g.owner.project == g.owner.organization;
     }
     g.modified = ctx.now;
-    let out = wrap(render(w, &g));
+    let changed = settings(&g) != settings(get(w, ctx, id)?);
     w.security_groups.insert(id, g);
+    // Observed: an update that changes anything is pushed like a rule
+    // change (`syncing`); one that changes nothing answers `available`.
+    if changed {
+        syncing(w, ctx, id);
+    }
+    let out = wrap(render(w, get(w, ctx, id)?));
     Ok(Resp::ok(out))
+}
+
+/// What an update can change, to tell a change from a no-op.
+fn settings(g: &SecurityGroup) -> impl PartialEq + '_ {
+    (
+        (
+            &g.name,
+            &g.description,
+            g.stateful,
+            g.enable_default_security,
+        ),
+        (&g.inbound, &g.outbound, &g.tags),
+        (g.project_default, g.organization_default),
+    )
 }
 
 /// Normalise a CIDR: host ranges lose their prefix (`8.8.8.8/32` → `8.8.8.8`).

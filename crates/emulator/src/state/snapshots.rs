@@ -1,4 +1,5 @@
-//! Snapshots: from a volume (`snapshotting → available`), imported from a
+//! Snapshots: from a volume (`snapshotting → available`; `available` at
+//! once from a stopped server's volume), imported from a
 //! bucket (`importing → available`), exported to a bucket
 //! (`exporting → available`).
 
@@ -153,6 +154,16 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     Ok(Resp::no_content())
 }
 
+/// Volume `vid` is gone: the snapshots taken from it show `base_volume:
+/// null` from now on (recorded).
+pub fn forget_base(w: &mut World, vid: Uuid) {
+    for s in w.snapshots.values_mut() {
+        if s.base_volume.as_ref().is_some_and(|(id, _)| *id == vid) {
+            s.base_volume = None;
+        }
+    }
+}
+
 /// `POST snapshots`.
 pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreateSnapshotRequest = req.decode()?;
@@ -194,17 +205,28 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                     "scratch volumes cannot be snapshotted",
                 )));
             }
-            if let Some(vm) = w.volumes.get_mut(&vid) {
-                vm.state = "snapshotting".into();
+            // Observed: the local volume of a stopped server (archived,
+            // off any hypervisor) is copied at once: the snapshot answers
+            // `available` and the volume never shows `snapshotting`; with
+            // its server on, the copy takes a while.
+            let at_once = v
+                .server
+                .and_then(|s| w.servers.get(&s))
+                .is_some_and(|s| s.state == fleet_core::ServerState::Stopped);
+            if !at_once {
+                if let Some(vm) = w.volumes.get_mut(&vid) {
+                    vm.state = "snapshotting".into();
+                }
+                w.schedule(ctx.instant, t, Event::VolumeAvailable(vid));
+                w.schedule(ctx.instant, t, Event::SnapshotAvailable(id));
             }
-            w.schedule(ctx.instant, t, Event::VolumeAvailable(vid));
             Snapshot {
                 id,
                 owner,
                 name,
                 volume_type: vt.unwrap_or(v.kind),
                 size: v.size,
-                state: "snapshotting".into(),
+                state: if at_once { "available" } else { "snapshotting" }.into(),
                 base_volume: Some((v.id, v.name)),
                 tags,
                 created: ctx.now,
@@ -225,6 +247,7 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
                     "must be a non-zero multiple of 512",
                 )));
             }
+            w.schedule(ctx.instant, t, Event::SnapshotAvailable(id));
             Snapshot {
                 id,
                 owner,
@@ -241,7 +264,6 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             }
         }
     };
-    w.schedule(ctx.instant, t, Event::SnapshotAvailable(id));
     let tk = task(
         ctx,
         w.new_id(),

@@ -143,6 +143,7 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
         )));
     }
     w.volumes.remove(&id);
+    super::snapshots::forget_base(w, id);
     Ok(Resp::no_content())
 }
 

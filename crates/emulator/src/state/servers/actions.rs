@@ -183,6 +183,11 @@ pub fn action(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> 
     .with_header("location", format!("/tasks/{}", Uuid::nil())))
 }
 
+/// The address of the `n`th dynamic IP.
+pub(super) fn dynamic_address(n: u32) -> String {
+    format!("51.15.{}.{}", (n >> 8) % 250 + 1, (n % 250) + 1)
+}
+
 /// Apply a scheduled server step.
 pub fn apply_step(
     w: &mut World,
@@ -195,11 +200,7 @@ pub fn apply_step(
     let dyn_ip = {
         let n = w.next_counter();
         let r = w.random();
-        (
-            w.new_id(),
-            format!("51.15.{}.{}", (n >> 8) % 250 + 1, (n % 250) + 1),
-            r,
-        )
+        (w.new_id(), dynamic_address(n), r)
     };
     let Some(s) = w.servers.get_mut(&id) else {
         return;
@@ -245,5 +246,8 @@ pub fn apply_step(
             s.state_detail = "stopped in place".into();
         }
         Step::Terminated => remove_server(w, id, true, now, wall),
+    }
+    if matches!(step, Step::Running | Step::Stopped) {
+        crate::state::ips::settle_pending(w, id);
     }
 }

@@ -112,6 +112,7 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         protected: body.protected.unwrap_or(false),
         public_ips: ip_ids,
         dynamic_ip: None,
+        dynamic_ip_pending: false,
         mac_address,
         routed_ip_enabled: body.routed_ip_enabled.unwrap_or(true),
         enable_ipv6: body.enable_ipv6.unwrap_or(false),

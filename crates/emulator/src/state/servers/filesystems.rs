@@ -1,4 +1,5 @@
-//! Attaching and detaching filesystems (settled by a scheduled event).
+//! Attaching and detaching filesystems (at once on a stopped server,
+//! settled by a scheduled event on a running one).
 
 use fleet_core::AttachServerFileSystemRequest;
 use uuid::Uuid;
@@ -17,6 +18,10 @@ pub fn change(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, attach: bool) -> Ap
         .to_string();
     let t = w.transition;
     let s = get_mut(w, ctx, id)?;
+    // Recorded: on a stopped server (no hypervisor to tell) an attach or
+    // detach takes effect at once; a running one goes through
+    // `attaching`/`detaching`.
+    let at_once = s.state == fleet_core::ServerState::Stopped;
     let present = s.filesystems.iter().any(|(f, _)| *f == fs);
     if attach {
         if present {
@@ -25,7 +30,8 @@ pub fn change(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, attach: bool) -> Ap
                 "filesystem is already attached",
             )));
         }
-        s.filesystems.push((fs.clone(), "attaching".into()));
+        let state = if at_once { "available" } else { "attaching" };
+        s.filesystems.push((fs.clone(), state.into()));
     } else {
         if !present {
             return Err(Error::invalid(ArgDetail::constraint(
@@ -38,9 +44,15 @@ pub fn change(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, attach: bool) -> Ap
                 *st = "detaching".into();
             }
         }
+        if at_once {
+            s.filesystems.retain(|(f, _)| *f != fs);
+        }
     }
     s.modified = ctx.now;
     let s = s.clone();
+    if at_once {
+        return Ok(Resp::ok(wrap(w, &s)));
+    }
     w.schedule(
         ctx.instant,
         t,

@@ -64,6 +64,9 @@ pub struct Server {
     pub public_ips: Vec<Uuid>,
     /// Dynamic IP (id, address) while running with `dynamic_ip_required`.
     pub dynamic_ip: Option<(Uuid, String)>,
+    /// Whether the dynamic IP is still `pending` (it came while the server
+    /// was running; see [`ips::joins_state`](crate::state::ips::joins_state)).
+    pub dynamic_ip_pending: bool,
     /// MAC address.
     pub mac_address: String,
     /// Routed IP mode.
@@ -257,6 +260,7 @@ pub(super) fn remove_server(
             .is_some_and(|v| matches!(v.kind.as_str(), "l_ssd" | "scratch"));
         if terminate && local {
             w.volumes.remove(vid);
+            crate::state::snapshots::forget_base(w, *vid);
         } else if let Some(v) = w.volumes.get_mut(vid) {
             v.server = None;
             v.state = "available".into();

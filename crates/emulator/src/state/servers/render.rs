@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use fleet_core::block::ReferenceStatus;
 use fleet_core::v2alpha1;
 use fleet_core::{
     BootType, Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
@@ -14,12 +15,17 @@ use crate::state::block::BlockVolume;
 use crate::state::{World, ts, zone};
 
 /// The short `server.volumes` entry of a Block volume: no name, size or
-/// server, and `state` reads `available` even while attached (recorded).
-fn block_entry(v: &BlockVolume) -> VolumeServer {
+/// server, and `state` reads `available` even while attached, `attaching`
+/// while the server's hold on it is (recorded).
+fn block_entry(v: &BlockVolume, server: uuid::Uuid) -> VolumeServer {
+    let attaching = v
+        .references
+        .iter()
+        .any(|r| r.is_server(server) && r.status == ReferenceStatus::Attaching);
     VolumeServer {
         id: v.id.to_string(),
         volume_type: VolumeServerVolumeType::SbsVolume,
-        state: Maybe::Value("available".into()),
+        state: Maybe::Value(if attaching { "attaching" } else { "available" }.into()),
         boot: v.boot,
         zone: zone(&v.owner.zone),
         ..VolumeServer::default()
@@ -34,7 +40,7 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .filter_map(|(idx, vid)| {
             let entry = match w.volumes.get(vid) {
                 Some(v) => crate::state::volumes::render_in_server(v, s),
-                None => block_entry(w.block_volumes.get(vid)?),
+                None => block_entry(w.block_volumes.get(vid)?, s.id),
             };
             Some((idx.to_string(), entry))
         })
@@ -45,6 +51,15 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .filter_map(|id| w.ips.get(id))
         .map(crate::state::ips::render_server_ip)
         .collect();
+    // Recorded: only a server's first IPv4 is configured by DHCP; a further
+    // one shows `manual` (the guest must configure it).
+    for ip in public_ips
+        .iter_mut()
+        .filter(|ip| ip.family == ServerIpIpFamily::Inet)
+        .skip(1)
+    {
+        ip.provisioning_mode = ServerIpProvisioningMode::Manual;
+    }
     if let Some((id, addr)) = &s.dynamic_ip {
         public_ips.push(ServerIp {
             id: id.to_string(),
@@ -55,15 +70,18 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
             family: ServerIpIpFamily::Inet,
             provisioning_mode: ServerIpProvisioningMode::Dhcp,
             tags: Vec::new(),
-            state: ServerIpState::Attached,
+            state: if s.dynamic_ip_pending {
+                ServerIpState::Pending
+            } else {
+                ServerIpState::Attached
+            },
             ipam_id: Some(id.to_string()),
             extra: Map::new(),
         });
     }
-    let public_ip = public_ips
-        .iter()
-        .find(|ip| ip.family == ServerIpIpFamily::Inet)
-        .cloned();
+    // The deprecated `public_ip` is the first of `public_ips`, whatever its
+    // family (recorded: an IPv6-only server shows its IPv6 there).
+    let public_ip = public_ips.first().cloned();
     let security_group = w
         .security_groups
         .get(&s.security_group)
@@ -75,7 +93,12 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
     let placement_group = s
         .placement_group
         .and_then(|id| w.placement_groups.get(&id))
-        .map(crate::state::placement_groups::render);
+        .map(|g| fleet_core::PlacementGroup {
+            // Deprecated in the server endpoints: always false there
+            // (reference §3, and every recording).
+            policy_respected: false,
+            ..crate::state::placement_groups::render(g)
+        });
     let mut nics: Vec<&crate::state::PrivateNic> = w
         .private_nics
         .values()
@@ -89,6 +112,14 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let state = shown_state(w, s);
+    // Recorded: while a volume is being attached the server allows no
+    // action at all.
+    let attaching = volumes.values().any(|v| {
+        matches!(
+            v.state,
+            Maybe::Value(fleet_core::VolumeServerState::Attaching)
+        )
+    });
     // Windows servers get an encrypted admin password once booted; the
     // value appears only once set (observed), never as null.
     let encrypted = match &s.admin_key {
@@ -127,7 +158,11 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         security_group,
         location: s.location.clone(),
         maintenances: Vec::new(),
-        allowed_actions: allowed_actions(state).to_vec(),
+        allowed_actions: if attaching {
+            Vec::new()
+        } else {
+            allowed_actions(state).to_vec()
+        },
         placement_group,
         private_nics: nics
             .iter()

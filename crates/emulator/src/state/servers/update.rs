@@ -36,6 +36,17 @@ pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> Ap
         commit_ips(w, &cur, id, &ips);
         s.public_ips = ips;
     }
+    // Asking for a dynamic IP while running gets one now, `pending` (recorded).
+    if s.dynamic_ip_required
+        && !cur.dynamic_ip_required
+        && s.state == ServerState::Running
+        && s.public_ips.is_empty()
+        && s.dynamic_ip.is_none()
+    {
+        let n = w.next_counter();
+        s.dynamic_ip = Some((w.new_id(), super::actions::dynamic_address(n)));
+        s.dynamic_ip_pending = true;
+    }
     if let Some(map) = new_vols {
         commit_volumes(w, ctx, &cur, id, &map);
         s.volumes = map;
@@ -205,10 +216,13 @@ fn commit_ips(w: &mut World, cur: &Server, id: Uuid, ips: &[Uuid]) {
             ip.state = "detached".into();
         }
     }
+    let state = crate::state::ips::joins_state(cur);
     for n in ips {
-        if let Some(ip) = w.ips.get_mut(n) {
+        if !cur.public_ips.contains(n)
+            && let Some(ip) = w.ips.get_mut(n)
+        {
             ip.server = Some(id);
-            ip.state = "attached".into();
+            ip.state = state.into();
         }
     }
 }
