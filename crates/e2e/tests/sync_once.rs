@@ -60,7 +60,11 @@ async fn upstream(env: &Env, path: &str, key: &str) -> Vec<Value> {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     body[key].as_array().cloned().unwrap_or_default()
 }
@@ -145,7 +149,11 @@ async fn a_lost_create_security_group_retried_makes_one_group() {
         .collect();
     assert_one(&listed, &sg.id, &tag);
     assert_eq!(sg.name, "once-web");
-    assert_eq!(posts(&env, "security_groups"), 1, "the retry created nothing");
+    assert_eq!(
+        posts(&env, "security_groups"),
+        1,
+        "the retry created nothing"
+    );
     env.shutdown.cancel();
 }
 
@@ -178,7 +186,11 @@ async fn a_lost_create_placement_group_retried_makes_one_group() {
         &tag,
     );
     assert_eq!(pg.name, "once-pg");
-    assert_eq!(posts(&env, "placement_groups"), 1, "the retry created nothing");
+    assert_eq!(
+        posts(&env, "placement_groups"),
+        1,
+        "the retry created nothing"
+    );
     env.shutdown.cancel();
 }
 
@@ -222,7 +234,10 @@ async fn a_lost_create_security_group_rule_retried_makes_one_rule() {
         .into_inner();
     let rules_path = format!("security_groups/{}/rules", sg.id);
     let editable = |rules: Vec<Value>| -> Vec<Value> {
-        rules.into_iter().filter(|r| r["editable"] == true).collect()
+        rules
+            .into_iter()
+            .filter(|r| r["editable"] == true)
+            .collect()
     };
     let listed = editable(upstream(&env, &rules_path, "rules").await);
     assert_eq!(listed.len(), 1, "one rule upstream: {listed:?}");

@@ -427,9 +427,11 @@ async fn a_lost_private_nic_create_is_adopted_by_its_request_tag() {
     let addr = worker.local_addr();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(worker.run(shutdown.clone()));
-    eventually("the worker to own its zone", Duration::from_secs(10), || async {
-        (handle.held_zones() == [zone]).then_some(())
-    })
+    eventually(
+        "the worker to own its zone",
+        Duration::from_secs(10),
+        || async { (handle.held_zones() == [zone]).then_some(()) },
+    )
     .await;
     let mut client = ZoneCallsClient::connect(format!("http://{addr}"))
         .await
@@ -449,7 +451,12 @@ async fn a_lost_private_nic_create_is_adopted_by_its_request_tag() {
     )
     .await
     .expect("server created");
-    assert_eq!(server.status, 201, "{}", String::from_utf8_lossy(&server.body));
+    assert_eq!(
+        server.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&server.body)
+    );
     let server_id = json(&server)["server"]["id"].as_str().unwrap().to_owned();
 
     let mut create = with_body(
@@ -470,11 +477,21 @@ async fn a_lost_private_nic_create_is_adopted_by_its_request_tag() {
     assert_eq!(lost.code(), Code::Unavailable, "{lost:?}");
     assert_eq!(emu.faults().lost_answers[0].count, 0, "the answer was lost");
 
-    let retried = invoke(&mut client, create.clone()).await.expect("retry answers");
-    assert_eq!(retried.status, 201, "{}", String::from_utf8_lossy(&retried.body));
+    let retried = invoke(&mut client, create.clone())
+        .await
+        .expect("retry answers");
+    assert_eq!(
+        retried.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&retried.body)
+    );
     let nic = json(&retried)["private_nic"].clone();
     let tag = fleet_worker::calls::request_tag("test-service", "nic-once");
-    assert!(nic["tags"].as_array().unwrap().iter().any(|t| t == &tag), "{nic}");
+    assert!(
+        nic["tags"].as_array().unwrap().iter().any(|t| t == &tag),
+        "{nic}"
+    );
 
     let mut list = request(zone, "list_private_nics");
     list.path_params = create.path_params.clone();

@@ -28,7 +28,9 @@
 use std::collections::BTreeMap;
 
 use fleet_core::catalog::{ENDPOINTS, Method, Operation};
-use fleet_core::{CreateSecurityGroupRuleRequest, ListSecurityGroupRulesResponse, SecurityGroupRule};
+use fleet_core::{
+    CreateSecurityGroupRuleRequest, ListSecurityGroupRulesResponse, SecurityGroupRule,
+};
 use fleet_proto::internal::InvokeResponse;
 use fleet_scaleway::InvokeBody;
 use serde_json::{Map, Value};
@@ -117,7 +119,10 @@ pub(super) struct OnceCall<'a> {
 impl ZoneCallsService {
     pub(super) async fn create_once(&self, call: OnceCall<'_>) -> Result<InvokeResponse, Status> {
         let Some(body) = &call.body else {
-            return Err(bad_request("body", format!("{} needs a body", call.operation)));
+            return Err(bad_request(
+                "body",
+                format!("{} needs a body", call.operation),
+            ));
         };
         let json: Value = serde_json::from_slice(&body.bytes)
             .map_err(|e| bad_request("body", format!("not JSON: {e}")))?;
@@ -134,7 +139,10 @@ impl ZoneCallsService {
         mut json: Value,
     ) -> Result<InvokeResponse, Status> {
         let list = list_of(call.operation).ok_or_else(|| {
-            Status::internal(format!("{} has no list to look its tag up in", call.operation))
+            Status::internal(format!(
+                "{} has no list to look its tag up in",
+                call.operation
+            ))
         })?;
         let tag = request_tag(call.caller, call.request_id);
         let mut query = vec![("tags".to_owned(), tag.clone())];
