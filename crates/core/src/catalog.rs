@@ -1,24 +1,28 @@
-//! The endpoint catalog: one static table of the two API families fleet
-//! speaks, [`Api::Instance`] (all 76 Instance v1 endpoints) and
-//! [`Api::Block`] (the 14 Block Storage endpoints).
+//! The endpoint catalog: one static table of the three API families fleet
+//! speaks, [`Api::Instance`] (all 76 Instance v1 endpoints),
+//! [`Api::Block`] (the 14 Block Storage endpoints) and
+//! [`Api::InstanceV2Alpha1`] (the 12 Instance v2alpha1 endpoints of private
+//! network interfaces, their attach and detach on servers, and placement
+//! groups, which current Terraform calls).
 //!
 //! Instance: the 74 HTTP calls of the generated SDK plus the hand-written
 //! single-key user-data GET and PATCH. Block: `/block/v1`, each entry also
 //! answering under `/block/v1alpha1` (same paths, what the CLI and the SDKs'
 //! Instance helpers call), plus the v1alpha1-only `import-from-s3`; Block
 //! operation names start with `block_` (`block_get_volume`), since both
-//! families have volumes and snapshots. Each [`Endpoint`] gives the method, the path
+//! families have volumes and snapshots. Instance v2alpha1: the same private
+//! NICs and placement groups as v1 in the newer shape ([`crate::v2alpha1`]),
+//! operations named `v2alpha1_…`. Each [`Endpoint`] gives the method, the path
 //! template exactly as in the reference, the operation name, the query,
 //! request and response types (by name, plus a JSON re-encoder so tests can
 //! check real traffic against them), the success status, pagination and
 //! body kinds. The client, the emulator and the gateway count their
 //! coverage against [`ENDPOINTS`] and refer to entries by [`Operation`].
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,8 +31,8 @@ use serde_json::Value;
 use crate::requests::*;
 use crate::resources::{MigrationPlan, PrivateNic};
 use crate::responses::*;
-use crate::zone::{UnknownZone, Zone};
 use block_types::*;
+use v2alpha1_types::*;
 
 /// The Block types under the names the table gives them (their own names
 /// are the Instance ones: `block::Volume`).
@@ -48,8 +52,30 @@ mod block_types {
     };
 }
 
+/// The Instance v2alpha1 types under the names the table gives them
+/// (their own names are the v1 ones: `v2alpha1::PlacementGroup`).
+mod v2alpha1_types {
+    pub use crate::v2alpha1::{
+        AttachServerPrivateNetworkInterfaceRequest as V2Alpha1AttachServerPrivateNetworkInterfaceRequest,
+        CreatePlacementGroupRequest as V2Alpha1CreatePlacementGroupRequest,
+        CreatePrivateNetworkInterfaceRequest as V2Alpha1CreatePrivateNetworkInterfaceRequest,
+        DetachServerPrivateNetworkInterfaceRequest as V2Alpha1DetachServerPrivateNetworkInterfaceRequest,
+        ListPlacementGroupsQuery as V2Alpha1ListPlacementGroupsQuery,
+        ListPlacementGroupsResponse as V2Alpha1ListPlacementGroupsResponse,
+        ListPrivateNetworkInterfacesQuery as V2Alpha1ListPrivateNetworkInterfacesQuery,
+        ListPrivateNetworkInterfacesResponse as V2Alpha1ListPrivateNetworkInterfacesResponse,
+        PlacementGroup as V2Alpha1PlacementGroup,
+        PrivateNetworkInterface as V2Alpha1PrivateNetworkInterface, Server as V2Alpha1Server,
+        UpdatePlacementGroupRequest as V2Alpha1UpdatePlacementGroupRequest,
+        UpdatePrivateNetworkInterfaceRequest as V2Alpha1UpdatePrivateNetworkInterfaceRequest,
+    };
+}
+
 mod api;
-pub use api::{Api, BLOCK_V1ALPHA1_PREFIX};
+mod path;
+pub use api::{Api, BLOCK_V1ALPHA1_PREFIX, Paging};
+pub use path::PathParams;
+use path::{PATH_SEGMENT, match_template, normalize_path, param_name};
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,10 +234,10 @@ pub struct Endpoint {
     pub query: Option<TypeRef>,
     pub request: Body,
     pub response: Body,
-    /// 200, 201 (Instance creates), 202 (actions, export) or 204 (no body).
+    /// 200, 201 (Instance v1 creates), 202 (actions, export) or 204 (no body).
     pub success_status: u16,
-    /// For paged lists: the JSON key of the collection (the page size
-    /// parameter and where the total is are the [`Api`]'s).
+    /// For paged lists: the JSON key of the collection (how pages are
+    /// asked for and where the total is are the [`Api`]'s).
     pub pagination: Option<&'static str>,
 }
 
@@ -226,13 +252,10 @@ impl Endpoint {
         self.pagination.is_some()
     }
 
-    /// The API family, from the path.
+    /// The API family, from the path (every template has one; the test
+    /// `no_two_entries_collide` checks it).
     pub fn api(&self) -> Api {
-        if self.path.starts_with("/instance/") {
-            Api::Instance
-        } else {
-            Api::Block
-        }
+        Api::of_path(self.path).unwrap_or(Api::Instance)
     }
 
     /// Names of the path parameters, in order (`zone` first).
@@ -288,102 +311,6 @@ impl Endpoint {
             .split('/')
             .filter(|s| param_name(s).is_none())
             .count()
-    }
-}
-
-/// Matches a normalized concrete path against a template.
-fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
-    let mut template = template.split('/');
-    let mut segments = path.split('/');
-    let mut params = Vec::new();
-    loop {
-        match (template.next(), segments.next()) {
-            (None, None) => return Some(PathParams { params }),
-            (Some(t), Some(s)) => match param_name(t) {
-                Some(name) if !s.is_empty() => params.push((name, percent_decode(s))),
-                Some(_) => return None,
-                None if t == s => {}
-                None => return None,
-            },
-            _ => return None,
-        }
-    }
-}
-
-fn param_name(segment: &str) -> Option<&str> {
-    segment.strip_prefix('{')?.strip_suffix('}')
-}
-
-fn normalize_path(path: &str) -> &str {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    match path.strip_suffix('/') {
-        Some(trimmed) if !trimmed.is_empty() => trimmed,
-        _ => path,
-    }
-}
-
-/// The decoded segment; the raw text when the escapes do not form UTF-8.
-fn percent_decode(segment: &str) -> String {
-    percent_decode_str(segment)
-        .decode_utf8()
-        .map_or_else(|_| segment.to_owned(), Cow::into_owned)
-}
-
-/// What a rendered path segment escapes: everything but RFC 3986 `pchar`
-/// (unreserved, sub-delims, `:` and `@`).
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
-
-/// Path parameters captured by [`Endpoint::matches`], in template order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PathParams {
-    params: Vec<(&'static str, String)>,
-}
-
-impl PathParams {
-    /// The decoded value of a parameter, e.g. `get("server_id")`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The `{zone}` parameter, parsed. Every catalog path has one; a
-    /// missing one reads as the empty, unknown zone.
-    pub fn zone(&self) -> Result<Zone, UnknownZone> {
-        self.get("zone").unwrap_or("").parse()
-    }
-
-    /// `(name, value)` pairs in template order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.params.iter().map(|(n, v)| (*n, v.as_str()))
-    }
-
-    /// Number of parameters.
-    pub fn len(&self) -> usize {
-        self.params.len()
-    }
-
-    /// True when there is none.
-    pub fn is_empty(&self) -> bool {
-        self.params.is_empty()
     }
 }
 
@@ -647,11 +574,27 @@ catalog! {
     BlockGetSnapshot "block_get_snapshot" Get "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 200 response BlockSnapshot;
     BlockUpdateSnapshot "block_update_snapshot" Patch "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 200 request BlockUpdateSnapshotRequest response BlockSnapshot;
     BlockDeleteSnapshot "block_delete_snapshot" Delete "/block/v1/zones/{zone}/snapshots/{snapshot_id}" 204;
+    // Instance v2alpha1: the v1 private NICs and placement groups in the
+    // newer shape. Objects come bare, creates answer 200, lists page by
+    // `page_token` with `total_count` in the body.
+    V2Alpha1ListPrivateNetworkInterfaces "v2alpha1_list_private_network_interfaces" Get "/instance/v2alpha1/zones/{zone}/private-network-interfaces" 200 query V2Alpha1ListPrivateNetworkInterfacesQuery response V2Alpha1ListPrivateNetworkInterfacesResponse page "private_network_interfaces";
+    V2Alpha1CreatePrivateNetworkInterface "v2alpha1_create_private_network_interface" Post "/instance/v2alpha1/zones/{zone}/private-network-interfaces" 200 request V2Alpha1CreatePrivateNetworkInterfaceRequest response V2Alpha1PrivateNetworkInterface;
+    V2Alpha1GetPrivateNetworkInterface "v2alpha1_get_private_network_interface" Get "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 200 response V2Alpha1PrivateNetworkInterface;
+    V2Alpha1UpdatePrivateNetworkInterface "v2alpha1_update_private_network_interface" Patch "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 200 request V2Alpha1UpdatePrivateNetworkInterfaceRequest response V2Alpha1PrivateNetworkInterface;
+    V2Alpha1DeletePrivateNetworkInterface "v2alpha1_delete_private_network_interface" Delete "/instance/v2alpha1/zones/{zone}/private-network-interfaces/{private_network_interface_id}" 204;
+    V2Alpha1AttachServerPrivateNetworkInterface "v2alpha1_attach_server_private_network_interface" Post "/instance/v2alpha1/zones/{zone}/servers/{server_id}/attach-private-network-interface" 200 request V2Alpha1AttachServerPrivateNetworkInterfaceRequest response V2Alpha1Server;
+    V2Alpha1DetachServerPrivateNetworkInterface "v2alpha1_detach_server_private_network_interface" Post "/instance/v2alpha1/zones/{zone}/servers/{server_id}/detach-private-network-interface" 200 request V2Alpha1DetachServerPrivateNetworkInterfaceRequest response V2Alpha1Server;
+    V2Alpha1ListPlacementGroups "v2alpha1_list_placement_groups" Get "/instance/v2alpha1/zones/{zone}/placement-groups" 200 query V2Alpha1ListPlacementGroupsQuery response V2Alpha1ListPlacementGroupsResponse page "placement_groups";
+    V2Alpha1CreatePlacementGroup "v2alpha1_create_placement_group" Post "/instance/v2alpha1/zones/{zone}/placement-groups" 200 request V2Alpha1CreatePlacementGroupRequest response V2Alpha1PlacementGroup;
+    V2Alpha1GetPlacementGroup "v2alpha1_get_placement_group" Get "/instance/v2alpha1/zones/{zone}/placement-groups/{placement_group_id}" 200 response V2Alpha1PlacementGroup;
+    V2Alpha1UpdatePlacementGroup "v2alpha1_update_placement_group" Patch "/instance/v2alpha1/zones/{zone}/placement-groups/{placement_group_id}" 200 request V2Alpha1UpdatePlacementGroupRequest response V2Alpha1PlacementGroup;
+    V2Alpha1DeletePlacementGroup "v2alpha1_delete_placement_group" Delete "/instance/v2alpha1/zones/{zone}/placement-groups/{placement_group_id}" 204;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zone::Zone;
     use std::collections::HashSet;
 
     /// A concrete path for a template: params get distinct sample values.
@@ -671,6 +614,7 @@ mod tests {
     fn has_76_instance_and_14_block_endpoints_in_operation_order() {
         let count = |api| ENDPOINTS.iter().filter(|e| e.api() == api).count();
         assert_eq!((count(Api::Instance), count(Api::Block)), (76, 14));
+        assert_eq!(count(Api::InstanceV2Alpha1), 12);
         assert_eq!(Operation::ALL.len(), ENDPOINTS.len());
         for (i, op) in Operation::ALL.iter().enumerate() {
             assert_eq!(ENDPOINTS[i].operation, *op);
@@ -697,12 +641,18 @@ mod tests {
             assert!(e.path.contains("/zones/{zone}/"), "{}", e.path);
             let statuses: &[u16] = match e.api() {
                 Api::Instance => &[200, 201, 202, 204],
-                Api::Block => &[200, 204],
+                Api::Block | Api::InstanceV2Alpha1 => &[200, 204],
             };
             assert!(statuses.contains(&e.success_status), "{}", e.name());
             assert_eq!(
                 e.api() == Api::Block,
                 e.name().starts_with("block_"),
+                "{}",
+                e.name()
+            );
+            assert_eq!(
+                e.api() == Api::InstanceV2Alpha1,
+                e.name().starts_with("v2alpha1_"),
                 "{}",
                 e.name()
             );
@@ -834,6 +784,42 @@ mod tests {
             Some("BlockVolume")
         );
         assert_eq!(Operation::ListVolumes.api(), Api::Instance);
+    }
+
+    #[test]
+    fn v2alpha1_is_its_own_family_paged_by_token() {
+        let (e, params) = find(
+            "PATCH",
+            "/instance/v2alpha1/zones/fr-par-1/placement-groups/aca59013",
+        )
+        .unwrap();
+        assert_eq!(e.operation, Operation::V2Alpha1UpdatePlacementGroup);
+        assert_eq!(params.get("placement_group_id"), Some("aca59013"));
+        let e = Operation::V2Alpha1ListPrivateNetworkInterfaces.endpoint();
+        assert_eq!(
+            (e.api(), e.pagination),
+            (Api::InstanceV2Alpha1, Some("private_network_interfaces"))
+        );
+        let api = e.api();
+        assert_eq!(api.paging(), Paging::Token);
+        assert_eq!(
+            (api.page_size_param(), api.total_in_body()),
+            ("page_size", true)
+        );
+        assert_eq!(Api::Instance.paging(), Paging::Numbered);
+        assert_eq!(
+            Operation::V2Alpha1CreatePlacementGroup
+                .endpoint()
+                .success_status,
+            200
+        );
+        // v1 spells the collection `placement_groups`, v2alpha1 `placement-groups`.
+        assert!(find("GET", "/instance/v2alpha1/zones/fr-par-1/placement_groups").is_none());
+        assert!(find("GET", "/instance/v1/zones/fr-par-1/placement-groups").is_none());
+        assert_eq!(
+            allowed_methods("/instance/v2alpha1/zones/fr-par-1/private-network-interfaces/x"),
+            [Method::Get, Method::Patch, Method::Delete]
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Typed model of the Scaleway Instance API v1.
+//! Typed model of the Scaleway Instance API v1 (and its v2alpha1 private
+//! network interfaces and placement groups, [`v2alpha1`]) and of the Block
+//! Storage API ([`block`]).
 //!
 //! The foundation crate of the fleet platform: the HTTP client, the local
 //! API emulator and the gRPC gateway all speak through these types, so they
@@ -9,7 +11,7 @@
 //! - [`requests`]: request bodies and query structs;
 //! - [`responses`]: response envelopes (`{"server": …}`);
 //! - [`enums`]: string enums with a catch-all `Other(String)`;
-//! - [`catalog`]: the 76 endpoints, with path matching;
+//! - [`catalog`]: the endpoints of the three families, with path matching;
 //! - [`ApiError`]: the error body as a typed error;
 //! - [`Zone`], [`Timestamp`], [`Maybe`]: the small value types.
 //!
@@ -24,6 +26,7 @@ pub mod requests;
 pub mod resources;
 pub mod responses;
 pub mod time;
+pub mod v2alpha1;
 mod wire;
 pub mod zone;
 

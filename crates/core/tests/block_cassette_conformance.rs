@@ -74,7 +74,14 @@ impl Tally {
 }
 
 fn main() -> ExitCode {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cassettes");
+    // The first ancestor holding it: the repository's parent for a
+    // checkout, further up for a worktree nested one level deeper.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .ancestors()
+        .map(|a| a.join("shared/conformance/cassettes"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| manifest.join("../../../shared/conformance/cassettes"));
     let Some(root) = root.canonicalize().ok().filter(|r| r.is_dir()) else {
         println!(
             "block cassette conformance: FAILED: cassette folder {} not found",

@@ -2,7 +2,7 @@
 //!
 //! Reads the go-vcr cassettes in place from `<repo>/../shared/conformance/
 //! cassettes` (never copied into the repo). For every interaction under
-//! `/instance/v1/`, the endpoint is looked up in the catalog by method and
+//! `/instance/v1/` or `/instance/v2alpha1/`, the endpoint is looked up in the catalog by method and
 //! path; the JSON request body is parsed into the endpoint's request type
 //! and the JSON response body into its response type (or `ApiError` for
 //! 4xx/5xx); each is serialized back and compared with the original value
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use fleet_core::ApiError;
-use fleet_core::catalog::{self, Body};
+use fleet_core::catalog::{self, Api, Body};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,7 +66,14 @@ struct Tally {
 }
 
 fn main() -> ExitCode {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cassettes");
+    // The first ancestor holding it: the repository's parent for a
+    // checkout, further up for a worktree nested one level deeper.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .ancestors()
+        .map(|a| a.join("shared/conformance/cassettes"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| manifest.join("../../../shared/conformance/cassettes"));
     let root = match root.canonicalize() {
         Ok(root) if root.is_dir() => root,
         _ => {
@@ -145,7 +152,10 @@ fn check_file(file: &Path, rel: &str, tally: &mut Tally) {
         let Some(path) = url_path(&interaction.request.url) else {
             continue;
         };
-        if !path.starts_with("/instance/v1/") {
+        if !matches!(
+            Api::of_path(path),
+            Some(Api::Instance | Api::InstanceV2Alpha1)
+        ) {
             continue;
         }
         let at = format!("{rel}#{index} {} {path}", interaction.request.method);

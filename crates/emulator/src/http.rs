@@ -21,8 +21,8 @@ fn uuid_param(value: &str, arg: &str) -> ApiResult<Uuid> {
 /// endpoint under `v1` and `v1alpha1`, whose bodies differ by a few keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Version {
-    /// `/instance/v1/…`, `/block/v1/…` (and the Instance `v2alpha1`
-    /// placement groups, which have their own surface).
+    /// `/instance/v1/…`, `/block/v1/…` (and `/instance/v2alpha1/…`, a
+    /// family of its own in the catalog).
     #[default]
     V1,
     /// `/block/v1alpha1/…`.
@@ -87,12 +87,14 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A boolean query parameter.
+    /// A boolean query parameter. The official Python SDK writes Python's
+    /// `True`/`False` into the query (`public=False`), the Go SDK
+    /// `true`/`false`: both spellings are booleans.
     pub fn q_bool(&self, key: &str) -> ApiResult<Option<bool>> {
         match self.q(key) {
             None => Ok(None),
-            Some("true") | Some("1") => Ok(Some(true)),
-            Some("false") | Some("0") => Ok(Some(false)),
+            Some("true" | "True" | "1") => Ok(Some(true)),
+            Some("false" | "False" | "0") => Ok(Some(false)),
             Some(_) => Err(Error::invalid(ArgDetail::format(
                 key,
                 "not a valid boolean",
@@ -111,6 +113,19 @@ impl Req {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Every value of a list query parameter, repeated (`ids=a&ids=b`, as
+    /// the Go SDK sends slices) or comma-separated.
+    pub fn q_all(&self, key: &str) -> Vec<String> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The body decoded into a fleet-core request type.

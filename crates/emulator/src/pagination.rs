@@ -3,9 +3,11 @@
 //! `page_size` for Block), an empty page (200) past the end. Instance lists
 //! give the total only in `X-Total-Count` plus a `Link` header with
 //! `next`/`last` relative to the zone root; Block lists give it in the body
-//! (`total_count`) and send neither header.
+//! (`total_count`) and send neither header. One Instance list, the rules
+//! of a security group, pages but sends neither header either. Instance
+//! v2alpha1 lists page by token instead ([`token_list_response`]).
 
-use fleet_core::catalog::Api;
+use fleet_core::catalog::{Api, Paging};
 use serde::Serialize;
 
 use crate::errors::{ApiResult, ArgDetail, Error};
@@ -85,6 +87,19 @@ pub fn list_response<T, E: Serialize>(
         .with_header("link", link_header(req, link_path, page, total)))
 }
 
+/// Slice `items` to the requested page of an Instance list that the live
+/// API answers without `X-Total-Count` or `Link` (security-group rules:
+/// no recorded answer carries either). Clients stop on the short or
+/// empty page past the end, which is why `page` must be honoured here.
+pub fn untotalled_list_response<T, E: Serialize>(
+    req: &Req,
+    items: Vec<T>,
+    envelope: impl FnOnce(Vec<T>) -> E,
+) -> ApiResult<Resp> {
+    let (slice, _) = Page::from_req(req, Api::Instance)?.slice(items);
+    Ok(Resp::ok(envelope(slice)))
+}
+
 /// Slice `items` to the requested page of a Block list and wrap it with
 /// the total in its core envelope (`{"volumes": […], "total_count": n}`).
 pub fn block_list_response<T, E: Serialize>(
@@ -94,6 +109,46 @@ pub fn block_list_response<T, E: Serialize>(
 ) -> ApiResult<Resp> {
     let (slice, total) = Page::from_req(req, Api::Block)?.slice(items);
     Ok(Resp::ok(envelope(slice, total)))
+}
+
+/// One page of a token-paged list (Instance v2alpha1): `page_token` is
+/// absent for the first page, else a `next_page_token` this emulator
+/// wrote (the offset the page starts at; anything else is a 400), and the
+/// envelope gets the next page's token (none on the last page) and the
+/// total.
+pub fn token_list_response<T, E: Serialize>(
+    req: &Req,
+    items: Vec<T>,
+    envelope: impl FnOnce(Vec<T>, Option<String>, u64) -> E,
+) -> ApiResult<Resp> {
+    let api = Api::InstanceV2Alpha1;
+    debug_assert_eq!(api.paging(), Paging::Token);
+    let size_param = api.page_size_param();
+    let size = parse_num(req, size_param)?.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&size) {
+        return Err(Error::invalid(ArgDetail::constraint(
+            size_param,
+            "must be between 1 and 100",
+        )));
+    }
+    let start = match req.q(Paging::TOKEN_PARAM) {
+        None => 0,
+        Some(token) => token.parse::<u64>().map_err(|_| {
+            Error::invalid(ArgDetail::format(
+                Paging::TOKEN_PARAM,
+                "not a page token this API issued",
+            ))
+        })?,
+    };
+    let total = items.len() as u64;
+    let page: Vec<T> = items
+        .into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .collect();
+    let end = start.saturating_add(page.len() as u64);
+    let next = (end < total).then(|| end.to_string());
+    Ok(Resp::ok(envelope(page, next, total)))
 }
 
 /// `</servers?page=2&per_page=50&>; rel="next",</servers?page=2&per_page=50&>; rel="last"`.

@@ -27,8 +27,7 @@ use crate::http::{Body, Req, Resp, Version};
 use crate::ratelimit::RateLimiter;
 use crate::state::{Ctx, World, dispatch};
 use crate::util::{SplitMix, mix};
-use fleet_core::catalog::{self, Method, Operation, PathParams};
-use percent_encoding::percent_decode_str;
+use fleet_core::catalog::{self, Operation};
 
 /// Largest accepted request body; beyond it the request gets a 400.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -196,9 +195,9 @@ async fn handle(
     request_id: &str,
 ) -> Response<AxumBody> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (version, zone, rest) = match (segs.as_slice(), zone) {
+    let zone = match (segs.as_slice(), zone) {
         // `zone` is only set for the served families and versions.
-        (["instance" | "block", v, "zones", _, rest @ ..], Some(z)) => (*v, z, rest),
+        (["instance" | "block", _, "zones", ..], Some(z)) => z,
         _ => return error_response(&Error::unknown_route(), request_id),
     };
     if let Err(unknown) = zone.parse::<fleet_core::Zone>() {
@@ -262,16 +261,10 @@ async fn handle(
         now: SystemTime::now(),
         instant: Instant::now(),
     };
-    let result = route(method, path, version, rest, query, body).and_then(|(target, req)| {
+    let result = route(method, path, query, body).and_then(|(op, req)| {
         let mut w = shared.world.lock().unwrap_or_else(|p| p.into_inner());
         w.settle(ctx.instant, ctx.now);
-        match target {
-            Target::Catalog(op) => dispatch(&mut w, &ctx, op, &req),
-            Target::PlacementGroupsV2(segs) => {
-                let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-                crate::state::placement_groups::route_v2(&mut w, &ctx, &req, &segs)
-            }
-        }
+        dispatch(&mut w, &ctx, op, &req)
     });
     match result {
         Ok(r) => render(
@@ -283,53 +276,24 @@ async fn handle(
     }
 }
 
-/// What a request addresses.
-enum Target {
-    /// An Instance or Block endpoint of `fleet_core::catalog`.
-    Catalog(Operation),
-    /// The newer `v2alpha1` placement-group surface (outside the v1
-    /// catalog): the decoded segments after `placement-groups`.
-    PlacementGroupsV2(Vec<String>),
-}
-
-/// Resolve a path: a catalog endpoint, 405 for a catalog path served with
-/// other methods, the v2alpha1 placement groups, or 404.
+/// Resolve a path: a catalog endpoint of any family, 405 for a catalog
+/// path served with other methods, or 404.
 fn route(
     method: &str,
     path: &str,
-    version: &str,
-    rest: &[&str],
     query: Vec<(String, String)>,
     body: Bytes,
-) -> Result<(Target, Req), Error> {
-    let request = |method: Method, params: PathParams| Req {
-        method,
-        version: Version::of_path(path),
-        params,
-        query,
-        body,
-    };
-    if version == "v2alpha1" {
-        let (["placement-groups", tail @ ..], Ok(m)) = (rest, method.parse::<Method>()) else {
-            return Err(Error::unknown_route());
-        };
-        let mut segs: Vec<String> = tail
-            .iter()
-            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
-        // Trailing slashes are accepted as the real API does.
-        while segs.last().is_some_and(String::is_empty) {
-            segs.pop();
-        }
-        return Ok((
-            Target::PlacementGroupsV2(segs),
-            request(m, PathParams::default()),
-        ));
-    }
+) -> Result<(Operation, Req), Error> {
     match catalog::find(method, path) {
         Some((endpoint, params)) => Ok((
-            Target::Catalog(endpoint.operation),
-            request(endpoint.method, params),
+            endpoint.operation,
+            Req {
+                method: endpoint.method,
+                version: Version::of_path(path),
+                params,
+                query,
+                body,
+            },
         )),
         None if !catalog::allowed_methods(path).is_empty() => Err(Error::method_not_allowed()),
         None => Err(Error::unknown_route()),

@@ -1,5 +1,6 @@
 //! Integration tests of the emulator over HTTP: auth and tenant isolation,
-//! pagination, error bodies, transitions, set-rules, rate limit, faults,
+//! pagination (rules without a total too), boolean queries, error bodies,
+//! transitions, set-rules, rate limit, faults,
 //! and the quickstart with curl.
 
 use std::net::SocketAddr;
@@ -340,6 +341,105 @@ async fn security_group_set_rules() {
     assert_eq!(list.len(), 7);
     assert_eq!(list[6]["id"], keep);
     assert_eq!(list[6]["ip_range"], "10.0.0.0/8");
+    e.shutdown().await;
+}
+
+/// The rules list pages like every Instance list but, as every recorded
+/// answer, without X-Total-Count or Link: a pager ends on the empty page.
+#[tokio::test]
+async fn security_group_rules_page_without_total() {
+    let e = emu().await;
+    let a = e.local_addr();
+    let g = call(
+        a,
+        A,
+        "POST",
+        &format!("{Z}/security_groups"),
+        Some(json!({"name": "paged", "stateful": true})),
+    )
+    .await
+    .json();
+    let gid = g["security_group"]["id"].as_str().unwrap_or_default();
+    let path = format!("{Z}/security_groups/{gid}/rules");
+    let user: Vec<Value> = (0..3)
+        .map(|i| json!({"action": "accept", "protocol": "TCP", "direction": "inbound", "ip_range": "10.0.0.0/8", "dest_port_from": 100 + i}))
+        .collect();
+    let r = call(a, A, "PUT", &path, Some(json!({"rules": user}))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let page = |q: &str| {
+        let url = format!("{path}?{q}");
+        async move { call(a, A, "GET", &url, None).await }
+    };
+    // (position, editable) of each rule of a page.
+    let rules_of = |r: &RawResponse| -> Vec<(Value, Value)> {
+        r.json()["rules"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|x| (x["position"].clone(), x["editable"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let all = page("page=1").await;
+    assert_eq!(rules_of(&all).len(), 9);
+    assert!(all.header("x-total-count").is_none() && all.header("link").is_none());
+    let second = page("page=2&per_page=4").await;
+    assert_eq!(second.status, 200);
+    assert!(second.header("x-total-count").is_none() && second.header("link").is_none());
+    assert_eq!(
+        rules_of(&second),
+        vec![
+            (json!(5), json!(false)),
+            (json!(6), json!(false)),
+            (json!(1), json!(true)),
+            (json!(2), json!(true))
+        ]
+    );
+    assert_eq!(
+        rules_of(&page("page=3&per_page=4").await),
+        vec![(json!(3), json!(true))]
+    );
+    let past = page("page=4&per_page=4").await;
+    assert_eq!(
+        (past.status, past.json()["rules"].clone()),
+        (200, json!([]))
+    );
+    let r = page("per_page=101").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["details"][0]["argument_name"], "per_page");
+    e.shutdown().await;
+}
+
+/// Boolean filters accept the Python SDK's `True`/`False` beside `true`/`false`.
+#[tokio::test]
+async fn boolean_query_in_both_spellings() {
+    let e = emu().await;
+    let a = e.local_addr();
+    for (q, public) in [
+        ("False", false),
+        ("false", false),
+        ("True", true),
+        ("true", true),
+    ] {
+        let r = call(a, A, "GET", &format!("{Z}/images?public={q}"), None).await;
+        assert_eq!(
+            r.status,
+            200,
+            "public={q}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let images = r.json()["images"].as_array().cloned().unwrap_or_default();
+        // No image of our own exists, so only `public=true` lists any.
+        assert_eq!(!images.is_empty(), public, "public={q}");
+        assert!(
+            images.iter().all(|i| i["public"] == json!(public)),
+            "public={q}"
+        );
+    }
+    let r = call(a, A, "GET", &format!("{Z}/images?public=yes"), None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["details"][0]["argument_name"], "public");
     e.shutdown().await;
 }
 

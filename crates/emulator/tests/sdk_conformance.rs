@@ -67,3 +67,9 @@ async fn python_sdk_conformance() {
 async fn python_sdk_block_lifecycle() {
     run_sdk_script("block_lifecycle.py").await;
 }
+
+/// Instance API: every `*_all` list helper of the SDK, over several pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_list_all() {
+    run_sdk_script("list_all.py").await;
+}

@@ -165,8 +165,9 @@ fn every_catalog_operation_appears_exactly_once() {
 }
 
 /// fleet-core's catalog (`crates/core/src/catalog.rs`, read as text: fleet-proto
-/// does not depend on fleet-core) lists exactly our Instance (operation, method,
-/// path) rows, and each of our Block rows.
+/// does not depend on fleet-core) lists exactly our Instance v1 (operation, method,
+/// path) rows, and each of our Block rows; fleet.v1 serves none of its Instance
+/// v2alpha1 rows.
 /// Its entries look like `ListServers "list_servers" Get "/instance/v1/zones/{zone}/servers"`.
 #[test]
 fn rows_match_fleet_core_catalog() {
@@ -177,6 +178,7 @@ fn rows_match_fleet_core_catalog() {
     };
     let mut core: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut core_block: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut core_v2alpha1: BTreeSet<(String, String, String)> = BTreeSet::new();
     for line in source.lines() {
         let tokens: Vec<&str> = line.split_whitespace().collect();
         if let [_, op, method, path, ..] = tokens[..]
@@ -188,15 +190,17 @@ fn rows_match_fleet_core_catalog() {
                 method.to_uppercase(),
                 path.trim_matches('"').to_owned(),
             );
-            if path.starts_with("\"/instance/") {
+            if path.starts_with("\"/instance/v1/") {
                 core.insert(row);
+            } else if path.starts_with("\"/instance/v2alpha1/") {
+                core_v2alpha1.insert(row);
             } else if path.starts_with("\"/block/") {
                 core_block.insert(row);
             }
         }
     }
     assert!(
-        !core.is_empty() && !core_block.is_empty(),
+        !core.is_empty() && !core_block.is_empty() && !core_v2alpha1.is_empty(),
         "no catalog entries parsed from {path}: its format changed"
     );
     let row = |e: &fleet_proto::endpoints::EndpointMethod| {
@@ -210,6 +214,10 @@ fn rows_match_fleet_core_catalog() {
         .iter()
         .partition(|e| e.path.starts_with("/block/"));
     let ours: BTreeSet<(String, String, String)> = instance.into_iter().map(row).collect();
+    assert!(
+        ours.is_disjoint(&core_v2alpha1),
+        "fleet.v1 serves no Instance v2alpha1 endpoint"
+    );
     let missing: Vec<_> = core.difference(&ours).collect();
     let extra: Vec<_> = ours.difference(&core).collect();
     assert!(

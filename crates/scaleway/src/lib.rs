@@ -161,7 +161,7 @@ pub use config::{Config, ConfigError, DEFAULT_API_URL, Settings};
 pub use endpoint::{Endpoint, Method, Operation};
 pub use error::{Error, Result};
 pub use invoke::{InvokeBody, InvokeResponse};
-pub use pagination::{Page, PageRequest, collect_zones, fan_out, paginate};
+pub use pagination::{Page, PageAt, PageRequest, collect_zones, fan_out, paginate};
 pub use ratelimit::{RateLimitConfig, RateLimiter, ThrottleListener, ZoneRate};
 pub use retry::RetryPolicy;
 pub use secret::SecretKey;

@@ -2,24 +2,25 @@
 //! stream ([`paginate`]), and one list fanned out over several zones
 //! ([`fan_out`], [`collect_zones`]).
 //!
-//! Both API families page with `page` (1-based) and a page size, and give
-//! the total over all pages; where, the operation's
-//! [`Api`] says, so that one code path serves both:
+//! The families page in two ways ([`Paging`]), and the operation's [`Api`]
+//! says which and under what names, so that one code path serves all:
 //!
-//! | family | page size parameter ([`Api::page_size_param`]) | total ([`Api::total_in_body`]) |
-//! |---|---|---|
-//! | Instance | `per_page` | the `X-Total-Count` header |
-//! | Block | `page_size` | `total_count` in the body |
+//! | family | paging ([`Api::paging`]) | page size ([`Api::page_size_param`]) | total ([`Api::total_in_body`]) |
+//! |---|---|---|---|
+//! | Instance v1 | `page` (1-based) | `per_page` | the `X-Total-Count` header |
+//! | Block | `page` (1-based) | `page_size` | `total_count` in the body |
+//! | Instance v2alpha1 | `page_token` ← the last page's `next_page_token` | `page_size` | `total_count` in the body |
 //!
-//! [`paginate`] asks for 100 items a page (both families' maximum) from
-//! page 1 on and stops after the page that brings the count of items to
-//! the total, on an empty page, or — when no total came — on a page
-//! shorter than asked for.
+//! [`paginate`] asks for 100 items a page (every family's maximum). By
+//! number, it reads from page 1 on and stops after the page that brings the
+//! count of items to the total, on an empty page, or — when no total came —
+//! on a page shorter than asked for. By token, it starts without a token and
+//! stops on the first page that names no next one (or an empty page).
 
 use std::future::Future;
 
 use fleet_core::Zone;
-use fleet_core::catalog::{Api, Endpoint};
+use fleet_core::catalog::{Api, Endpoint, Paging};
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,7 +29,7 @@ use crate::client::{Body, Client, decode, query_pairs};
 use crate::endpoint::Operation;
 use crate::error::Result;
 
-/// Items per page asked for by [`paginate`]: the maximum of both families.
+/// Items per page asked for by [`paginate`]: the maximum of every family.
 pub const PAGE_SIZE: u32 = 100;
 
 /// One page of a list.
@@ -37,24 +38,48 @@ pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
     /// Items over all pages, when the API gave it (`X-Total-Count` for
-    /// Instance, the body's `total_count` for Block).
+    /// Instance v1, the body's `total_count` for the others).
     pub total_count: Option<u64>,
+    /// The token of the next page ([`Paging::Token`] families); `None` on
+    /// the last page and for the families paged by number.
+    pub next_page_token: Option<String>,
 }
 
-/// Where a page request goes: `page` is 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which page to read, in the family's [`Paging`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAt {
+    /// 1-based page number ([`Paging::Numbered`]).
+    Number(i32),
+    /// The previous page's `next_page_token`, none for the first page
+    /// ([`Paging::Token`]).
+    Token(Option<String>),
+}
+
+impl PageAt {
+    /// The first page in `paging`.
+    pub fn first(paging: Paging) -> Self {
+        match paging {
+            Paging::Numbered => PageAt::Number(1),
+            Paging::Token => PageAt::Token(None),
+        }
+    }
+}
+
+/// Where a page request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
-    /// 1-based page number.
-    pub page: i32,
+    /// Which page.
+    pub at: PageAt,
     /// Items per page, sent as the family's page-size parameter.
     pub page_size: u32,
 }
 
 impl Client {
     /// One page of the list `op`: `query` flattened and, when `at` is
-    /// given, its `page` and page-size parameters replaced by `at`'s; the
+    /// given, its paging and page-size parameters replaced by `at`'s; the
     /// items picked from the decoded body by `items`, the total from the
-    /// response (see [`list_total`]).
+    /// response (see [`list_total`]) and the next page's token from the
+    /// body (see [`next_page_token`]).
     pub(crate) async fn list_page<Q, R, T>(
         &self,
         op: Operation,
@@ -74,25 +99,45 @@ impl Client {
         }
         let response = self.send(op, zone, params, pairs, Body::Empty).await?;
         let total_count = response.total_count;
+        let next_page_token = next_page_token(op.endpoint(), &response.body);
         Ok(Page {
             items: items(decode(op, &response)?),
             total_count,
+            next_page_token,
         })
     }
 }
 
 /// Replaces the paging parameters of `pairs` with `at`, under the names
-/// `api` uses.
+/// `api` uses (`page` or `page_token`, and the page size).
 fn set_page(pairs: &mut Vec<(String, String)>, api: Api, at: PageRequest) {
     let size = api.page_size_param();
-    pairs.retain(|(key, _)| key != "page" && key != size);
-    pairs.push(("page".to_owned(), at.page.to_string()));
+    pairs.retain(|(key, _)| key != "page" && key != Paging::TOKEN_PARAM && key != size);
+    match at.at {
+        PageAt::Number(page) => pairs.push(("page".to_owned(), page.to_string())),
+        PageAt::Token(Some(token)) => pairs.push((Paging::TOKEN_PARAM.to_owned(), token)),
+        PageAt::Token(None) => {}
+    }
     pairs.push((size.to_owned(), at.page_size.to_string()));
 }
 
+/// The `next_page_token` of a list answer of a [`Paging::Token`] family;
+/// `None` for the last page, other families and other endpoints.
+pub(crate) fn next_page_token(endpoint: &Endpoint, body: &[u8]) -> Option<String> {
+    if endpoint.api().paging() != Paging::Token || !endpoint.is_paginated() {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value
+        .get(Paging::NEXT_TOKEN_KEY)?
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
 /// The total over all pages that a response of `endpoint` gives: the
-/// `X-Total-Count` header (`header`) for Instance, `total_count` in the
-/// body of a Block list. Read for raw callers ([`Client::invoke`]) too, so
+/// `X-Total-Count` header (`header`) for Instance v1, `total_count` in the
+/// body of a Block or Instance v2alpha1 list. Read for raw callers ([`Client::invoke`]) too, so
 /// that a list's total means the same whatever the family.
 pub(crate) fn list_total(endpoint: &Endpoint, header: Option<&str>, body: &[u8]) -> Option<u64> {
     if !endpoint.api().total_in_body() {
@@ -110,13 +155,14 @@ pub(crate) fn list_total(endpoint: &Endpoint, header: Option<&str>, body: &[u8])
 
 struct State<F> {
     fetch: F,
-    page: i32,
+    at: PageAt,
     seen: u64,
     done: bool,
 }
 
-/// Streams every item of a list, fetching pages with `fetch` in order.
-pub fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T>> + Send
+/// Streams every item of a list paged as `paging`, fetching pages with
+/// `fetch` in order.
+pub fn paginate<T, F, Fut>(paging: Paging, fetch: F) -> impl Stream<Item = Result<T>> + Send
 where
     T: Send + 'static,
     F: FnMut(PageRequest) -> Fut + Send,
@@ -124,7 +170,7 @@ where
 {
     let state = State {
         fetch,
-        page: 1,
+        at: PageAt::first(paging),
         seen: 0,
         done: false,
     };
@@ -133,7 +179,7 @@ where
             return Ok::<_, crate::error::Error>(None);
         }
         let request = PageRequest {
-            page: state.page,
+            at: state.at.clone(),
             page_size: PAGE_SIZE,
         };
         let page = (state.fetch)(request).await?;
@@ -142,11 +188,20 @@ where
         }
         let count = u64::try_from(page.items.len()).unwrap_or(u64::MAX);
         state.seen = state.seen.saturating_add(count);
-        state.page = state.page.saturating_add(1);
-        state.done = match page.total_count {
-            Some(total) => state.seen >= total,
-            None => count < u64::from(PAGE_SIZE),
-        };
+        match &mut state.at {
+            PageAt::Number(number) => {
+                *number = number.saturating_add(1);
+                state.done = match page.total_count {
+                    Some(total) => state.seen >= total,
+                    None => count < u64::from(PAGE_SIZE),
+                };
+            }
+            PageAt::Token(token) => {
+                // A token seen before would read the same pages again.
+                state.done = page.next_page_token.is_none() || page.next_page_token == *token;
+                token.clone_from(&page.next_page_token);
+            }
+        }
         Ok(Some((stream::iter(page.items.into_iter().map(Ok)), state)))
     })
     .try_flatten()
@@ -198,18 +253,85 @@ mod tests {
         send_total: bool,
         calls: Arc<AtomicU32>,
     ) -> impl Stream<Item = Result<u32>> {
-        paginate(move |req: PageRequest| {
+        paginate(Paging::Numbered, move |req: PageRequest| {
             let calls = calls.clone();
             async move {
                 calls.fetch_add(1, Ordering::Relaxed);
-                let start = u32::try_from(req.page - 1).unwrap_or(0) * req.page_size;
+                let PageAt::Number(page) = req.at else {
+                    panic!("a numbered list is asked for by number: {req:?}");
+                };
+                let start = u32::try_from(page - 1).unwrap_or(0) * req.page_size;
                 let end = (start + req.page_size).min(total);
                 Ok(Page {
                     items: (start..end.max(start)).collect(),
                     total_count: send_total.then_some(u64::from(total)),
+                    next_page_token: None,
                 })
             }
         })
+    }
+
+    /// A token-paged list of `total` items whose tokens are the offsets
+    /// (as the emulator's), recording every token asked for.
+    fn token_pages(
+        total: u32,
+        asked: Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    ) -> impl Stream<Item = Result<u32>> {
+        paginate(Paging::Token, move |req: PageRequest| {
+            let asked = asked.clone();
+            async move {
+                let PageAt::Token(token) = req.at else {
+                    panic!("a token list is asked for by token: {req:?}");
+                };
+                asked.lock().unwrap().push(token.clone());
+                let start: u32 = token.as_deref().map_or(0, |t| t.parse().unwrap());
+                let end = (start + req.page_size).min(total);
+                Ok(Page {
+                    items: (start..end).collect(),
+                    total_count: Some(u64::from(total)),
+                    next_page_token: (end < total).then(|| end.to_string()),
+                })
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn token_lists_follow_next_page_token_to_the_end() {
+        for (total, tokens) in [
+            (250, vec![None, Some("100"), Some("200")]),
+            (100, vec![None]),
+            (0, vec![None]),
+        ] {
+            let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let items: Vec<u32> = token_pages(total, asked.clone())
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(items, (0..total).collect::<Vec<_>>());
+            let tokens: Vec<Option<String>> =
+                tokens.into_iter().map(|t| t.map(str::to_owned)).collect();
+            assert_eq!(*asked.lock().unwrap(), tokens, "total {total}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_that_repeats_ends_the_list() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let items: Vec<u32> = paginate(Paging::Token, move |_req: PageRequest| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                Ok(Page {
+                    items: vec![1],
+                    total_count: None,
+                    next_page_token: Some("same".to_owned()),
+                })
+            }
+        })
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!((items, calls.load(Ordering::Relaxed)), (vec![1, 1], 2));
     }
 
     #[tokio::test]
@@ -238,7 +360,7 @@ mod tests {
     #[test]
     fn page_parameters_are_the_familys() {
         let at = PageRequest {
-            page: 3,
+            at: PageAt::Number(3),
             page_size: 100,
         };
         let mut pairs = vec![
@@ -246,7 +368,7 @@ mod tests {
             ("tags".to_owned(), "a".to_owned()),
             ("page".to_owned(), "1".to_owned()),
         ];
-        set_page(&mut pairs, Api::Block, at);
+        set_page(&mut pairs, Api::Block, at.clone());
         assert_eq!(
             pairs,
             [("tags", "a"), ("page", "3"), ("page_size", "100")]
@@ -257,6 +379,55 @@ mod tests {
         assert_eq!(
             pairs,
             [("page", "3"), ("per_page", "100")].map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let mut pairs = vec![
+            ("page_token".to_owned(), "old".to_owned()),
+            ("page".to_owned(), "2".to_owned()),
+            ("order_by".to_owned(), "created_at_asc".to_owned()),
+        ];
+        let next = PageRequest {
+            at: PageAt::Token(Some("t2".to_owned())),
+            page_size: 100,
+        };
+        set_page(&mut pairs, Api::InstanceV2Alpha1, next);
+        assert_eq!(
+            pairs,
+            [
+                ("order_by", "created_at_asc"),
+                ("page_token", "t2"),
+                ("page_size", "100")
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let mut pairs = Vec::new();
+        let first = PageRequest {
+            at: PageAt::Token(None),
+            page_size: 100,
+        };
+        set_page(&mut pairs, Api::InstanceV2Alpha1, first);
+        assert_eq!(pairs, [("page_size".to_owned(), "100".to_owned())]);
+    }
+
+    #[test]
+    fn the_next_token_is_read_only_from_token_lists() {
+        let list = Operation::V2Alpha1ListPlacementGroups.endpoint();
+        let body = br#"{"placement_groups": [], "next_page_token": "t2", "total_count": 3}"#;
+        assert_eq!(next_page_token(list, body).as_deref(), Some("t2"));
+        assert_eq!(
+            next_page_token(list, br#"{"placement_groups": [], "total_count": 3}"#),
+            None
+        );
+        assert_eq!(next_page_token(list, br#"{"next_page_token": ""}"#), None);
+        let get = Operation::V2Alpha1GetPlacementGroup.endpoint();
+        assert_eq!(next_page_token(get, body), None);
+        assert_eq!(
+            next_page_token(Operation::BlockListVolumes.endpoint(), body),
+            None
+        );
+        assert_eq!(
+            list_total(list, Some("9"), body),
+            Some(3),
+            "the total is in the body"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Calls every endpoint of the catalog against the emulator and prints
-//! `endpoint coverage: instance N/76, block M/14` (a harness-less test, so
+//! `endpoint coverage: instance N/76, block M/14, instance_v2alpha1 K/12`
+//! (a harness-less test, so
 //! the line always shows in `cargo test` output). Each count is of the
 //! family's catalog operations that the client sent (its per-operation
 //! counters) AND that the emulator answered with a success at least once
@@ -474,6 +475,94 @@ async fn block_scenario(client: &Client) -> Result<(), Error> {
     Ok(())
 }
 
+/// Instance v2alpha1: interfaces made loose and on a server, attached and
+/// detached, placement groups through their whole life; lists read one
+/// page and every page by token.
+async fn v2alpha1_scenario(client: &Client) -> Result<(), Error> {
+    let z = ZONE;
+    const PN: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let server = client
+        .create_server(
+            z,
+            &req(json!({"name": "cov-v2", "commercial_type": "DEV1-S", "image": "ubuntu_jammy"})),
+        )
+        .await?;
+    let nic = client
+        .v2alpha1_create_private_network_interface(
+            z,
+            &req(json!({"private_network_id": PN, "tags": ["cov"]})),
+        )
+        .await?;
+    assert_eq!(nic.server_id, "");
+    let nic = client
+        .v2alpha1_update_private_network_interface(z, &nic.id, &req(json!({"tags": ["cov", "b"]})))
+        .await?;
+    let attached = client
+        .v2alpha1_attach_server_private_network_interface(
+            z,
+            &server.id,
+            &req(json!({"private_network_interface_id": nic.id})),
+        )
+        .await?;
+    assert_eq!(attached.private_network_interfaces.len(), 1);
+    let read = client
+        .v2alpha1_get_private_network_interface(z, &nic.id)
+        .await?;
+    assert_eq!(read.server_id, server.id);
+    let page = client
+        .v2alpha1_list_private_network_interfaces(z, &req(json!({"server_ids": server.id})))
+        .await?;
+    assert_eq!((page.items.len(), page.total_count), (1, Some(1)));
+    let detached = client
+        .v2alpha1_detach_server_private_network_interface(
+            z,
+            &server.id,
+            &req(json!({"private_network_interface_id": nic.id})),
+        )
+        .await?;
+    assert!(detached.private_network_interfaces.is_empty());
+    let all: Vec<_> = client
+        .v2alpha1_list_private_network_interfaces_all(z, Default::default())
+        .try_collect()
+        .await?;
+    assert!(all.iter().any(|n| n.id == nic.id));
+    client
+        .v2alpha1_delete_private_network_interface(z, &nic.id)
+        .await?;
+
+    let group = client
+        .v2alpha1_create_placement_group(
+            z,
+            &req(json!({"name": "cov-pg", "policy_type": "low_latency"})),
+        )
+        .await?;
+    client.v2alpha1_get_placement_group(z, &group.id).await?;
+    let group = client
+        .v2alpha1_update_placement_group(
+            z,
+            &group.id,
+            &req(json!({"name": "cov-pg-2", "policy_type": "unknown_policy_type"})),
+        )
+        .await?;
+    assert_eq!(group.policy_type.as_str(), "low_latency");
+    assert_eq!(
+        client.get_placement_group(z, &group.id).await?.name,
+        "cov-pg-2"
+    );
+    let page = client
+        .v2alpha1_list_placement_groups(z, &req(json!({"name": "cov-pg-2"})))
+        .await?;
+    assert_eq!(page.items.len(), 1);
+    let groups: Vec<_> = client
+        .v2alpha1_list_placement_groups_all(z, Default::default())
+        .try_collect()
+        .await?;
+    assert!(groups.iter().any(|g| g.id == group.id));
+    client.v2alpha1_delete_placement_group(z, &group.id).await?;
+    client.delete_server(z, &server.id).await?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -485,6 +574,7 @@ fn main() -> ExitCode {
         let client = common::client(&emu).with_caller("coverage/epoch-1");
         let outcome = scenario(&client).await;
         let block_outcome = block_scenario(&client).await;
+        let v2alpha1_outcome = v2alpha1_scenario(&client).await;
         let log = emu.call_log();
         emu.shutdown().await;
 
@@ -509,7 +599,11 @@ fn main() -> ExitCode {
             .collect();
         println!("endpoint coverage: {}", per_family.join(", "));
         let mut ok = true;
-        for (family, outcome) in [(Api::Instance, outcome), (Api::Block, block_outcome)] {
+        for (family, outcome) in [
+            (Api::Instance, outcome),
+            (Api::Block, block_outcome),
+            (Api::InstanceV2Alpha1, v2alpha1_outcome),
+        ] {
             if let Err(err) = outcome {
                 println!("{family} scenario failed: {err}");
                 ok = false;

@@ -249,3 +249,74 @@ async fn block_lists_page_with_page_size_and_the_total_in_the_body() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.total_count, Some(250));
 }
+
+/// Instance v2alpha1 lists page by token: the stream follows
+/// `next_page_token` over three pages of 250 interfaces, each item once,
+/// and stops on the page without a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2alpha1_lists_follow_the_page_token() {
+    use fleet_core::v2alpha1::{
+        CreatePrivateNetworkInterfaceRequest, ListPrivateNetworkInterfacesQuery,
+    };
+    let emu = common::emulator().await;
+    let client = common::client(&emu);
+    let zone = Zone::FrPar1;
+    for chunk in (0..250).collect::<Vec<u32>>().chunks(25) {
+        try_join_all(chunk.iter().map(|_| {
+            let request = CreatePrivateNetworkInterfaceRequest {
+                private_network_id: Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into()),
+                ..Default::default()
+            };
+            let client = client.clone();
+            async move {
+                client
+                    .v2alpha1_create_private_network_interface(zone, &request)
+                    .await
+            }
+        }))
+        .await
+        .unwrap();
+    }
+    let first = client
+        .v2alpha1_list_private_network_interfaces(
+            zone,
+            &ListPrivateNetworkInterfacesQuery {
+                page_size: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), first.total_count), (100, Some(250)));
+    let token = first
+        .next_page_token
+        .clone()
+        .expect("a first page of three names the next");
+    let second = client
+        .v2alpha1_list_private_network_interfaces(
+            zone,
+            &ListPrivateNetworkInterfacesQuery {
+                page_size: Some(100),
+                page_token: Some(token),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 100);
+    assert!(second.items.iter().all(|n| !first.items.contains(n)));
+
+    emu.clear_call_log();
+    let all: Vec<_> = client
+        .v2alpha1_list_private_network_interfaces_all(zone, Default::default())
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: BTreeSet<&str> = all.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!((all.len(), ids.len()), (250, 250));
+    assert_eq!(
+        common::calls_to(&emu.call_log(), "GET", "/private-network-interfaces").len(),
+        3
+    );
+    emu.shutdown().await;
+}

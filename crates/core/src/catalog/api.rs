@@ -1,4 +1,4 @@
-//! The two API families of the catalog and what differs between them.
+//! The three API families of the catalog and what differs between them.
 
 use std::fmt;
 
@@ -11,17 +11,40 @@ pub enum Api {
     /// `/block/v1` (and `/block/v1alpha1`): lists take `page`/`page_size`,
     /// the total is `total_count` in the body, creates answer 200.
     Block,
+    /// `/instance/v2alpha1` (private network interfaces, placement groups):
+    /// lists take `page_token`/`page_size` and answer `next_page_token`,
+    /// the total is `total_count` in the body, creates answer 200.
+    InstanceV2Alpha1,
+}
+
+/// How a family's lists are paged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Paging {
+    /// `page` (1-based) and a page size; the total says when to stop.
+    Numbered,
+    /// [`Paging::TOKEN_PARAM`] set to the previous page's
+    /// [`Paging::NEXT_TOKEN_KEY`], absent on the first request; the last
+    /// page has none.
+    Token,
+}
+
+impl Paging {
+    /// The query parameter naming the page to read ([`Paging::Token`]).
+    pub const TOKEN_PARAM: &'static str = "page_token";
+    /// The body key naming the next page ([`Paging::Token`]).
+    pub const NEXT_TOKEN_KEY: &'static str = "next_page_token";
 }
 
 impl Api {
-    /// Both families.
-    pub const ALL: &'static [Api] = &[Api::Instance, Api::Block];
+    /// Every family.
+    pub const ALL: &'static [Api] = &[Api::Instance, Api::Block, Api::InstanceV2Alpha1];
 
-    /// Label for metrics and logs: `instance` or `block`.
+    /// Label for metrics and logs: `instance`, `block` or `instance_v2alpha1`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Api::Instance => "instance",
             Api::Block => "block",
+            Api::InstanceV2Alpha1 => "instance_v2alpha1",
         }
     }
 
@@ -30,6 +53,15 @@ impl Api {
         match self {
             Api::Instance => "/instance/v1/",
             Api::Block => "/block/v1/",
+            Api::InstanceV2Alpha1 => "/instance/v2alpha1/",
+        }
+    }
+
+    /// How the family's lists are paged.
+    pub const fn paging(self) -> Paging {
+        match self {
+            Api::Instance | Api::Block => Paging::Numbered,
+            Api::InstanceV2Alpha1 => Paging::Token,
         }
     }
 
@@ -37,20 +69,37 @@ impl Api {
     pub const fn page_size_param(self) -> &'static str {
         match self {
             Api::Instance => "per_page",
-            Api::Block => "page_size",
+            Api::Block | Api::InstanceV2Alpha1 => "page_size",
         }
     }
 
     /// Whether a list's total is `total_count` in the body (else the
     /// `X-Total-Count` header).
     pub const fn total_in_body(self) -> bool {
-        matches!(self, Api::Block)
+        matches!(self, Api::Block | Api::InstanceV2Alpha1)
+    }
+
+    /// The key naming a resource's project in bodies and list filters:
+    /// `project` (Instance v1), `project_id` (the others).
+    pub const fn project_key(self) -> &'static str {
+        match self {
+            Api::Instance => "project",
+            Api::Block | Api::InstanceV2Alpha1 => "project_id",
+        }
+    }
+
+    /// Whether single objects come inside an envelope (`{"server": …}`,
+    /// Instance v1) rather than bare.
+    pub const fn wraps_objects(self) -> bool {
+        matches!(self, Api::Instance)
     }
 
     /// The family a concrete path or template belongs to.
     pub fn of_path(path: &str) -> Option<Api> {
-        if path.starts_with("/instance/v1/") {
+        if path.starts_with(Api::Instance.prefix()) {
             Some(Api::Instance)
+        } else if path.starts_with(Api::InstanceV2Alpha1.prefix()) {
+            Some(Api::InstanceV2Alpha1)
         } else if path.starts_with(Api::Block.prefix()) || path.starts_with(BLOCK_V1ALPHA1_PREFIX) {
             Some(Api::Block)
         } else {

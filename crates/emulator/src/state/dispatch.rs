@@ -86,7 +86,7 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
         }
         Op::DeleteSecurityGroup => security_groups::delete(w, ctx, sg_id(req)?),
         Op::ListDefaultSecurityGroupRules => security_groups::list_default_rules(ctx, req),
-        Op::ListSecurityGroupRules => security_groups::list_rules(w, ctx, sg_id(req)?),
+        Op::ListSecurityGroupRules => security_groups::list_rules(w, ctx, req, sg_id(req)?),
         Op::CreateSecurityGroupRule => security_groups::create_rule(w, ctx, req, sg_id(req)?),
         Op::SetSecurityGroupRules => security_groups::set_rules(w, ctx, req, sg_id(req)?),
         Op::GetSecurityGroupRule
@@ -122,6 +122,25 @@ pub fn dispatch(w: &mut World, ctx: &Ctx, op: Operation, req: &Req) -> ApiResult
             private_nics::one(w, ctx, req, server, req.path_id("private_nic_id")?)
         }
 
+        Op::V2Alpha1ListPrivateNetworkInterfaces => private_nics::v2_list(w, ctx, req),
+        Op::V2Alpha1CreatePrivateNetworkInterface => private_nics::v2_create(w, ctx, req),
+        Op::V2Alpha1GetPrivateNetworkInterface => private_nics::v2_get(w, ctx, nic_id(req)?),
+        Op::V2Alpha1UpdatePrivateNetworkInterface => {
+            private_nics::v2_update(w, ctx, req, nic_id(req)?)
+        }
+        Op::V2Alpha1DeletePrivateNetworkInterface => private_nics::v2_delete(w, ctx, nic_id(req)?),
+        Op::V2Alpha1AttachServerPrivateNetworkInterface => {
+            private_nics::v2_attach(w, ctx, req, req.id("server_id")?)
+        }
+        Op::V2Alpha1DetachServerPrivateNetworkInterface => {
+            private_nics::v2_detach(w, ctx, req, req.id("server_id")?)
+        }
+        Op::V2Alpha1ListPlacementGroups => placement_groups::v2_list(w, ctx, req),
+        Op::V2Alpha1CreatePlacementGroup => placement_groups::v2_create(w, ctx, req),
+        Op::V2Alpha1GetPlacementGroup => placement_groups::v2_get(w, ctx, pg_id(req)?),
+        Op::V2Alpha1UpdatePlacementGroup => placement_groups::v2_update(w, ctx, req, pg_id(req)?),
+        Op::V2Alpha1DeletePlacementGroup => placement_groups::delete(w, ctx, pg_id(req)?),
+
         Op::BlockListVolumeTypes => block::volume_types::list(req),
         Op::BlockListVolumes => block::volumes::list(w, ctx, req),
         Op::BlockCreateVolume => block::volumes::create(w, ctx, req),
@@ -150,6 +169,10 @@ fn pg_id(req: &Req) -> ApiResult<uuid::Uuid> {
     req.id("placement_group_id")
 }
 
+fn nic_id(req: &Req) -> ApiResult<uuid::Uuid> {
+    req.id("private_network_interface_id")
+}
+
 /// Refuse any change to a locked resource named in the path: the
 /// collection is the first literal segment after the zone (named as its
 /// API names it), the resource the first parameter after it.
@@ -168,7 +191,8 @@ fn check_locked(w: &World, op: Operation, req: &Req) -> ApiResult<()> {
         Some("images") => "instance_image",
         Some("ips") => "instance_ip",
         Some("security_groups") => "instance_security_group",
-        Some("placement_groups") => "instance_placement_group",
+        Some("placement_groups" | "placement-groups") => "instance_placement_group",
+        Some("private-network-interfaces") => "instance_private_nic",
         _ => return Ok(()),
     };
     match req.first_id().and_then(parse_uuid) {

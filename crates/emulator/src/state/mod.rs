@@ -124,8 +124,9 @@ pub enum Event {
     SnapshotAvailable(Uuid),
     /// Image to `available`.
     ImageAvailable(Uuid),
-    /// Private NIC to `available`.
-    NicAvailable(Uuid),
+    /// Private NIC to `available`, unless it moved again since (its
+    /// `moves` then differs from the one recorded here).
+    NicAvailable(Uuid, u64),
     /// Security group back to `available`.
     SecurityGroupAvailable(Uuid),
     /// Filesystem attachment settles (attached or removed).
@@ -282,8 +283,8 @@ impl World {
                     i.modified = wall;
                 }
             }
-            Event::NicAvailable(id) => {
-                if let Some(n) = self.private_nics.get_mut(&id) {
+            Event::NicAvailable(id, moves) => {
+                if let Some(n) = self.private_nics.get_mut(&id).filter(|n| n.moves == moves) {
                     n.state = "available".into();
                     n.modified = wall;
                 }

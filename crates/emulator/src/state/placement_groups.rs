@@ -1,17 +1,21 @@
-//! Placement groups and their member servers (get/set/update).
+//! Placement groups and their member servers (get/set/update), in v1 and
+//! in v2alpha1 (`v2_…`, the same groups in the newer shape).
 
+use std::time::SystemTime;
+
+use fleet_core::v2alpha1;
 use fleet_core::{
-    CreatePlacementGroupRequest, ListPlacementGroupsResponse, Method, PlacementGroupResponse,
-    PlacementGroupServer, PlacementGroupServersResponse, SetPlacementGroupServersRequest,
-    UpdatePlacementGroupRequest,
+    CreatePlacementGroupRequest, ListPlacementGroupsResponse, PlacementGroupPolicyType,
+    PlacementGroupResponse, PlacementGroupServer, PlacementGroupServersResponse,
+    SetPlacementGroupServersRequest, UpdatePlacementGroupRequest,
 };
-use serde_json::{Map, json};
+use serde_json::Map;
 use uuid::Uuid;
 
 use super::{Ctx, Owner, World, visible, zone};
 use crate::errors::{ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of};
-use crate::pagination::list_response;
+use crate::pagination::{list_response, token_list_response};
 use crate::util::parse_uuid;
 
 /// Servers a `max_availability` group can spread (the API's documented limit).
@@ -34,8 +38,28 @@ pub struct PlacementGroup {
     pub tags: Vec<String>,
     /// Creation order.
     pub seq: u64,
-    /// Creation time (shown by the v2alpha1 surface only).
-    pub created: std::time::SystemTime,
+    /// Creation time (shown by v2alpha1 only).
+    pub created: SystemTime,
+    /// Last change of a field either version shows (v2alpha1 only shows
+    /// it; recorded: a v1 PATCH that changes nothing leaves it).
+    pub updated: SystemTime,
+}
+
+impl PlacementGroup {
+    /// Keep `updated` unless a field changed since `before`.
+    fn touch(&mut self, before: &PlacementGroup, now: SystemTime) {
+        let fields = |g: &PlacementGroup| {
+            (
+                g.name.clone(),
+                g.policy_mode.clone(),
+                g.policy_type.clone(),
+                g.tags.clone(),
+            )
+        };
+        if fields(self) != fields(before) {
+            self.updated = now;
+        }
+    }
 }
 
 /// A placement group as the API shows it.
@@ -120,6 +144,7 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
         tags: body.tags.unwrap_or_default(),
         seq,
         created: ctx.now,
+        updated: ctx.now,
     };
     let out = wrap(render(&g));
     w.placement_groups.insert(id, g);
@@ -135,7 +160,8 @@ pub fn get_one(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
 /// is required there); its writable ones are the PATCH ones.
 pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> ApiResult<Resp> {
     let body: UpdatePlacementGroupRequest = req.decode()?;
-    let mut g = get(w, ctx, id)?.clone();
+    let before = get(w, ctx, id)?;
+    let mut g = before.clone();
     let name = non_empty(body.name);
     if is_put && name.is_none() {
         return Err(Error::invalid(ArgDetail::required("name")));
@@ -152,6 +178,7 @@ pub fn update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid, is_put: bool) -> Ap
     if let Some(t) = body.tags {
         g.tags = t;
     }
+    g.touch(before, ctx.now);
     let out = wrap(render(&g));
     w.placement_groups.insert(id, g);
     Ok(Resp::ok(out))
@@ -242,59 +269,124 @@ pub fn set_servers(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<R
     }))
 }
 
-/// The newer `instance/v2alpha1` placement-group surface (create, get,
-/// update, delete), used by current Terraform; it shares the v1 groups.
-/// `segs` follow `placement-groups`; this surface is not in the v1 catalog.
-pub fn route_v2(w: &mut World, ctx: &Ctx, req: &Req, segs: &[&str]) -> ApiResult<Resp> {
-    if req.method != Method::Get
-        && let Some(id) = segs.first().and_then(|s| parse_uuid(s))
-        && w.locked.contains(&id)
-    {
-        return Err(Error::locked("instance_placement_group", id.to_string()));
-    }
-    let render_v2 = |g: &PlacementGroup| {
-        json!({
-            "project_id": g.owner.project, "name": g.name, "id": g.id.to_string(), "policy_type": g.policy_type,
-            "tags": g.tags, "created_at": crate::util::rfc3339(g.created), "updated_at": crate::util::rfc3339(g.created),
-            "zone": g.owner.zone,
-        })
-    };
-    match (req.method, segs) {
-        (Method::Post, []) => {
-            let mut body = req.json()?;
-            if let Some(p) = body.0.remove("project_id") {
-                body.0.insert("project".into(), p);
-            }
-            let owner = w.owner_for_create(
-                ctx,
-                body.str_ne("project")?.as_deref(),
-                body.str_ne("organization")?.as_deref(),
-            )?;
-            let id = w.new_id();
-            let seq = w.next_seq();
-            let g = PlacementGroup {
-                id,
-                owner,
-                name: body.str_ne("name")?.unwrap_or_else(|| "pg-emulated".into()),
-                policy_mode: "optional".into(),
-                policy_type: body
-                    .enum_str("policy_type", &TYPES)?
-                    .unwrap_or_else(|| "max_availability".into()),
-                tags: super::tags_of(&body)?.unwrap_or_default(),
-                seq,
-                created: ctx.now,
-            };
-            let out = render_v2(&g);
-            w.placement_groups.insert(id, g);
-            Ok(Resp::ok(out))
-        }
-        (Method::Get, [id]) => Ok(Resp::ok(render_v2(get(w, ctx, v2_id(id)?)?))),
-        (Method::Delete, [id]) => delete(w, ctx, v2_id(id)?),
-        _ => Err(Error::unknown_route()),
+/// A placement group as v2alpha1 shows it (no policy mode; timestamps
+/// with `Z`).
+pub fn render_v2(g: &PlacementGroup) -> v2alpha1::PlacementGroup {
+    v2alpha1::PlacementGroup {
+        project_id: g.owner.project.clone(),
+        name: g.name.clone(),
+        id: g.id.to_string(),
+        policy_type: g.policy_type.as_str().into(),
+        tags: g.tags.clone(),
+        created_at: super::block::ts(g.created),
+        updated_at: super::block::ts(g.updated),
+        zone: zone(&g.owner.zone),
+        extra: Map::new(),
     }
 }
 
-fn v2_id(seg: &str) -> ApiResult<Uuid> {
-    parse_uuid(seg)
-        .ok_or_else(|| Error::invalid(ArgDetail::format("placement_group_id", "not a valid UUID")))
+/// A v2alpha1 `policy_type`: the SDK's zero value `unknown_policy_type`
+/// (sent on every PATCH) means none.
+fn v2_policy_type(v: Option<PlacementGroupPolicyType>) -> ApiResult<Option<String>> {
+    let v = v.filter(|p| p.as_str() != "unknown_policy_type");
+    Ok(one_of("policy_type", v, &TYPES)?.map(|p| p.to_string()))
+}
+
+/// `GET placement-groups`: filters by project, ids, name (a substring, as
+/// v1) and tags (all), in `order_by` order (default newest first).
+pub fn v2_list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let query: v2alpha1::ListPlacementGroupsQuery = super::private_nics::v2_query(req)?;
+    let ids = req.q_all("placement_group_ids");
+    let tags = query.tags.unwrap_or_default();
+    let mut v: Vec<&PlacementGroup> = w
+        .placement_groups
+        .values()
+        .filter(|g| visible(ctx, &g.owner))
+        .filter(|g| {
+            query
+                .project_id
+                .as_ref()
+                .is_none_or(|p| &g.owner.project == p)
+        })
+        .filter(|g| ids.is_empty() || ids.contains(&g.id.to_string()))
+        .filter(|g| {
+            query
+                .name
+                .as_ref()
+                .is_none_or(|n| g.name.contains(n.as_str()))
+        })
+        .filter(|g| tags.iter().all(|t| g.tags.contains(t)))
+        .collect();
+    super::private_nics::sort_v2(&mut v, query.order_by.unwrap_or_default(), |g| {
+        (g.created, g.updated, g.seq)
+    })?;
+    token_list_response(
+        req,
+        v.into_iter().map(render_v2).collect(),
+        |placement_groups, next_page_token, total_count| v2alpha1::ListPlacementGroupsResponse {
+            placement_groups,
+            next_page_token,
+            total_count,
+            extra: Map::new(),
+        },
+    )
+}
+
+/// `POST placement-groups` (answers 200 and the bare group; the policy
+/// mode is v1's default, `optional`).
+pub fn v2_create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
+    let body: v2alpha1::CreatePlacementGroupRequest = req.decode()?;
+    let owner = w.owner_for_create(ctx, body.project_id.as_deref(), None)?;
+    let count = w
+        .placement_groups
+        .values()
+        .filter(|g| visible(ctx, &g.owner))
+        .count();
+    w.check_quota(
+        ctx,
+        "instance_placement_groups",
+        count,
+        w.quotas.placement_groups,
+    )?;
+    let id = w.new_id();
+    let seq = w.next_seq();
+    let g = PlacementGroup {
+        id,
+        owner,
+        name: non_empty(body.name).unwrap_or_else(|| "pg-emulated".into()),
+        policy_mode: "optional".into(),
+        policy_type: v2_policy_type(body.policy_type)?.unwrap_or_else(|| "max_availability".into()),
+        tags: body.tags.unwrap_or_default(),
+        seq,
+        created: ctx.now,
+        updated: ctx.now,
+    };
+    let out = render_v2(&g);
+    w.placement_groups.insert(id, g);
+    Ok(Resp::ok(out))
+}
+
+/// `GET placement-groups/{id}`.
+pub fn v2_get(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
+    Ok(Resp::ok(render_v2(get(w, ctx, id)?)))
+}
+
+/// `PATCH placement-groups/{id}`: name, policy type, tags.
+pub fn v2_update(w: &mut World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+    let body: v2alpha1::UpdatePlacementGroupRequest = req.decode()?;
+    let before = get(w, ctx, id)?;
+    let mut g = before.clone();
+    if let Some(n) = non_empty(body.name) {
+        g.name = n;
+    }
+    if let Some(p) = v2_policy_type(body.policy_type)? {
+        g.policy_type = p;
+    }
+    if let Some(t) = body.tags {
+        g.tags = t;
+    }
+    g.touch(before, ctx.now);
+    let out = render_v2(&g);
+    w.placement_groups.insert(id, g);
+    Ok(Resp::ok(out))
 }

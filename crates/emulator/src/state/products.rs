@@ -100,11 +100,7 @@ pub fn dashboard(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             .sum::<u64>()
     };
     let ips: Vec<&super::Ip> = w.ips.values().filter(|i| keep(&i.owner)).collect();
-    let nics = w
-        .private_nics
-        .values()
-        .filter(|n| w.servers.get(&n.server).is_some_and(|s| keep(&s.owner)))
-        .count();
+    let nics = w.private_nics.values().filter(|n| keep(&n.owner)).count();
     let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
     let dashboard = Dashboard {
         volumes_count: n(vols.len()),

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{Ctx, Event, Owner, World, summary, ts, visible, zone};
 use crate::errors::{ApiError, ApiResult, ArgDetail, Error};
 use crate::http::{Req, Resp, non_empty, one_of};
-use crate::pagination::list_response;
+use crate::pagination::{list_response, untotalled_list_response};
 use crate::util::parse_uuid;
 
 /// A user rule; its position is its index + 1.
@@ -276,10 +276,15 @@ pub fn delete(w: &mut World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
     Ok(Resp::no_content())
 }
 
-/// `GET security_groups/{id}/rules`. Not paginated in practice: no
-/// X-Total-Count/Link (as observed).
-pub fn list_rules(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {
-    Ok(Resp::ok(all_rules(get(w, ctx, id)?)))
+/// `GET security_groups/{id}/rules`: paged by `page`/`per_page` like every
+/// Instance list, but without X-Total-Count/Link (as observed), so the
+/// SDKs' pagers end on the empty page past the last rule.
+pub fn list_rules(w: &World, ctx: &Ctx, req: &Req, id: Uuid) -> ApiResult<Resp> {
+    let rules = all_rules(get(w, ctx, id)?).rules;
+    untotalled_list_response(req, rules, |rules| ListSecurityGroupRulesResponse {
+        rules,
+        extra: Map::new(),
+    })
 }
 
 const POLICIES: [&str; 3] = ["unknown_policy", "accept", "drop"];

@@ -167,6 +167,13 @@ impl Api {
             map.insert("zone".into(), Value::String(zone.to_owned()));
         }
         match source.api {
+            // fleet.v1 serves no Instance v2alpha1 method (`request::sources` names Instance v1
+            // and Block only); a source naming it is a bug, refused before any call, since its
+            // lists page by token, not by the page numbers this loop counts.
+            FamilyApi::InstanceV2Alpha1 => Err(GatewayError::Internal(format!(
+                "{} lists are not served over fleet.v1",
+                FamilyApi::InstanceV2Alpha1
+            ))),
             FamilyApi::Instance => {
                 let prepared = prepare(info, &zone_json, Some((page, UPSTREAM_PAGE_SIZE)))?;
                 let response = self

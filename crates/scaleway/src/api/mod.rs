@@ -1,9 +1,10 @@
 //! Typed methods, one per endpoint of `fleet_core`'s catalog (the 76
-//! Instance ones and the 14 Block ones, named `block_…` like their
-//! operations), grouped by resource. Every method takes the zone first,
+//! Instance v1 ones, the 14 Block ones, named `block_…`, and the 12
+//! Instance v2alpha1 ones, named `v2alpha1_…`, like their operations),
+//! grouped by resource. Every method takes the zone first,
 //! then the path parameters in template order, then the query or body.
-//! Single Instance objects come back unwrapped from their envelope
-//! (`{"server": …}` → `Server`; Block answers them bare); lists come back
+//! Single Instance v1 objects come back unwrapped from their envelope
+//! (`{"server": …}` → `Server`; Block and v2alpha1 answer them bare); lists come back
 //! as a [`crate::Page`] and, with `…_all`, as a stream of every item, paged
 //! the way the endpoint's [`Api`](fleet_core::catalog::Api) pages.
 //!
@@ -23,6 +24,7 @@ mod product;
 mod security_group;
 mod server;
 mod snapshot;
+mod v2alpha1;
 mod volume;
 
 /// Declares typed [`crate::Client`] methods from one line per endpoint.
@@ -155,8 +157,9 @@ macro_rules! client_methods {
     ) => {
         $(#[$attr])*
         ///
-        /// One page; `query.page` and the family's page size (`per_page`
-        /// for Instance, `page_size` for Block) choose it.
+        /// One page; the query's paging field (`page`, or `page_token` for
+        /// Instance v2alpha1) and the family's page size (`per_page` for
+        /// Instance v1, else `page_size`) choose it.
         pub async fn $name(
             &self,
             zone: ::fleet_core::Zone,
@@ -186,7 +189,8 @@ macro_rules! client_methods {
         ) -> ::futures::stream::BoxStream<'static, $crate::error::Result<$item>> {
             let client = self.clone();
             $(let $param = $param.to_owned();)*
-            let pages = $crate::pagination::paginate(move |at: $crate::pagination::PageRequest| {
+            let paging = $crate::endpoint::Operation::$op.api().paging();
+            let pages = $crate::pagination::paginate(paging, move |at: $crate::pagination::PageRequest| {
                 let client = client.clone();
                 $(let $param = $param.clone();)*
                 let query = query.clone();

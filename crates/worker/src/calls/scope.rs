@@ -1,6 +1,7 @@
 //! The caller's project scope on a `ZoneCalls` call (see the module doc of [`super`]), for
-//! both API families: Instance bodies name their project `project` (single resources inside an
-//! envelope, `{"server": {"project": …}}`), Block bodies `project_id` (single resources bare).
+//! every API family: Instance v1 bodies name their project `project` (single resources inside
+//! an envelope, `{"server": {"project": …}}`), Block and Instance v2alpha1 bodies `project_id`
+//! (single resources bare); the key and the envelope are the `Api`'s.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,10 +17,7 @@ use super::{ERROR_DOMAIN, OUTSIDE_PROJECT_SCOPE, bad_request};
 
 /// The key naming a resource's project in the bodies and list filters of `api`.
 fn project_key(api: Api) -> &'static str {
-    match api {
-        Api::Instance => "project",
-        Api::Block => "project_id",
-    }
+    api.project_key()
 }
 
 /// The caller's project scope (`None` when unrestricted).
@@ -75,8 +73,9 @@ impl Scope {
         }
     }
 
-    /// A create must name a project in scope. Creates are the Instance `create_*` POSTs and
-    /// every Block POST on a collection (volume, snapshot, imports), ids not yet known.
+    /// A create must name a project in scope. Creates are the Instance v1 `create_*` POSTs and
+    /// every Block or Instance v2alpha1 POST on a collection (volume, snapshot, imports,
+    /// interface, placement group), ids not yet known.
     pub(super) fn check_create(
         &self,
         zone: Zone,
@@ -86,7 +85,7 @@ impl Scope {
         let endpoint = operation.endpoint();
         let api = endpoint.api();
         let is_create = endpoint.method == Method::Post
-            && (api == Api::Block || operation.name().starts_with("create_"))
+            && (api != Api::Instance || operation.name().starts_with("create_"))
             && endpoint.param_names().filter(|p| *p != "zone").count() == 0;
         if !is_create {
             return Ok(());
@@ -161,43 +160,55 @@ impl Scope {
     }
 }
 
-/// The project of a single-resource body of `api`: `{"server": {"project": …}}` (Instance),
-/// `{"id": …, "project_id": …}` (Block).
+/// The project of a single-resource body of `api`: `{"server": {"project": …}}` (Instance v1),
+/// `{"id": …, "project_id": …}` (Block, Instance v2alpha1).
 pub(super) fn resource_project(api: Api, body: &[u8]) -> Option<String> {
     let Value::Object(map) = serde_json::from_slice(body).ok()? else {
         return None;
     };
     let key = project_key(api);
-    match api {
-        Api::Instance => map
-            .values()
-            .find_map(|v| v.as_object()?.get(key)?.as_str().map(str::to_owned)),
-        Api::Block => map.get(key)?.as_str().map(str::to_owned),
+    if api.wraps_objects() {
+        map.values()
+            .find_map(|v| v.as_object()?.get(key)?.as_str().map(str::to_owned))
+    } else {
+        map.get(key)?.as_str().map(str::to_owned)
     }
 }
 
 /// The read of the resource a change belongs to: the `GET` endpoint whose template is the
-/// change's template cut after its first id, with that id.
+/// change's template cut after its first id, with that id. Instance v2alpha1 reads no server,
+/// so its server changes (attach, detach of an interface) are checked on the v1 read of the
+/// same server: the first v2alpha1 template segment read as `v1`.
 pub(super) fn owning_read(
     operation: Operation,
     path_params: &BTreeMap<String, String>,
 ) -> Option<(Operation, BTreeMap<String, String>)> {
-    let segments: Vec<&str> = operation.endpoint().path.split('/').collect();
+    let mut segments: Vec<&str> = operation.endpoint().path.split('/').collect();
     let (at, name) = segments
         .iter()
         .enumerate()
         .find_map(|(i, s)| param(s).filter(|p| *p != "zone").map(|p| (i, p)))?;
-    let prefix = &segments[..=at];
-    let get = ENDPOINTS.iter().find(|e| {
-        e.method == Method::Get && {
-            let other: Vec<&str> = e.path.split('/').collect();
-            other.len() == prefix.len()
-                && other
-                    .iter()
-                    .zip(prefix)
-                    .all(|(a, b)| a == b || (param(a).is_some() && param(b).is_some()))
+    let find_get = |prefix: &[&str]| {
+        ENDPOINTS.iter().find(|e| {
+            e.method == Method::Get && {
+                let other: Vec<&str> = e.path.split('/').collect();
+                other.len() == prefix.len()
+                    && other
+                        .iter()
+                        .zip(prefix)
+                        .all(|(a, b)| a == b || (param(a).is_some() && param(b).is_some()))
+            }
+        })
+    };
+    let get = match find_get(&segments[..=at]) {
+        Some(get) => get,
+        None if operation.api() == Api::InstanceV2Alpha1 => {
+            let version = segments.iter().position(|s| *s == "v2alpha1")?;
+            segments[version] = "v1";
+            find_get(&segments[..=at])?
         }
-    })?;
+        None => return None,
+    };
     let get_name = get.path.split('/').nth(at).and_then(param)?;
     let value = path_params.get(name)?;
     Some((
@@ -243,6 +254,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(get, Operation::GetServer);
+        let (get, p) = owning_read(
+            Operation::V2Alpha1AttachServerPrivateNetworkInterface,
+            &params(&[("server_id", "s1")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (get, p),
+            (Operation::GetServer, params(&[("server_id", "s1")]))
+        );
+        let (get, _) = owning_read(
+            Operation::V2Alpha1UpdatePlacementGroup,
+            &params(&[("placement_group_id", "g1")]),
+        )
+        .unwrap();
+        assert_eq!(get, Operation::V2Alpha1GetPlacementGroup);
         // Every change of an existing resource has a read to check.
         for endpoint in ENDPOINTS {
             let ids: Vec<&str> = endpoint.param_names().filter(|p| *p != "zone").collect();

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use actions::{Step, allowed_actions, apply_step};
-pub use render::render;
+pub use render::{render, render_v2};
 use storage::type_u64;
 
 use super::{Ctx, Owner, World, visible};
@@ -168,13 +168,13 @@ pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
             pns.is_empty()
                 || w.private_nics
                     .values()
-                    .any(|n| n.server == s.id && pns.contains(&n.private_network_id))
+                    .any(|n| n.server == Some(s.id) && pns.contains(&n.private_network_id))
         })
         .filter(|s| {
             mac.is_none_or(|m| {
                 w.private_nics
                     .values()
-                    .any(|n| n.server == s.id && n.mac_address == m)
+                    .any(|n| n.server == Some(s.id) && n.mac_address == m)
             })
         })
         .filter(|s| {
@@ -269,7 +269,7 @@ pub(super) fn remove_server(
             ip.state = "detached".into();
         }
     }
-    w.private_nics.retain(|_, n| n.server != id);
+    w.private_nics.retain(|_, n| n.server != Some(id));
 }
 
 pub fn compatible_types(w: &World, ctx: &Ctx, id: Uuid) -> ApiResult<Resp> {

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use fleet_core::v2alpha1;
 use fleet_core::{
-    Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
+    BootType, Maybe, SecurityGroupSummary, ServerFilesystem, ServerIp, ServerIpIpFamily,
     ServerIpProvisioningMode, ServerIpState, ServerState, VolumeServer, VolumeServerVolumeType,
 };
 use serde_json::{Map, Value};
@@ -78,7 +79,7 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
     let mut nics: Vec<&crate::state::PrivateNic> = w
         .private_nics
         .values()
-        .filter(|n| n.server == s.id)
+        .filter(|n| n.server == Some(s.id))
         .collect();
     nics.sort_by_key(|n| n.seq);
     let end_of_service = w
@@ -153,6 +154,66 @@ pub fn render(w: &World, s: &Server) -> fleet_core::Server {
         } else {
             Maybe::Null
         },
+        extra: Map::new(),
+    }
+}
+
+/// A server as Instance v2alpha1 shows it (what the attach and detach of
+/// a private network interface answer): the v1 rendering in the v2alpha1
+/// words ([`fleet_core::v2alpha1`] maps them), timestamps with `Z`.
+pub fn render_v2(w: &World, s: &Server) -> v2alpha1::Server {
+    let v1 = render(w, s);
+    let boot_volume_id = v1
+        .volumes
+        .values()
+        .find(|v| v.boot)
+        .or_else(|| v1.volumes.get("0"))
+        .map(|v| v.id.clone());
+    v2alpha1::Server {
+        project_id: v1.project,
+        id: v1.id,
+        name: v1.name,
+        tags: v1.tags,
+        server_type: v1.commercial_type,
+        placement_group_id: v1.placement_group.map(|g| g.id),
+        status: v2alpha1::ServerStatus::from_v1(&v1.state),
+        volumes: v1
+            .volumes
+            .values()
+            .map(|v| v2alpha1::ServerVolume {
+                id: v.id.clone(),
+                volume_type: v2alpha1::ServerVolumeType::from_v1(&v.volume_type),
+                extra: Map::new(),
+            })
+            .collect(),
+        architecture: v2alpha1::ServerArchitecture::from_v1(&v1.arch),
+        created_at: crate::state::block::ts(s.created),
+        updated_at: crate::state::block::ts(s.modified),
+        private_network_interfaces: v1
+            .private_nics
+            .iter()
+            .map(|n| v2alpha1::ServerPrivateNetworkInterface {
+                id: n.id.clone(),
+                private_network_id: n.private_network_id.clone(),
+                mac_address: n.mac_address.clone(),
+                status: n.state.as_str().into(),
+                ip_ids: n.ipam_ip_ids.clone(),
+                extra: Map::new(),
+            })
+            .collect(),
+        rescue_mode: v1.boot_type == BootType::Rescue,
+        boot_volume_id,
+        status_detail: v1.state_detail,
+        filesystems: v1
+            .filesystems
+            .iter()
+            .map(|f| v2alpha1::ServerFilesystem {
+                id: f.filesystem_id.clone(),
+                status: v2alpha1::ServerFilesystemStatus::from_v1(&f.state),
+                extra: Map::new(),
+            })
+            .collect(),
+        zone: v1.zone,
         extra: Map::new(),
     }
 }
