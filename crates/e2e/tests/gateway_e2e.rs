@@ -1538,7 +1538,7 @@ async fn auth_matrix() {
             })
             .await,
     );
-    assert!(still.tags.is_empty(), "{still:?}");
+    assert_eq!(still.tags, theirs.tags, "{still:?}");
     let visible = must("limited lists", limited.list_ips(list()).await);
     assert_eq!(
         visible

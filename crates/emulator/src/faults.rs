@@ -2,11 +2,16 @@
 //! requests and connection resets, each at a rate, optionally restricted to
 //! some zones. Decisions are drawn from a counter hashed with the seed, so a
 //! sequential client sees the same faults on every run.
+//!
+//! Beside them, lost answers ([`LostAnswers`]): the next successful answers to one
+//! operation are served in full (the API acted) and then dropped with the connection,
+//! the fault that makes a non-idempotent call ambiguous. They are counted, not drawn.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use fleet_core::catalog::{self, Operation};
 use serde::{Deserialize, Serialize};
 
 use crate::util::{mix, unit};
@@ -31,8 +36,22 @@ pub struct Faults {
     pub hang_for: Duration,
     /// Probability that the connection is closed without a response.
     pub reset_rate: f64,
-    /// Only these zones are affected (all when `None`).
+    /// Only these zones are affected (all when `None`; lost answers are in every zone).
     pub zones: Option<Vec<String>>,
+    /// Answers to lose after the API acted, per operation.
+    pub lost_answers: Vec<LostAnswers>,
+}
+
+/// The next `count` successful (2xx) answers to `operation` are lost: the request is served
+/// (its effects are kept), then the connection is closed without the answer. The emulator
+/// counts them down; `GET /emulator/v1/faults` shows what is left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostAnswers {
+    /// The catalog operation, by name (`create_ip`).
+    #[serde(with = "operation_name")]
+    pub operation: Operation,
+    /// How many answers are still to lose.
+    pub count: u32,
 }
 
 impl Default for Faults {
@@ -46,6 +65,7 @@ impl Default for Faults {
             hang_for: Duration::from_secs(300),
             reset_rate: 0.0,
             zones: None,
+            lost_answers: Vec::new(),
         }
     }
 }
@@ -58,6 +78,21 @@ impl Faults {
             && self.latency.is_zero()
             && self.hang_rate <= 0.0
             && self.reset_rate <= 0.0
+            && self.lost_answers.iter().all(|l| l.count == 0)
+    }
+}
+
+mod operation_name {
+    use fleet_core::catalog::Operation;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(o: &Operation, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(o.name())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Operation, D::Error> {
+        let name = String::deserialize(d)?;
+        Operation::from_name(&name)
+            .ok_or_else(|| D::Error::custom(format!("unknown catalog operation {name:?}")))
     }
 }
 
@@ -122,6 +157,29 @@ impl FaultInjector {
             .clone()
     }
 
+    /// Whether the successful answer to `method path` is to be lost ([`LostAnswers`]);
+    /// counts one down when it is.
+    pub fn lose_answer(&self, method: &str, path: &str) -> bool {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        if faults.lost_answers.iter().all(|l| l.count == 0) {
+            return false;
+        }
+        let Some((endpoint, _)) = catalog::find(method, path) else {
+            return false;
+        };
+        match faults
+            .lost_answers
+            .iter_mut()
+            .find(|l| l.operation == endpoint.operation && l.count > 0)
+        {
+            Some(lost) => {
+                lost.count -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Decide latency and outcome for a request in `zone`.
     pub fn decide(&self, zone: Option<&str>) -> (Duration, Outcome) {
         let f = self.get();
@@ -149,5 +207,36 @@ impl FaultInjector {
             Outcome::Pass
         };
         (f.latency, outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_answers_are_counted_down_per_operation() {
+        let faults: Faults = serde_json::from_value(serde_json::json!({
+            "lost_answers": [{"operation": "create_ip", "count": 2}]
+        }))
+        .unwrap();
+        assert!(!faults.is_noop());
+        let injector = FaultInjector::new(1, faults);
+        let ips = "/instance/v1/zones/fr-par-1/ips";
+        assert!(!injector.lose_answer("GET", ips), "another operation");
+        assert!(injector.lose_answer("POST", ips));
+        assert!(injector.lose_answer("POST", ips));
+        assert!(!injector.lose_answer("POST", ips), "only two");
+        assert_eq!(injector.get().lost_answers[0].count, 0);
+        assert_eq!(injector.decide(Some("fr-par-1")).1, Outcome::Pass);
+        let unknown = serde_json::from_value::<Faults>(serde_json::json!({
+            "lost_answers": [{"operation": "create_everything", "count": 1}]
+        }));
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("unknown catalog operation \"create_everything\"")
+        );
     }
 }

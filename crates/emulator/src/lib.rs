@@ -44,7 +44,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::{TokenEntry, TokensConfig};
 pub use calllog::CallRecord;
-pub use faults::Faults;
+pub use faults::{Faults, LostAnswers};
 pub use ratelimit::RateLimit;
 pub use state::Quotas;
 

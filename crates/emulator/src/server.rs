@@ -165,7 +165,11 @@ async fn instance(State(shared): State<Arc<Shared>>, req: Request) -> Response<A
         | ["block", "v1" | "v1alpha1", "zones", z, ..] => Some((*z).to_owned()),
         _ => None,
     };
-    let resp = handle(&shared, req, &method, &path, zone.as_deref(), &request_id).await;
+    let mut resp = handle(&shared, req, &method, &path, zone.as_deref(), &request_id).await;
+    // A lost answer: the request was served, then the connection goes without the answer.
+    if resp.status().is_success() && shared.faults.lose_answer(&method, &path) {
+        resp.extensions_mut().insert(ResetConnection);
+    }
     let status = if resp.extensions().get::<ResetConnection>().is_some() {
         0
     } else {

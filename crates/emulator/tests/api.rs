@@ -568,6 +568,57 @@ async fn admin_endpoint_and_call_log() {
     e.shutdown().await;
 }
 
+/// A lost answer: the create is served (the IP exists), the client sees the connection close;
+/// the next create is answered, and the admin API shows the count used up.
+#[tokio::test]
+async fn a_lost_answer_is_served_then_dropped() {
+    let e = emu().await;
+    let a = e.local_addr();
+    let h = [("content-type", "application/json")];
+    let bad = request(
+        a,
+        "PUT",
+        "/emulator/v1/faults",
+        &h,
+        br#"{"lost_answers": [{"operation": "create_everything", "count": 1}]}"#,
+    )
+    .await
+    .ok();
+    assert_eq!(bad.as_ref().map(|r| r.status), Some(400));
+    assert!(
+        bad.map(|r| r.json().to_string())
+            .is_some_and(|b| b.contains("unknown catalog operation")),
+    );
+    let set = request(
+        a,
+        "PUT",
+        "/emulator/v1/faults",
+        &h,
+        br#"{"lost_answers": [{"operation": "create_ip", "count": 1}]}"#,
+    )
+    .await
+    .ok();
+    assert_eq!(set.map(|r| r.status), Some(200));
+    let auth = [("x-auth-token", A), ("content-type", "application/json")];
+    let create = br#"{"type": "routed_ipv4", "project": "6a0c3e2f-2b0e-4a8e-9d7b-0d8f1c2a3b4c"}"#;
+    let lost = request(a, "POST", &format!("{Z}/ips"), &auth, create).await;
+    assert!(lost.is_err(), "the answer should be lost: {lost:?}");
+    let listed = request(a, "GET", &format!("{Z}/ips"), &auth, b"")
+        .await
+        .ok();
+    assert_eq!(
+        listed.map(|r| r.json()["ips"].as_array().map(Vec::len)),
+        Some(Some(1)),
+        "the create was served"
+    );
+    let answered = request(a, "POST", &format!("{Z}/ips"), &auth, create)
+        .await
+        .ok();
+    assert_eq!(answered.map(|r| r.status), Some(201));
+    assert_eq!(e.faults().lost_answers[0].count, 0);
+    e.shutdown().await;
+}
+
 /// The official quickstart, verbatim with curl (skipped if curl is absent).
 #[tokio::test]
 async fn quickstart_with_curl() {

@@ -410,3 +410,95 @@ async fn sbs_ids_are_answered_from_block_in_the_instance_shape() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+/// A private NIC made through `ZoneCalls` (the synchronous path; callers of the gateway get a
+/// job) whose answer is lost is adopted by its request tag when the same request_id comes
+/// again: one NIC, and the retry answers it as the create would have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_private_nic_create_is_adopted_by_its_request_tag() {
+    let (url, _pool) = db().await;
+    let emu = emulator().await;
+    let zone = Zone::FrPar1;
+    let worker = worker_config(&url, &emu, &[zone], TTL)
+        .build()
+        .await
+        .expect("worker builds");
+    let handle = worker.handle();
+    let addr = worker.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    eventually(
+        "the worker to own its zone",
+        Duration::from_secs(10),
+        || async { (handle.held_zones() == [zone]).then_some(()) },
+    )
+    .await;
+    let mut client = ZoneCallsClient::connect(format!("http://{addr}"))
+        .await
+        .expect("grpc connects");
+    let with_body = |mut req: InvokeRequest, body: serde_json::Value| {
+        req.body = serde_json::to_vec(&body).unwrap();
+        req.content_type = "application/json".to_owned();
+        req
+    };
+    let server = invoke(
+        &mut client,
+        with_body(
+            request(zone, "create_server"),
+            serde_json::json!({"name": "nic-host", "commercial_type": "DEV1-S",
+                "image": "ubuntu_noble", "project": SECRET}),
+        ),
+    )
+    .await
+    .expect("server created");
+    assert_eq!(
+        server.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&server.body)
+    );
+    let server_id = json(&server)["server"]["id"].as_str().unwrap().to_owned();
+
+    let mut create = with_body(
+        request(zone, "create_private_nic"),
+        serde_json::json!({"private_network_id": "6a0b1c3e-0000-4000-8000-000000000001",
+            "tags": ["db"]}),
+    );
+    create.request_id = "nic-once".to_owned();
+    create.path_params = BTreeMap::from([("server_id".to_owned(), server_id.clone())]);
+    emu.set_faults(fleet_emulator::Faults {
+        lost_answers: vec![fleet_emulator::LostAnswers {
+            operation: fleet_core::catalog::Operation::CreatePrivateNic,
+            count: 1,
+        }],
+        ..fleet_emulator::Faults::default()
+    });
+    let lost = invoke(&mut client, create.clone()).await.unwrap_err();
+    assert_eq!(lost.code(), Code::Unavailable, "{lost:?}");
+    assert_eq!(emu.faults().lost_answers[0].count, 0, "the answer was lost");
+
+    let retried = invoke(&mut client, create.clone())
+        .await
+        .expect("retry answers");
+    assert_eq!(
+        retried.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&retried.body)
+    );
+    let nic = json(&retried)["private_nic"].clone();
+    let tag = fleet_worker::calls::request_tag("test-service", "nic-once");
+    assert!(
+        nic["tags"].as_array().unwrap().iter().any(|t| t == &tag),
+        "{nic}"
+    );
+
+    let mut list = request(zone, "list_private_nics");
+    list.path_params = create.path_params.clone();
+    let listed = invoke(&mut client, list).await.expect("list answers");
+    let nics = json(&listed)["private_nics"].as_array().unwrap().clone();
+    assert_eq!(nics.len(), 1, "one NIC upstream: {nics:?}");
+    assert_eq!(nics[0]["id"], nic["id"], "the retry answers it");
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}

@@ -49,8 +49,15 @@
 //!
 //! Not covered: block-migration plan/apply and the organization quota check name volumes,
 //! snapshots or an organization rather than a project, and are passed through.
+//!
+//! # Creates with a `request_id`
+//!
+//! A synchronous create (IP, security group, placement group, private NIC, security-group
+//! rule) that carries the caller's `request_id` is made at most once across retries of that
+//! request_id, by tag or, for rules, by an equal rule: see [`once`].
 
 mod block;
+mod once;
 mod scope;
 
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +74,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::ownership::{HeldZone, HeldZones};
 use scope::{Scope, owning_read, resource_project};
+
+pub use once::{REQUEST_TAG_PREFIX, request_tag};
 
 pub use fleet_proto::reasons::{
     NOT_ZONE_OWNER, OUTSIDE_PROJECT_SCOPE, UPSTREAM_UNAVAILABLE, WORKER_DOMAIN as ERROR_DOMAIN,
@@ -158,9 +167,25 @@ impl ZoneCallsService {
             }
         }
 
-        let mut response = self
-            .call_unified(&held, operation, &req.path_params, &query, body)
-            .await?;
+        let mut response = match once::scheme(operation) {
+            Some(scheme) if !req.request_id.is_empty() => {
+                self.create_once(once::OnceCall {
+                    held: &held,
+                    operation,
+                    scheme,
+                    path_params: &req.path_params,
+                    query: &query,
+                    body,
+                    caller: &req.caller,
+                    request_id: &req.request_id,
+                })
+                .await?
+            }
+            _ => {
+                self.call_unified(&held, operation, &req.path_params, &query, body)
+                    .await?
+            }
+        };
         if let Some(scope) = &scope {
             scope.filter_response(zone, operation, &mut response)?;
         }

@@ -21,7 +21,7 @@
 //! [`error`]. Cancellation is honoured at step boundaries; what each handler leaves behind
 //! when cancelled is documented on it.
 
-mod create;
+pub(crate) mod create;
 pub mod error;
 mod locate;
 pub mod metrics;
