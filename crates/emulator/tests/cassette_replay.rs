@@ -36,12 +36,6 @@ use support::{Conn, RawResponse};
 /// Minimum share of matching compared interactions, for every API.
 const THRESHOLD: f64 = 0.98;
 
-/// Whether the `instance/v2alpha1` score is held to [`THRESHOLD`]. The
-/// private-NIC and placement-group v2alpha1 surface is served by the
-/// emulator only once branch `h-v2alpha1` is merged; until then its score is
-/// printed (and low) but not asserted. FLIP TO `true` WHEN MERGED.
-const V2ALPHA1_ASSERTED: bool = true;
-
 /// The API an interaction belongs to, each scored on its own line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Api {
@@ -628,7 +622,6 @@ fn main() {
     // reach the threshold.
     let failed: Vec<&str> = Api::ALL
         .into_iter()
-        .filter(|a| *a != Api::InstanceV2alpha1 || V2ALPHA1_ASSERTED)
         .filter(|a| {
             let s = total.scores[a.index()];
             s.compared > 0 && s.ratio() < THRESHOLD
@@ -677,12 +670,6 @@ fn report(total: &Outcome, cassettes: usize) {
         "cassette replay: {cassettes} cassettes, polling loops collapsed, {} recorded 429s of the real rate limiter not replayed",
         total.rate_limited
     );
-    if !V2ALPHA1_ASSERTED {
-        println!(
-            "cassette replay: instance/v2alpha1 not yet held to {:.0}% (its surface is not all served yet)",
-            THRESHOLD * 100.0
-        );
-    }
     for x in exclusions::EXCLUSIONS {
         let met: Vec<&(&exclusions::Exclusion, usize, bool)> = total
             .excluded

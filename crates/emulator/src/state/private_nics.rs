@@ -130,8 +130,8 @@ struct NewNic {
 
 /// Make a NIC: one per private network and at most [`MAX_PER_SERVER`] on
 /// a server, within the quota, with two IPAM ips when none are given. One
-/// on a server is `syncing` until its event; an unattached one is
-/// `available` at once.
+/// on a server that is not stopped is `syncing` until its event; any other
+/// is `available` at once.
 fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w PrivateNic> {
     let pn = uuid_arg(new.private_network_id.as_deref(), "private_network_id")?
         .ok_or_else(|| Error::invalid(ArgDetail::required("private_network_id")))?
@@ -155,6 +155,13 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
     if ipam.is_empty() {
         ipam = vec![w.new_id().to_string(), w.new_id().to_string()];
     }
+    // Recorded: a NIC made on a stopped server (no hypervisor to tell) is `available` at
+    // once; one on a running server syncs first.
+    let syncs = new.server.is_some_and(|server| {
+        w.servers
+            .get(&server)
+            .is_some_and(|s| s.state != fleet_core::ServerState::Stopped)
+    });
     let id = w.new_id();
     let seq = w.next_seq();
     let n = w.next_counter();
@@ -169,12 +176,7 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
             (n >> 8) & 0xff,
             n & 0xff
         ),
-        state: if new.server.is_some() {
-            "syncing"
-        } else {
-            "available"
-        }
-        .into(),
+        state: if syncs { "syncing" } else { "available" }.into(),
         tags: new.tags,
         ipam_ip_ids: ipam,
         created: ctx.now,
@@ -182,7 +184,7 @@ fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewNic) -> ApiResult<&'w Private
         seq,
         moves: 0,
     };
-    if nic.server.is_some() {
+    if syncs {
         let t = w.transition;
         w.schedule(ctx.instant, t, Event::NicAvailable(id, 0));
     }
