@@ -1,7 +1,8 @@
 //! The fleet gRPC API, compiled from the workspace's `proto/` directory.
 //!
 //! * [`fleet::v1`] (alias [`v1`]): the public API of the gateway, one service per
-//!   Scaleway resource family plus [`v1::operations_server`] for long-running operations.
+//!   Scaleway resource family plus [`v1::operations_server`] for long-running operations
+//!   and [`v1::audit_server`] for the audit log.
 //! * [`fleet::internal::v1`] (alias [`internal`]): `ZoneCalls`, the gateway → worker call.
 //! * [`FILE_DESCRIPTOR_SET`]: every file (imports included) for server reflection and
 //!   for [`json`], the Scaleway-JSON ⇄ proto bridge.
@@ -81,6 +82,7 @@ pub const SERVICES: &[&str] = &[
     "fleet.v1.PrivateNics",
     "fleet.v1.Dashboards",
     "fleet.v1.Operations",
+    "fleet.v1.Audit",
     "fleet.internal.v1.ZoneCalls",
 ];
 
