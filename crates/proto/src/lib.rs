@@ -66,6 +66,9 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
     })
 }
 
+/// The public services of fleet's own, which stand for no Scaleway endpoint.
+pub const OWN_SERVICES: &[&str] = &["fleet.v1.Operations", "fleet.v1.Audit"];
+
 /// Fully qualified names of every service in the descriptor set.
 pub const SERVICES: &[&str] = &[
     "fleet.v1.Products",
