@@ -28,8 +28,9 @@ use crate::errors::clip;
 use crate::request::convert::path_param;
 use crate::request::methods::{MethodInfo, methods};
 
-/// Target of the tracing event each record is also emitted as.
-pub const TARGET: &str = "fleet.audit";
+/// Target of the tracing event each record is also emitted as (exported as an
+/// OpenTelemetry log record when OTLP export is on).
+pub const TARGET: &str = fleet_telemetry::AUDIT_TARGET;
 
 /// Mutating methods outside the endpoint method table.
 pub const OPERATIONS_MUTATIONS: &[&str] = &["fleet.v1.Operations/CancelOperation"];
