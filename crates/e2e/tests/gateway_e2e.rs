@@ -200,12 +200,13 @@ async fn every_method_is_served() {
     );
 
     // A server through the long-running path.
+    let create_request_id = rid();
     let op = must(
         "CreateServer",
         servers
             .create_server(v1::CreateServerRequest {
                 zone: z(),
-                request_id: rid(),
+                request_id: create_request_id.clone(),
                 name: "web-1".into(),
                 commercial_type: "DEV1-S".into(),
                 image: Some("ubuntu_jammy".into()),
@@ -318,7 +319,7 @@ async fn every_method_is_served() {
                 request_id: rid(),
                 server_id: sid.clone(),
                 key: "cloud-init".into(),
-                value: b"#cloud-config\n".to_vec(),
+                value: audit::USER_DATA.to_vec(),
             })
             .await,
     );
@@ -343,7 +344,7 @@ async fn every_method_is_served() {
             })
             .await,
     );
-    assert_eq!(value.value, b"#cloud-config\n");
+    assert_eq!(value.value, audit::USER_DATA);
     must(
         "DeleteServerUserData",
         user_data
@@ -1324,6 +1325,17 @@ async fn every_method_is_served() {
             })
             .await,
     );
+
+    audit::check_after_every_method(
+        &env,
+        &audit::Expected {
+            server: sid.clone(),
+            create_operation: op.name.clone(),
+            create_request_id,
+            ip: ip.id.clone(),
+        },
+    )
+    .await;
 
     let all = all_methods();
     let seen = env.seen.lock().unwrap().clone();

@@ -2,7 +2,8 @@
 //! * one trace joins the gateway's server span, every run of the job and the HTTP calls the
 //!   worker made to the (emulated) Scaleway API, with the current semantic-convention names;
 //! * no secret (the Scaleway key, the caller's token) appears in any span attribute;
-//! * every metric the Grafana dashboards query is emitted by the code.
+//! * every metric the Grafana dashboards query is emitted by the code;
+//! * the one mutating call is exported as an audit log record (`fleet.audit`), without secrets.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -15,7 +16,9 @@ use fleet_proto::v1;
 use fleet_scheduler::SchedulerConfig;
 use fleet_telemetry::{LogFormat, TelemetryConfig};
 use fleet_worker::{Worker, WorkerConfig, jobs_factory};
+use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
@@ -161,7 +164,11 @@ async fn flow() {
     let meter = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(metrics.clone()).build())
         .build();
-    let telemetry = fleet_telemetry::install(
+    let logs = InMemoryLogExporter::default();
+    let logger = SdkLoggerProvider::builder()
+        .with_simple_exporter(logs.clone())
+        .build();
+    let telemetry = fleet_telemetry::install_with_logs(
         &TelemetryConfig {
             service_name: "fleet-test".into(),
             log_format: LogFormat::Json,
@@ -170,6 +177,7 @@ async fn flow() {
         },
         Some(tracer.clone()),
         Some(meter.clone()),
+        Some(logger.clone()),
     )
     .expect("telemetry installs");
 
@@ -418,6 +426,47 @@ async fn flow() {
                 assert!(!value.contains(SECRET_KEY) && !value.contains(TOKEN));
             }
         }
+    }
+
+    // The one mutating call of the flow, as an OpenTelemetry log record; reads are not audited.
+    logger.force_flush().expect("flush logs");
+    let records = logs.get_emitted_logs().expect("logs");
+    let audit: Vec<_> = records
+        .iter()
+        .filter(|log| {
+            log.record.target().map(|t| t.to_string()).as_deref()
+                == Some(fleet_telemetry::AUDIT_TARGET)
+        })
+        .collect();
+    assert_eq!(audit.len(), 1, "{audit:#?}");
+    let attributes: HashMap<String, String> = audit[0]
+        .record
+        .attributes_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                AnyValue::String(s) => s.as_str().to_owned(),
+                other => format!("{other:?}"),
+            };
+            (key.as_str().to_owned(), text)
+        })
+        .collect();
+    for (key, value) in [
+        ("method", "fleet.v1.Servers/CreateServer"),
+        ("caller", "telemetry-test"),
+        ("outcome", "OK"),
+        ("operation", operation.name.as_str()),
+    ] {
+        assert_eq!(
+            attributes.get(key).map(String::as_str),
+            Some(value),
+            "{attributes:?}"
+        );
+    }
+    for value in attributes.values() {
+        assert!(
+            !value.contains(SECRET_KEY) && !value.contains(TOKEN),
+            "{attributes:?}"
+        );
     }
 
     let exported = metrics.get_finished_metrics().expect("metrics");

@@ -159,6 +159,9 @@ impl Gateway {
     pub fn operations(&self) -> v1::operations_client::OperationsClient<AuthChannel> {
         v1::operations_client::OperationsClient::new(self.channel())
     }
+    pub fn audit(&self) -> v1::audit_client::AuditClient<AuthChannel> {
+        v1::audit_client::AuditClient::new(self.channel())
+    }
 }
 
 /// The error and its sources on one line: tonic's top-level transport error

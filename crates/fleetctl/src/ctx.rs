@@ -65,6 +65,7 @@ paged!(
     GetServerTypesAvailabilityRequest => GetServerTypesAvailabilityResponse,
     ListVolumeTypesRequest => ListVolumeTypesResponse,
     ListOperationsRequest => ListOperationsResponse,
+    ListAuditEventsRequest => ListAuditEventsResponse,
 );
 
 impl PageRequest for v1::ListDefaultSecurityGroupRulesRequest {

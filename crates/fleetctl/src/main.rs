@@ -5,6 +5,7 @@
 //! errors become the documented exit codes in [`error`].
 
 mod args;
+mod audit;
 mod call;
 mod client;
 mod commands;
@@ -116,6 +117,9 @@ pub enum Command {
     /// Long-running operations: list, get, wait, watch, cancel
     #[command(subcommand)]
     Operations(operations::OperationsCmd),
+    /// The audit log of mutating calls: list (by caller, method, resource, --since)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Call any fleet.v1 method with a JSON request
     Call(call::CallArgs),
 }
@@ -194,6 +198,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Products(cmd) => products::run(&ctx, cmd).await,
         Command::Dashboard(args) => dashboard::run(&ctx, args).await,
         Command::Operations(cmd) => operations::run(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Call(args) => call::run(&ctx, args).await,
     }
 }

@@ -113,6 +113,15 @@ fn columns(message: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("RESOURCE", "metadata.resource"),
             ("ERROR", "error.message"),
         ],
+        "fleet.v1.AuditEvent" => &[
+            ("TIME", "time"),
+            ("CALLER", "caller"),
+            ("METHOD", "method"),
+            ("RESOURCE", "resource"),
+            ("OUTCOME", "outcome"),
+            ("REASON", "reason"),
+            ("OPERATION", "operation"),
+        ],
         "fleet.v1.ServerType" => &[
             ("NCPUS", "ncpus"),
             ("RAM", "ram"),

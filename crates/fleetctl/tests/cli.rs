@@ -8,7 +8,9 @@ mod support;
 use fleet_proto::v1;
 use prost::Name as _;
 use serde_json::Value;
-use support::{SERVER_ID, TOKEN, fleetctl, fleetctl_with_env, start};
+use std::str::FromStr as _;
+
+use support::{SERVER_ID, TOKEN, audit_event, fleetctl, fleetctl_with_env, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_the_server_as_scaleway_json_and_sends_the_token() {
@@ -544,4 +546,56 @@ async fn zonal_command_without_any_zone_is_a_usage_error_naming_every_source() {
         assert!(run.stderr.contains(name), "names {name}: {}", run.stderr);
     }
     assert!(gateway.calls("GetServer").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_list_sends_the_filters_and_since_as_a_start_time() {
+    let (addr, gateway) = start().await;
+    let before = std::time::SystemTime::now();
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "audit",
+            "list",
+            "--caller",
+            "ops",
+            "--method",
+            "fleet.v1.Servers/DeleteServer",
+            "--since",
+            "1h",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let after = std::time::SystemTime::now();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["events"][0]["resource"], audit_event().resource);
+    let calls = gateway.calls("ListAuditEvents");
+    assert_eq!(calls.len(), 1);
+    let request = &calls[0].request;
+    assert_eq!(request["caller"], "ops");
+    assert_eq!(request["method"], "fleet.v1.Servers/DeleteServer");
+    // One hour before the moment the command ran.
+    let start: std::time::SystemTime = prost_types::Timestamp::from_str(
+        request["start_time"].as_str().expect("start_time is set"),
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(start >= before - hour && start <= after - hour, "{request}");
+
+    let table = fleetctl(addr, Some(TOKEN), &["audit", "list"]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let header = table.stdout.lines().next().unwrap_or_default();
+    for column in ["TIME", "CALLER", "METHOD", "RESOURCE", "OUTCOME"] {
+        assert!(header.contains(column), "{}", table.stdout);
+    }
+    assert!(table.stdout.contains("fleet.v1.Servers/DeleteServer"));
+
+    let bad = fleetctl(addr, Some(TOKEN), &["audit", "list", "--since", "soon"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
 }

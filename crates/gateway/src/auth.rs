@@ -26,6 +26,16 @@ pub enum Role {
     Operator,
 }
 
+impl Role {
+    /// The configured name (`operator`, `read_only`), as audit records show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ReadOnly => "read_only",
+            Role::Operator => "operator",
+        }
+    }
+}
+
 /// The projects a caller may see and touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectScope {

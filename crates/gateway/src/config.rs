@@ -40,6 +40,11 @@ pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 
 /// How often expired `request_id` records are pruned.
 pub const DEFAULT_REQUEST_ID_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
+/// How long audit records are kept (independent of job pruning).
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How often expired audit records are pruned.
+pub const DEFAULT_AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
 /// Settings of the gateway.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayConfig {
@@ -122,6 +127,16 @@ pub struct GatewayConfig {
         default_value = humantime::format_duration(DEFAULT_REQUEST_ID_PRUNE_INTERVAL).to_string(),
         value_parser = humantime::parse_duration)]
     pub request_id_prune_interval: Duration,
+    /// How long audit records are kept (independent of job pruning).
+    #[arg(long, env = "FLEET_GATEWAY_AUDIT_RETENTION",
+        default_value = humantime::format_duration(DEFAULT_AUDIT_RETENTION).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub audit_retention: Duration,
+    /// How often expired audit records are pruned.
+    #[arg(long, env = "FLEET_GATEWAY_AUDIT_PRUNE_INTERVAL",
+        default_value = humantime::format_duration(DEFAULT_AUDIT_PRUNE_INTERVAL).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub audit_prune_interval: Duration,
     /// Postgres pool size.
     #[arg(long, env = "FLEET_GATEWAY_DB_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS)]
     pub db_connections: u32,
@@ -243,6 +258,8 @@ impl GatewayConfig {
             health_interval: DEFAULT_HEALTH_INTERVAL,
             request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
             request_id_prune_interval: DEFAULT_REQUEST_ID_PRUNE_INTERVAL,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
+            audit_prune_interval: DEFAULT_AUDIT_PRUNE_INTERVAL,
             db_connections: DEFAULT_DB_CONNECTIONS,
             caller_limit: Limit::default(),
         }
@@ -305,8 +322,10 @@ mod tests {
             "--owner-cache=250ms",
             "--migrate=false",
             "--drain-timeout=1m",
+            "--audit-retention=30days",
         ])
         .unwrap();
+        assert_eq!(config.audit_retention, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(config.owner_cache, Duration::from_millis(250));
         assert_eq!(config.drain_timeout, Duration::from_secs(60));
         assert!(!config.migrate);

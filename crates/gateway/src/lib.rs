@@ -13,6 +13,7 @@
 //! Entry points for the `fleet` binary: [`GatewayConfig`] (a `clap::Args` group), [`GatewayConfig::build`]
 //! (or [`GatewayConfig::build_with_pool`]), [`Gateway::local_addr`], [`Gateway::run`].
 
+pub mod audit;
 pub mod auth;
 pub mod call;
 pub mod config;

@@ -1,7 +1,8 @@
 //! The fleet gRPC API, compiled from the workspace's `proto/` directory.
 //!
 //! * [`fleet::v1`] (alias [`v1`]): the public API of the gateway, one service per
-//!   Scaleway resource family plus [`v1::operations_server`] for long-running operations.
+//!   Scaleway resource family plus [`v1::operations_server`] for long-running operations
+//!   and [`v1::audit_server`] for the audit log.
 //! * [`fleet::internal::v1`] (alias [`internal`]): `ZoneCalls`, the gateway → worker call.
 //! * [`FILE_DESCRIPTOR_SET`]: every file (imports included) for server reflection and
 //!   for [`json`], the Scaleway-JSON ⇄ proto bridge.
@@ -65,6 +66,9 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
     })
 }
 
+/// The public services of fleet's own, which stand for no Scaleway endpoint.
+pub const OWN_SERVICES: &[&str] = &["fleet.v1.Operations", "fleet.v1.Audit"];
+
 /// Fully qualified names of every service in the descriptor set.
 pub const SERVICES: &[&str] = &[
     "fleet.v1.Products",
@@ -81,6 +85,7 @@ pub const SERVICES: &[&str] = &[
     "fleet.v1.PrivateNics",
     "fleet.v1.Dashboards",
     "fleet.v1.Operations",
+    "fleet.v1.Audit",
     "fleet.internal.v1.ZoneCalls",
 ];
 

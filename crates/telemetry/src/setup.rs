@@ -5,7 +5,9 @@ use std::env;
 use anyhow::Context as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -47,11 +49,16 @@ pub struct TelemetryArgs {
 }
 
 /// The variables that turn OTLP export on, and the one that turns it off.
-const OTLP_ENDPOINTS: [&str; 3] = [
+const OTLP_ENDPOINTS: [&str; 4] = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 ];
+
+/// Target of the gateway's audit events: the one kind of event exported as OpenTelemetry
+/// log records (every other event stays a log line, or a span event of its trace).
+pub const AUDIT_TARGET: &str = "fleet.audit";
 const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 
 impl TelemetryArgs {
@@ -80,6 +87,7 @@ impl TelemetryArgs {
 pub struct Telemetry {
     tracer: Option<SdkTracerProvider>,
     meter: Option<SdkMeterProvider>,
+    logger: Option<SdkLoggerProvider>,
 }
 
 impl Telemetry {
@@ -94,6 +102,11 @@ impl Telemetry {
             && let Err(err) = meter.shutdown()
         {
             tracing::warn!(error = %err, "metric exporter shutdown failed");
+        }
+        if let Some(logger) = self.logger
+            && let Err(err) = logger.shutdown()
+        {
+            tracing::warn!(error = %err, "log exporter shutdown failed");
         }
     }
 }
@@ -125,10 +138,29 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
         .build()
         .context("building the otlp metric exporter")?;
     let meter = SdkMeterProvider::builder()
-        .with_resource(resource)
+        .with_resource(resource.clone())
         .with_periodic_exporter(metrics)
         .build();
-    install(config, Some(tracer), Some(meter))
+    let logs = opentelemetry_otlp::LogExporter::builder()
+        .with_tonic()
+        .build()
+        .context("building the otlp log exporter")?;
+    let logger = SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(logs)
+        .build();
+    install_with_logs(config, Some(tracer), Some(meter), Some(logger))
+}
+
+/// The layer that turns [`AUDIT_TARGET`] events into OpenTelemetry log records of `provider`
+/// (their fields as attributes), and ignores every other event.
+pub fn audit_log_layer<S>(provider: &SdkLoggerProvider) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    OpenTelemetryTracingBridge::new(provider).with_filter(tracing_subscriber::filter::filter_fn(
+        |metadata| metadata.target() == AUDIT_TARGET,
+    ))
 }
 
 /// Installs the subscriber with the given providers (tests pass in-memory exporters).
@@ -136,6 +168,16 @@ pub fn install(
     config: &TelemetryConfig,
     tracer: Option<SdkTracerProvider>,
     meter: Option<SdkMeterProvider>,
+) -> anyhow::Result<Telemetry> {
+    install_with_logs(config, tracer, meter, None)
+}
+
+/// [`install`] with a log provider too, which receives the [`AUDIT_TARGET`] events.
+pub fn install_with_logs(
+    config: &TelemetryConfig,
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+    logger: Option<SdkLoggerProvider>,
 ) -> anyhow::Result<Telemetry> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     if let Some(meter) = &meter {
@@ -162,7 +204,12 @@ pub fn install(
         .with(filter)
         .with(logs)
         .with(otel)
+        .with(logger.as_ref().map(audit_log_layer))
         .try_init()
         .context("a global tracing subscriber is already installed")?;
-    Ok(Telemetry { tracer, meter })
+    Ok(Telemetry {
+        tracer,
+        meter,
+        logger,
+    })
 }

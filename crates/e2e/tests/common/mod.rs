@@ -18,6 +18,8 @@
 
 #![allow(dead_code)]
 
+pub mod audit;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -242,8 +244,11 @@ pub struct Env {
     pub workers: Vec<WorkerHandle>,
     pub shutdown: CancellationToken,
     pub seen: Arc<Mutex<BTreeSet<String>>>,
-    /// The emulator tenant's secret key, which is also its default project.
+    /// The emulator tenant's secret key (the workers' Scaleway credential).
     pub secret: String,
+    /// The tenant's default project (every test resource); not the secret key, so that a
+    /// scan for the key finds nothing a project id put there.
+    pub default_project: String,
     /// The organization's second project, the only one the `limited` caller is granted.
     pub other_project: String,
     /// For fixtures only.
@@ -259,7 +264,7 @@ impl Drop for Env {
 impl Env {
     /// The default project of the emulator tenant.
     pub fn project(&self) -> String {
-        self.secret.clone()
+        self.default_project.clone()
     }
 
     pub async fn channel(&self) -> Recording {
@@ -355,13 +360,14 @@ pub async fn start_with(options: Options) -> Env {
     // One Scaleway organization with two projects: the default one (every test resource) and
     // the one the `limited` caller is granted.
     let secret = uuid::Uuid::new_v4().to_string();
+    let default_project = uuid::Uuid::new_v4().to_string();
     let other_project = uuid::Uuid::new_v4().to_string();
     let tokens = TokensConfig {
         tokens: vec![TokenEntry {
             secret_key: secret.clone(),
             organization_id: uuid::Uuid::new_v4().to_string(),
-            projects: vec![secret.clone(), other_project.clone()],
-            default_project_id: Some(secret.clone()),
+            projects: vec![default_project.clone(), other_project.clone()],
+            default_project_id: Some(default_project.clone()),
         }],
     };
     let mut emulator = Emulator::builder()
@@ -426,6 +432,7 @@ pub async fn start_with(options: Options) -> Env {
         shutdown,
         seen: Arc::new(Mutex::new(BTreeSet::new())),
         secret,
+        default_project,
         other_project,
         http: reqwest::Client::new(),
     }

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use fleet_proto::v1;
+use fleet_proto::v1::audit_server::{Audit, AuditServer};
 use fleet_proto::v1::operations_server::{Operations, OperationsServer};
 use fleet_proto::v1::server_actions_server::{ServerActions, ServerActionsServer};
 use fleet_proto::v1::servers_server::{Servers, ServersServer};
@@ -115,6 +116,39 @@ pub fn operation(name: &str, state: &str, percent: i32, done: bool) -> v1::Opera
         metadata: Some(prost_types::Any::from_msg(&metadata).unwrap()),
         done,
         result: None,
+    }
+}
+
+/// The one record the test Audit service answers every listing with.
+pub fn audit_event() -> v1::AuditEvent {
+    v1::AuditEvent {
+        name: "auditEvents/7".into(),
+        time: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        caller: "ops".into(),
+        role: "operator".into(),
+        method: "fleet.v1.Servers/DeleteServer".into(),
+        zone: "fr-par-1".into(),
+        resource: format!("zones/fr-par-1/servers/{SERVER_ID}"),
+        outcome: "OK".into(),
+        operation: "operations/del-1".into(),
+        ..Default::default()
+    }
+}
+
+#[tonic::async_trait]
+impl Audit for Gateway {
+    async fn list_audit_events(
+        &self,
+        request: Request<v1::ListAuditEventsRequest>,
+    ) -> Result<Response<v1::ListAuditEventsResponse>, Status> {
+        self.record("ListAuditEvents", &request)?;
+        Ok(Response::new(v1::ListAuditEventsResponse {
+            events: vec![audit_event()],
+            next_page_token: String::new(),
+        }))
     }
 }
 
@@ -420,7 +454,8 @@ pub async fn start() -> (SocketAddr, Gateway) {
             .add_service(ServerActionsServer::new(service.clone()))
             .add_service(VolumesServer::new(service.clone()))
             .add_service(SnapshotsServer::new(service.clone()))
-            .add_service(OperationsServer::new(service))
+            .add_service(OperationsServer::new(service.clone()))
+            .add_service(AuditServer::new(service))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await
             .unwrap();

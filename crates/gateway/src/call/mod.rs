@@ -19,6 +19,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, ProjectScope, caller_of};
 use crate::errors::{GatewayError, UpstreamContext};
 use crate::request::convert::{Prepared, response_json};
@@ -55,17 +56,33 @@ impl Api {
     {
         let caller = caller_of(&request);
         let trace = trace_context(&request);
+        // Every mutating call is audited, whatever its outcome (an unauthenticated one never
+        // gets here: the interceptor refuses it).
+        let mut audit = match (&caller, methods::method(grpc_method)) {
+            (Ok(caller), Ok(info)) if info.mutating => Some(AuditRecord::new(caller, grpc_method)),
+            _ => None,
+        };
         let result = match caller {
             Ok(caller) => {
-                self.dispatch::<Req, Resp>(grpc_method, &caller, request.into_inner(), trace)
-                    .await
+                self.dispatch::<Req, Resp>(
+                    grpc_method,
+                    &caller,
+                    request.into_inner(),
+                    trace,
+                    audit.as_mut(),
+                )
+                .await
             }
             Err(err) => Err(err),
         };
+        let result = result.map_err(|err| (err.to_status(), err));
+        if let Some(mut audit) = audit {
+            audit.finish(result.as_ref().map(|_| ()).map_err(|(status, _)| status));
+            audit::record(&self.pool, &audit).await;
+        }
         match result {
             Ok(response) => Ok(Response::new(response)),
-            Err(err) => {
-                let status = err.to_status();
+            Err((status, err)) => {
                 match status.code() {
                     tonic::Code::Internal | tonic::Code::Unavailable | tonic::Code::Unknown => {
                         tracing::warn!(method = grpc_method, code = ?status.code(), error = %err, "call failed")
@@ -87,6 +104,7 @@ impl Api {
         caller: &Caller,
         request: Req,
         trace: Value,
+        mut audit: Option<&mut AuditRecord>,
     ) -> Result<Resp, GatewayError>
     where
         Req: Message + prost::Name + Default,
@@ -99,25 +117,43 @@ impl Api {
         // A value JSON cannot carry (a NaN in a google.protobuf.Value) is the caller's error.
         let mut json = try_to_json(&request, JsonOptions::default())
             .map_err(|err| not_json(&err.to_string()))?;
+        if let Some(audit) = audit.as_deref_mut() {
+            audit.describe(info, &json);
+        }
         validate(info, &json)?;
         if info.mutating {
             caller.require_operator(grpc_method)?;
         }
         scope_project(info, caller, &mut json)?;
+        if let Some(audit) = audit.as_deref_mut() {
+            // A single-project caller's create had its project filled in.
+            audit.describe(info, &json);
+        }
 
         match plan(info, &json)? {
             Plan::LongRunning(spec) => {
                 let operation = self.long_running(info, caller, &json, *spec, trace).await?;
+                if let Some(audit) = audit {
+                    audit.started(&operation.name);
+                }
                 transcode(&operation)
             }
             Plan::List(list) => decode_json(self.list(info, caller, &json, list).await?),
-            Plan::Single(prepared) => match (info.mutating, request_id(&json)) {
-                (true, Some(request_id)) => {
-                    self.single_once(info, caller, &json, &prepared, request_id)
-                        .await
+            Plan::Single(prepared) => {
+                let response: Resp = match (info.mutating, request_id(&json)) {
+                    (true, Some(request_id)) => {
+                        self.single_once(info, caller, &json, &prepared, request_id)
+                            .await?
+                    }
+                    _ => self.single(info, caller, &json, &prepared).await?,
+                };
+                if let Some(audit) = audit {
+                    audit.answered(info, &json, || {
+                        try_to_json(&response, JsonOptions::default()).ok()
+                    });
                 }
-                _ => self.single(info, caller, &json, &prepared).await,
-            },
+                Ok(response)
+            }
         }
     }
 

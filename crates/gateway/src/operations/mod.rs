@@ -66,7 +66,7 @@ pub fn job_states(public: &str) -> Vec<JobState> {
     }
 }
 
-fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
+pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.unix_timestamp(),
         nanos: t.nanosecond() as i32,

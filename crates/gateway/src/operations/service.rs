@@ -11,9 +11,10 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{self, AuditRecord, OPERATIONS_MUTATIONS};
 use crate::auth::{Caller, caller_of};
 use crate::call::Api;
-use crate::errors::GatewayError;
+use crate::errors::{GatewayError, clip};
 use crate::operations::{self, ListFilter, PUBLIC_STATES, job_states, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
 use crate::request::known_zone;
@@ -23,6 +24,9 @@ use crate::request::known_zone;
 pub struct OperationsApi {
     pub api: Arc<Api>,
 }
+
+/// The one mutating method of the service (audited).
+const CANCEL_OPERATION: &str = OPERATIONS_MUTATIONS[0];
 
 /// How often a waiter re-reads its job when no notification arrives.
 const POLL: Duration = Duration::from_millis(500);
@@ -117,7 +121,7 @@ impl OperationsApi {
         request: Request<v1::CancelOperationRequest>,
     ) -> Result<v1::Operation, GatewayError> {
         let caller = self.caller(&request)?;
-        caller.require_operator("fleet.v1.Operations/CancelOperation")?;
+        caller.require_operator(CANCEL_OPERATION)?;
         let request = request.into_inner();
         let job = operations::get_visible(&self.api.pool, &caller, &request.name).await?;
         let outcome = fleet_scheduler::cancel_job(&self.api.pool, job.id).await?;
@@ -252,10 +256,31 @@ impl v1::operations_server::Operations for OperationsApi {
         &self,
         request: Request<v1::CancelOperationRequest>,
     ) -> Result<Response<v1::Operation>, Status> {
-        self.cancel(request)
+        let mut audit = caller_of(&request)
+            .ok()
+            .map(|caller| AuditRecord::new(&caller, CANCEL_OPERATION));
+        if let Some(audit) = &mut audit {
+            audit.operation = Some(clip(&request.get_ref().name, 256));
+        }
+        let result = self
+            .cancel(request)
             .await
-            .map(Response::new)
-            .map_err(|e| status("CancelOperation", e))
+            .map_err(|e| status("CancelOperation", e));
+        if let Some(mut audit) = audit {
+            if let Ok(operation) = &result
+                && let Some(md) = operation
+                    .metadata
+                    .as_ref()
+                    .and_then(|any| any.to_msg::<v1::OperationMetadata>().ok())
+            {
+                audit.zone = Some(md.zone).filter(|z| !z.is_empty());
+                audit.project = Some(md.project).filter(|p| !p.is_empty());
+                audit.resource = Some(md.resource).filter(|r| !r.is_empty());
+            }
+            audit.finish(result.as_ref().map(|_| ()));
+            audit::record(&self.api.pool, &audit).await;
+        }
+        result.map(Response::new)
     }
 
     async fn wait_operation(

@@ -172,7 +172,7 @@ pub fn prepare(
 }
 
 /// The field a path parameter comes from and its value.
-fn path_param(
+pub(crate) fn path_param(
     info: &MethodInfo,
     fields: &Map<String, Value>,
     param: &str,

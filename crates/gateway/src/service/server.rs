@@ -21,6 +21,7 @@ use tonic_health::server::HealthReporter;
 
 use super::build::GatewayStartError;
 use super::{FleetApi, add_endpoint_services, public_service};
+use crate::audit::service::AuditApi;
 use crate::auth::{AuthInterceptor, Callers};
 use crate::call::Api;
 use crate::call::routing::ZoneRouter;
@@ -78,12 +79,28 @@ impl Gateway {
             config.health_interval,
             inner.clone(),
         ));
-        let pruner_task = tokio::spawn(request_id_pruner(
-            self.pool.clone(),
-            config.request_id_retention,
-            config.request_id_prune_interval,
-            inner.clone(),
-        ));
+        let pruner_tasks = [
+            (
+                Pruned::RequestIds,
+                config.request_id_retention,
+                config.request_id_prune_interval,
+            ),
+            (
+                Pruned::Audit,
+                config.audit_retention,
+                config.audit_prune_interval,
+            ),
+        ]
+        .map(|(pruned, retention, interval)| {
+            let task = pruner(
+                pruned,
+                self.pool.clone(),
+                retention,
+                interval,
+                inner.clone(),
+            );
+            (pruned, tokio::spawn(task))
+        });
         // Both reflection versions: grpcurl and grpcui speak v1, while Python's
         // grpcio-reflection and older grpcurl builds speak only v1alpha.
         let reflection_error = |e: tonic_reflection::server::Error| GatewayStartError::Setting {
@@ -99,6 +116,7 @@ impl Gateway {
 
         let fleet = FleetApi { api: api.clone() };
         let ops = OperationsApi { api: api.clone() };
+        let audit = AuditApi { api: api.clone() };
         let limits = Arc::new(self.callers.limits(config.caller_limit));
         let auth = AuthInterceptor::new(self.callers.clone()).with_limits(limits);
         let mut routes = RoutesBuilder::default();
@@ -109,6 +127,12 @@ impl Gateway {
             .add_service(public_service!(
                 v1::operations_server::OperationsServer<OperationsApi>,
                 ops,
+                auth,
+                config.max_message_bytes
+            ))
+            .add_service(public_service!(
+                v1::audit_server::AuditServer<AuditApi>,
+                audit,
                 auth,
                 config.max_message_bytes
             ));
@@ -158,8 +182,10 @@ impl Gateway {
         if let Err(err) = health_task.await {
             tracing::warn!(error = %err, "readiness task ended abnormally");
         }
-        if let Err(err) = pruner_task.await {
-            tracing::warn!(error = %err, "request_id_pruner task ended abnormally");
+        for (pruned, task) in pruner_tasks {
+            if let Err(err) = task.await {
+                tracing::warn!(error = %err, task = pruned.task(), "pruner task ended abnormally");
+            }
         }
         tracing::info!("gateway stopped");
         result
@@ -176,9 +202,38 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
 /// Records pruned per round; more wait for the next round (or the next gateway's).
 const PRUNE_BATCH: i64 = 1000;
 
-/// The `request_id_pruner` task: forgets synchronous mutations' `request_id` records older
-/// than `retention`, every `interval`, until `shutdown`.
-async fn request_id_pruner(
+/// A table the gateway prunes after its retention, each by a task of its own name.
+#[derive(Debug, Clone, Copy)]
+enum Pruned {
+    /// `gateway_requests`: synchronous mutations' `request_id` records.
+    RequestIds,
+    /// `gateway_audit`: the audit log.
+    Audit,
+}
+
+impl Pruned {
+    /// The task's name in logs.
+    fn task(self) -> &'static str {
+        match self {
+            Pruned::RequestIds => "request_id_pruner",
+            Pruned::Audit => "audit_pruner",
+        }
+    }
+
+    async fn prune(self, pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+        match self {
+            Pruned::RequestIds => {
+                crate::call::idempotency::prune(pool, retention, PRUNE_BATCH).await
+            }
+            Pruned::Audit => crate::audit::prune(pool, retention, PRUNE_BATCH).await,
+        }
+    }
+}
+
+/// The [`Pruned::task`] task: deletes the table's records older than `retention`, every
+/// `interval`, until `shutdown`.
+async fn pruner(
+    pruned: Pruned,
     pool: PgPool,
     retention: Duration,
     interval: Duration,
@@ -191,11 +246,11 @@ async fn request_id_pruner(
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match crate::call::idempotency::prune(&pool, retention, PRUNE_BATCH).await {
+        match pruned.prune(&pool, retention).await {
             Ok(0) => {}
-            Ok(deleted) => tracing::debug!(deleted, "request_id records pruned"),
+            Ok(deleted) => tracing::debug!(deleted, task = pruned.task(), "expired records pruned"),
             Err(err) => {
-                tracing::warn!(error = %err, task = "request_id_pruner", "pruning request_id records failed; retried next round");
+                tracing::warn!(error = %err, task = pruned.task(), "pruning failed; retried next round");
             }
         }
     }
