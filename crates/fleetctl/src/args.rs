@@ -8,19 +8,44 @@ use clap::Args;
 
 use crate::error::CliError;
 
+/// The variable read for `--zone` first; clap reads it itself.
+pub const ZONE_ENV: &str = "FLEET_ZONE";
+/// The Scaleway CLI's default zone, read when neither `--zone` nor [`ZONE_ENV`] is set.
+pub const SCW_ZONE_ENV: &str = "SCW_DEFAULT_ZONE";
+/// The zone value a List call takes for every zone.
+pub const ALL_ZONES: &str = "all";
+
+/// Appended to the usage error of a zonal command run without any zone.
+pub const ZONE_HINT: &str = "hint: give --zone ZONE, or set FLEET_ZONE or SCW_DEFAULT_ZONE \
+(read in that order)";
+
+/// `SCW_DEFAULT_ZONE` when set and not empty: the default of every `--zone` (clap's
+/// precedence is then flag, `FLEET_ZONE`, this). Read once; the value lives for the process.
+pub fn scw_default_zone() -> Option<&'static str> {
+    static ZONE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| std::env::var(SCW_ZONE_ENV).ok().filter(|z| !z.is_empty()))
+        .as_deref()
+}
+
+/// The default zone of a List call: `SCW_DEFAULT_ZONE`, else every zone.
+fn list_default_zone() -> &'static str {
+    scw_default_zone().unwrap_or(ALL_ZONES)
+}
+
 /// `--zone` of a zonal call.
 #[derive(Args, Debug, Clone)]
 pub struct Zone {
-    /// Zone, e.g. fr-par-1
-    #[arg(long, env = "FLEET_ZONE")]
+    /// Zone, e.g. fr-par-1 (default: $FLEET_ZONE, then $SCW_DEFAULT_ZONE)
+    #[arg(long, env = ZONE_ENV, default_value = scw_default_zone())]
     pub zone: String,
 }
 
 /// `--zone` of a List call, which also takes `all`.
 #[derive(Args, Debug, Clone)]
 pub struct ListZone {
-    /// Zone, e.g. fr-par-1, or `all` for every zone (failed zones are reported, not fatal)
-    #[arg(long, env = "FLEET_ZONE")]
+    /// Zone, e.g. fr-par-1, or `all` for every zone (failed zones are reported, not fatal;
+    /// default: $FLEET_ZONE, then $SCW_DEFAULT_ZONE, then all)
+    #[arg(long, env = ZONE_ENV, default_value = list_default_zone())]
     pub zone: String,
 }
 

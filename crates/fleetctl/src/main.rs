@@ -121,8 +121,11 @@ pub enum Command {
 }
 
 fn main() -> ExitCode {
-    // clap exits with 2 on usage errors and 0 for --help/--version by itself.
-    let cli = Cli::parse();
+    // Usage errors exit with 2 and --help/--version with 0, as clap's own `parse` does.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -140,6 +143,21 @@ fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Prints clap's message (help to stdout, errors to stderr), naming every source of a
+/// missing zone, and gives clap's exit code.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    // Printing can only fail on a closed stream, where nothing more can be said.
+    let _ = err.print();
+    // The derive raises a missing flattened `--zone` as a raw error naming the field
+    // (`…not provided: zone`) with no argument context, so the message is all there is.
+    if err.kind() == clap::error::ErrorKind::MissingRequiredArgument
+        && err.to_string().contains("zone")
+    {
+        output::note(args::ZONE_HINT);
+    }
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(error::exit::GENERIC))
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {

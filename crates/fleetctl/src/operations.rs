@@ -21,7 +21,7 @@ pub enum OperationsCmd {
     /// List operations of your projects, newest first
     List {
         /// Only this zone (default: every zone)
-        #[arg(long, env = "FLEET_ZONE", default_value = "")]
+        #[arg(long, env = crate::args::ZONE_ENV, default_value = crate::args::scw_default_zone().unwrap_or(""))]
         zone: String,
         /// Only this state: queued, running, succeeded, failed, cancelled
         #[arg(long)]

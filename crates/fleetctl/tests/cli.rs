@@ -8,7 +8,7 @@ mod support;
 use fleet_proto::v1;
 use prost::Name as _;
 use serde_json::Value;
-use support::{SERVER_ID, TOKEN, fleetctl, start};
+use support::{SERVER_ID, TOKEN, fleetctl, fleetctl_with_env, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_the_server_as_scaleway_json_and_sends_the_token() {
@@ -469,4 +469,79 @@ async fn operations_wait_loops_until_done_within_the_call_deadline() {
     assert_eq!(calls[0].request["name"], "operations/del-1");
     // The server-side wait stays below the 10 s call deadline.
     assert_eq!(calls[0].request["timeout"], "8s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_without_a_zone_lists_every_zone() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &["servers", "list", "--all-pages", "-o", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let zones: Vec<&str> = json["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["zone"].as_str().unwrap())
+        .collect();
+    assert_eq!(zones, ["fr-par-1", "nl-ams-1"], "{json:#}");
+    assert_eq!(gateway.calls("ListServers")[0].request["zone"], "all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_comes_from_the_flag_then_fleet_zone_then_scw_default_zone() {
+    let (addr, gateway) = start().await;
+    let get = ["servers", "get", SERVER_ID, "-o", "json"];
+    /// (flag arguments, variables set, the zone the call must carry)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 4] = [
+        (
+            &["--zone", "pl-waw-1"],
+            &[("FLEET_ZONE", "nl-ams-1"), ("SCW_DEFAULT_ZONE", "fr-par-2")],
+            "pl-waw-1",
+        ),
+        (
+            &[],
+            &[("FLEET_ZONE", "nl-ams-1"), ("SCW_DEFAULT_ZONE", "fr-par-2")],
+            "nl-ams-1",
+        ),
+        (&[], &[("SCW_DEFAULT_ZONE", "fr-par-2")], "fr-par-2"),
+        (&[], &[("FLEET_ZONE", "nl-ams-1")], "nl-ams-1"),
+    ];
+    for (i, (flag, vars, zone)) in cases.iter().enumerate() {
+        let args: Vec<&str> = get.iter().chain(flag.iter()).copied().collect();
+        let run = fleetctl_with_env(addr, Some(TOKEN), &args, vars).await;
+        assert_eq!(run.code, 0, "{args:?} {vars:?}: {}", run.stderr);
+        assert_eq!(
+            gateway.calls("GetServer")[i].request["zone"],
+            *zone,
+            "{args:?} {vars:?}"
+        );
+    }
+    // A list takes SCW_DEFAULT_ZONE too, rather than every zone.
+    let run = fleetctl_with_env(
+        addr,
+        Some(TOKEN),
+        &["servers", "list", "-o", "json"],
+        &[("SCW_DEFAULT_ZONE", "fr-par-2")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(gateway.calls("ListServers")[0].request["zone"], "fr-par-2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zonal_command_without_any_zone_is_a_usage_error_naming_every_source() {
+    let (addr, gateway) = start().await;
+    let run = fleetctl(addr, Some(TOKEN), &["servers", "get", SERVER_ID]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    for name in ["--zone", "FLEET_ZONE", "SCW_DEFAULT_ZONE"] {
+        assert!(run.stderr.contains(name), "names {name}: {}", run.stderr);
+    }
+    assert!(gateway.calls("GetServer").is_empty());
 }

@@ -132,8 +132,12 @@ impl Servers for Gateway {
         let request = request.into_inner();
         let (servers, next) = match request.page_token.as_str() {
             "" => (vec![server(SERVER_ID, "web-1")], "page-2"),
+            // The second page is of another zone, as a `zone = "all"` list has.
             "page-2" => (
-                vec![server("22222222-2222-3333-4444-555555555555", "web-2")],
+                vec![v1::Server {
+                    zone: "nl-ams-1".into(),
+                    ..server("22222222-2222-3333-4444-555555555555", "web-2")
+                }],
                 "",
             ),
             _ => return Err(Status::invalid_argument("bad page token")),
@@ -431,12 +435,24 @@ pub struct Run {
 }
 
 pub async fn fleetctl(addr: SocketAddr, token: Option<&str>, args: &[&str]) -> Run {
+    fleetctl_with_env(addr, token, args, &[]).await
+}
+
+/// `fleetctl` with these variables set (and no zone or token variable of the test runner's).
+pub async fn fleetctl_with_env(
+    addr: SocketAddr,
+    token: Option<&str>,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetctl"));
     command
         .args(args)
         .env("FLEET_ADDR", format!("http://{addr}"))
         .env_remove("FLEET_TOKEN")
-        .env_remove("FLEET_ZONE");
+        .env_remove("FLEET_ZONE")
+        .env_remove("SCW_DEFAULT_ZONE")
+        .envs(vars.iter().copied());
     if let Some(token) = token {
         command.env("FLEET_TOKEN", token);
     }

@@ -391,13 +391,40 @@ fn reference(path: &str, value: Value) -> Value {
         }
         ("placement_group" | "server", v @ Value::Object(_)) => id_of(&v),
         ("security_group", v @ Value::Object(_)) => serde_json::json!({ "id": id_of(&v) }),
-        ("volumes" | "extra_volumes", Value::Object(map)) => Value::Object(
+        // A server's volumes keep what the update body accepts for each: `volume_type`
+        // (`sbs_volume` names a Block volume) and `boot` matter to the attach.
+        ("volumes", Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, volume_template(v)))
+                .collect(),
+        ),
+        ("extra_volumes", Value::Object(map)) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| (k, serde_json::json!({ "id": id_of(&v) })))
                 .collect(),
         ),
         (_, v) => v,
     }
+}
+
+/// A `Server.volumes` entry reduced to the fields of `fleet.v1.VolumeServerTemplate`, the
+/// proto twin of the upstream update body's volume (read from the descriptor, so the two
+/// cannot drift); read-only fields (`state`, `server`, `zone`, dates) are dropped.
+fn volume_template(volume: Value) -> Value {
+    let Value::Object(fields) = volume else {
+        return volume;
+    };
+    let Some(template) =
+        fleet_proto::descriptor_pool().get_message_by_name("fleet.v1.VolumeServerTemplate")
+    else {
+        return Value::Object(fields);
+    };
+    Value::Object(
+        fields
+            .into_iter()
+            .filter(|(k, _)| template.get_field_by_name(k).is_some())
+            .collect(),
+    )
 }
 
 /// Query pairs from the remaining fields (empty values skipped, lists comma-joined).
@@ -605,6 +632,48 @@ mod tests {
         });
         let err = prepare(info, &bad, None).unwrap_err();
         assert!(err.to_string().contains("update_mask"), "{err}");
+    }
+
+    #[test]
+    fn update_volumes_keep_the_template_fields() {
+        let info = method("fleet.v1.Servers/UpdateServer").unwrap();
+        let root = v1::VolumeServer {
+            id: "root".into(),
+            name: Some("root-vol".into()),
+            size: Some(20_000_000_000),
+            volume_type: "l_ssd".into(),
+            state: Some("available".into()),
+            zone: "fr-par-1".into(),
+            boot: true,
+            ..Default::default()
+        };
+        let sbs = v1::VolumeServer {
+            id: "sbs".into(),
+            volume_type: "sbs_volume".into(),
+            creation_date: Some("2026-01-01T00:00:00Z".into()),
+            ..Default::default()
+        };
+        let req = to_json(&v1::UpdateServerRequest {
+            zone: "fr-par-1".into(),
+            request_id: String::new(),
+            server: Some(v1::Server {
+                id: "s1".into(),
+                volumes: [("0".to_owned(), root), ("1".to_owned(), sbs)].into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["volumes".into()],
+            }),
+        });
+        let p = prepare(info, &req, None).unwrap();
+        assert_eq!(
+            p.body.unwrap(),
+            serde_json::json!({"volumes": {
+                "0": {"id": "root", "name": "root-vol", "size": 20_000_000_000_u64,
+                      "volume_type": "l_ssd", "boot": true},
+                "1": {"id": "sbs", "volume_type": "sbs_volume", "boot": false},
+            }})
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Assembly and lifecycle of the gateway: run what [`crate::config`] built until shutdown.
 //!
 //! The server carries every `fleet.v1` service behind the auth interceptor, plus open health
-//! (`grpc.health.v1`) and reflection. Readiness (service `""` and each public service) is
+//! (`grpc.health.v1`) and reflection (`grpc.reflection.v1` and `v1alpha`). Readiness (service `""` and each public service) is
 //! SERVING only while Postgres answers and at least one worker is live. On shutdown the
 //! services go NOT_SERVING first, waits and watches end, then tonic drains connections for
 //! at most `drain_timeout`.
@@ -78,13 +78,18 @@ impl Gateway {
             config.health_interval,
             inner.clone(),
         ));
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(fleet_proto::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| GatewayStartError::Setting {
-                name: "reflection",
-                reason: e.to_string(),
-            })?;
+        // Both reflection versions: grpcurl and grpcui speak v1, while Python's
+        // grpcio-reflection and older grpcurl builds speak only v1alpha.
+        let reflection_error = |e: tonic_reflection::server::Error| GatewayStartError::Setting {
+            name: "reflection",
+            reason: e.to_string(),
+        };
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(fleet_proto::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1().map_err(reflection_error)?;
+        let reflection_v1alpha = reflection().build_v1alpha().map_err(reflection_error)?;
 
         let fleet = FleetApi { api: api.clone() };
         let ops = OperationsApi { api: api.clone() };
@@ -93,7 +98,8 @@ impl Gateway {
         let mut routes = RoutesBuilder::default();
         routes
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(public_service!(
                 v1::operations_server::OperationsServer<OperationsApi>,
                 ops,
