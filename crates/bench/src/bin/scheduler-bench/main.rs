@@ -3,11 +3,17 @@
 //! database. Starts a private cluster (fsync and synchronous_commit on) unless `DATABASE_URL`
 //! is set. The last line is machine-readable:
 //! `drain_jobs_per_sec=… enqueue_to_start_p50_ms=… enqueue_to_start_p99_ms=… ceiling_jobs_per_sec=…`
+//!
+//! `--compare graphile` then drains the same job count with runners shaped like graphile-worker's
+//! processes, runs graphile-worker itself on another database of the same cluster (see
+//! `graphile.rs`), and prints one more last line with both systems' figures.
+
+mod graphile;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use fleet_pgcluster::{Cluster, ClusterConfig};
 use fleet_scheduler::{
     ClaimedJob, Listener, NewJob, Outcome, Runner, RunnerConfig, RunnerCounters, enqueue,
@@ -45,6 +51,24 @@ struct Args {
     /// Batch size of the raw ceiling loop.
     #[arg(long, default_value_t = 1000)]
     ceiling_batch: i64,
+    /// Also run another job queue on the same cluster and print both systems' figures.
+    #[arg(long, value_enum)]
+    compare: Option<Compare>,
+    /// graphile-worker processes (and runners of the graphile-shaped fleet drain).
+    #[arg(long, default_value_t = 2)]
+    graphile_processes: usize,
+    /// graphile-worker `concurrentJobs` per process.
+    #[arg(long, default_value_t = 24)]
+    graphile_concurrency: usize,
+    /// graphile-worker `localQueue.size` per process (its performance page's value).
+    #[arg(long, default_value_t = 500)]
+    graphile_local_queue: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Compare {
+    /// graphile-worker 0.17.3 (npm), driven by crates/bench/graphile/bench.mjs.
+    Graphile,
 }
 
 #[tokio::main]
@@ -99,13 +123,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
     println!("jobs table persistence: {logged} (p = logged)");
 
-    let drain = drain(&pool, &args).await?;
+    let drain_rate = drain(&pool, args.jobs, vec![(pool.clone(), drain_config(&args))]).await?;
     let (p50, p99) = latency(&pool, &args).await?;
     let ceiling = ceiling(&pool, &args).await?;
     println!(
-        "drain_jobs_per_sec={drain:.0} enqueue_to_start_p50_ms={p50:.2} \
+        "drain_jobs_per_sec={drain_rate:.0} enqueue_to_start_p50_ms={p50:.2} \
          enqueue_to_start_p99_ms={p99:.2} ceiling_jobs_per_sec={ceiling:.0}"
     );
+    if args.compare == Some(Compare::Graphile) {
+        println!("graphile-shaped drain (same jobs, one runner per graphile process):");
+        let runners = graphile_shaped_runners(&url, &args).await?;
+        let shaped = drain(&pool, args.jobs, runners).await?;
+        let load = graphile::Load {
+            jobs: args.jobs,
+            latency_rate: args.latency_rate,
+            latency_secs: args.latency_secs,
+        };
+        let shape = graphile::Shape {
+            processes: args.graphile_processes,
+            concurrency: args.graphile_concurrency,
+            local_queue: args.graphile_local_queue,
+        };
+        let g = graphile::run(&admin_url, load, shape).await?;
+        println!(
+            "fleet_drain_per_s={drain_rate:.0} fleet_shaped_drain_per_s={shaped:.0} \
+             graphile_drain_per_s={:.0} ratio={:.2} shaped_ratio={:.2} \
+             fleet_p50_ms={p50:.2} fleet_p99_ms={p99:.2} graphile_p50_ms={:.2} graphile_p99_ms={:.2}",
+            g.drain_per_s,
+            drain_rate / g.drain_per_s,
+            shaped / g.drain_per_s,
+            g.p50_ms,
+            g.p99_ms
+        );
+    }
     pool.close().await;
     Ok(())
 }
@@ -135,10 +185,8 @@ async fn fill(pool: &PgPool, zone: &str, n: usize) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
-/// N no-op jobs enqueued up front, then drained by the real worker loop while timed.
-async fn drain(pool: &PgPool, args: &Args) -> Result<f64, Box<dyn std::error::Error>> {
-    reset(pool).await?;
-    fill(pool, "bench-drain", args.jobs).await?;
+/// The drain's runner: one runner, many slots and large claim and completion batches.
+fn drain_config(args: &Args) -> RunnerConfig {
     let mut config = RunnerConfig::new(vec!["bench-drain".into()], "bench-drain");
     config.concurrency = args.concurrency;
     config.claim_batch = args.claim_batch;
@@ -146,32 +194,89 @@ async fn drain(pool: &PgPool, args: &Args) -> Result<f64, Box<dyn std::error::Er
     config.completion_delay = Duration::from_millis(2);
     config.fetch_cooldown = Duration::from_millis(2);
     config.poll_interval = Duration::from_millis(100);
-    let runner = Runner::new(pool.clone(), config, |_job: ClaimedJob| async {
-        Outcome::Complete(serde_json::Value::Null)
-    });
-    let counters = runner.counters();
+    config
+}
+
+/// One runner per graphile-worker process, each on its own pool. Our runner has no local queue
+/// apart from its slots (a claimed job holds a slot until its completion is flushed), so the
+/// jobs graphile holds per process (`concurrentJobs` running + `localQueue.size` fetched and
+/// locked) become the slots, and its local-queue fetch size the claim batch.
+async fn graphile_shaped_runners(
+    url: &str,
+    args: &Args,
+) -> Result<Vec<(PgPool, RunnerConfig)>, sqlx::Error> {
+    let mut runners = Vec::with_capacity(args.graphile_processes);
+    for i in 0..args.graphile_processes {
+        let pool = PgPoolOptions::new()
+            .max_connections(12)
+            .connect(url)
+            .await?;
+        let mut config = drain_config(args);
+        config.owner = format!("bench-drain-{i}");
+        config.concurrency = args.graphile_concurrency + args.graphile_local_queue;
+        config.claim_batch = args.graphile_local_queue;
+        runners.push((pool, config));
+    }
+    Ok(runners)
+}
+
+/// N no-op jobs enqueued up front, then drained by the real worker loop (one or more runners)
+/// while timed.
+async fn drain(
+    pool: &PgPool,
+    jobs: usize,
+    runners: Vec<(PgPool, RunnerConfig)>,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    reset(pool).await?;
+    fill(pool, "bench-drain", jobs).await?;
+    let shape: Vec<String> = runners
+        .iter()
+        .map(|(_, c)| {
+            format!(
+                "concurrency {}, claim batch {}, completion batch {}",
+                c.concurrency, c.claim_batch, c.completion_batch
+            )
+        })
+        .collect();
     let shutdown = CancellationToken::new();
+    let mut counters = Vec::new();
+    let mut tasks = Vec::new();
     let started = Instant::now();
-    let task = tokio::spawn(runner.run(shutdown.clone()));
-    while (RunnerCounters::get(&counters.completed) as usize) < args.jobs {
-        if task.is_finished() {
+    for (runner_pool, config) in runners {
+        let runner = Runner::new(runner_pool, config, |_job: ClaimedJob| async {
+            Outcome::Complete(serde_json::Value::Null)
+        });
+        counters.push(runner.counters());
+        tasks.push(tokio::spawn(runner.run(shutdown.clone())));
+    }
+    let completed = || {
+        counters
+            .iter()
+            .map(|c| RunnerCounters::get(&c.completed) as usize)
+            .sum::<usize>()
+    };
+    while completed() < jobs {
+        if tasks.iter().any(|t| t.is_finished()) {
             return Err("runner stopped early".into());
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let secs = started.elapsed().as_secs_f64();
     shutdown.cancel();
-    task.await??;
+    for task in tasks {
+        task.await??;
+    }
     let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'completed'")
         .fetch_one(pool)
         .await?;
-    if done as usize != args.jobs {
-        return Err(format!("drain: {done} completed rows, expected {}", args.jobs).into());
+    if done as usize != jobs {
+        return Err(format!("drain: {done} completed rows, expected {jobs}").into());
     }
-    let rate = args.jobs as f64 / secs;
+    let rate = jobs as f64 / secs;
     println!(
-        "drain: {} jobs in {secs:.3}s = {rate:.0} jobs/s (concurrency {}, claim batch {}, completion batch {})",
-        args.jobs, args.concurrency, args.claim_batch, args.completion_batch
+        "drain: {jobs} jobs in {secs:.3}s = {rate:.0} jobs/s ({} runner(s): {})",
+        shape.len(),
+        shape.join("; ")
     );
     Ok(rate)
 }
