@@ -22,6 +22,7 @@ pub mod limits;
 pub mod operations;
 pub mod paging;
 pub mod request;
+pub mod retention;
 pub mod service;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};

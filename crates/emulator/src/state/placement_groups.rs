@@ -120,6 +120,39 @@ pub fn list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
 pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: CreatePlacementGroupRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project.as_deref(), body.organization.as_deref())?;
+    let policy_mode = one_of("policy_mode", body.policy_mode, &MODES)?
+        .map_or_else(|| "optional".into(), |p| p.to_string());
+    let policy_type = one_of("policy_type", body.policy_type, &TYPES)?
+        .map_or_else(|| "max_availability".into(), |p| p.to_string());
+    let g = insert(
+        w,
+        ctx,
+        NewGroup {
+            owner,
+            name: body.name,
+            policy_mode,
+            policy_type,
+            tags: body.tags.unwrap_or_default(),
+        },
+    )?;
+    let id = g.id;
+    Ok(Resp::created(
+        wrap(render(g)),
+        Some(format!("/placement_groups/{id}")),
+    ))
+}
+
+/// What a create of either version asks for, checked.
+struct NewGroup {
+    owner: Owner,
+    name: Option<String>,
+    policy_mode: String,
+    policy_type: String,
+    tags: Vec<String>,
+}
+
+/// Makes a group within the project's quota (named `pg-emulated` when unnamed).
+fn insert<'w>(w: &'w mut World, ctx: &Ctx, new: NewGroup) -> ApiResult<&'w PlacementGroup> {
     let count = w
         .placement_groups
         .values()
@@ -135,20 +168,16 @@ pub fn create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let seq = w.next_seq();
     let g = PlacementGroup {
         id,
-        owner,
-        name: non_empty(body.name).unwrap_or_else(|| "pg-emulated".into()),
-        policy_mode: one_of("policy_mode", body.policy_mode, &MODES)?
-            .map_or_else(|| "optional".into(), |p| p.to_string()),
-        policy_type: one_of("policy_type", body.policy_type, &TYPES)?
-            .map_or_else(|| "max_availability".into(), |p| p.to_string()),
-        tags: body.tags.unwrap_or_default(),
+        owner: new.owner,
+        name: non_empty(new.name).unwrap_or_else(|| "pg-emulated".into()),
+        policy_mode: new.policy_mode,
+        policy_type: new.policy_type,
+        tags: new.tags,
         seq,
         created: ctx.now,
         updated: ctx.now,
     };
-    let out = wrap(render(&g));
-    w.placement_groups.insert(id, g);
-    Ok(Resp::created(out, Some(format!("/placement_groups/{id}"))))
+    Ok(w.placement_groups.entry(id).or_insert(g))
 }
 
 /// `GET placement_groups/{id}`.
@@ -337,33 +366,20 @@ pub fn v2_list(w: &World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
 pub fn v2_create(w: &mut World, ctx: &Ctx, req: &Req) -> ApiResult<Resp> {
     let body: v2alpha1::CreatePlacementGroupRequest = req.decode()?;
     let owner = w.owner_for_create(ctx, body.project_id.as_deref(), None)?;
-    let count = w
-        .placement_groups
-        .values()
-        .filter(|g| visible(ctx, &g.owner))
-        .count();
-    w.check_quota(
+    let policy_type =
+        v2_policy_type(body.policy_type)?.unwrap_or_else(|| "max_availability".into());
+    let g = insert(
+        w,
         ctx,
-        "instance_placement_groups",
-        count,
-        w.quotas.placement_groups,
+        NewGroup {
+            owner,
+            name: body.name,
+            policy_mode: "optional".into(),
+            policy_type,
+            tags: body.tags.unwrap_or_default(),
+        },
     )?;
-    let id = w.new_id();
-    let seq = w.next_seq();
-    let g = PlacementGroup {
-        id,
-        owner,
-        name: non_empty(body.name).unwrap_or_else(|| "pg-emulated".into()),
-        policy_mode: "optional".into(),
-        policy_type: v2_policy_type(body.policy_type)?.unwrap_or_else(|| "max_availability".into()),
-        tags: body.tags.unwrap_or_default(),
-        seq,
-        created: ctx.now,
-        updated: ctx.now,
-    };
-    let out = render_v2(&g);
-    w.placement_groups.insert(id, g);
-    Ok(Resp::ok(out))
+    Ok(Resp::ok(render_v2(g)))
 }
 
 /// `GET placement-groups/{id}`.

@@ -1,8 +1,8 @@
 //! The audit log: one [`AuditRecord`] per mutating call (every method the method table marks
 //! `mutating`, plus [`OPERATIONS_MUTATIONS`]), accepted or refused, written to
 //! `gateway_audit` after the call is answered and emitted as a tracing event with target
-//! [`TARGET`]; [`service`] serves it as the `fleet.v1.Audit` service; [`prune`] is the
-//! gateway's `audit_pruner` task's step.
+//! [`TARGET`]; [`service`] serves it as the `fleet.v1.Audit` service; the
+//! gateway's `audit_pruner` task ([`crate::retention`]) forgets it after its retention.
 //!
 //! What a record holds is what names the call, never what it carried: the caller's name and
 //! role (never its token), the method, the request's `request_id`, `zone` and `project`, the
@@ -343,27 +343,6 @@ pub async fn list(
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await
-}
-
-/// Deletes up to `limit` records older than `retention`; returns how many went. Bounded so
-/// one round never holds a long lock; several gateways may prune at once.
-pub async fn prune(
-    pool: &PgPool,
-    retention: std::time::Duration,
-    limit: i64,
-) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query(
-        "DELETE FROM gateway_audit WHERE id IN ( \
-           SELECT id FROM gateway_audit \
-            WHERE created_at < now() - $1 * interval '1 second' \
-            ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    )
-    .bind(retention.as_secs_f64())
-    .bind(limit)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(deleted)
 }
 
 #[cfg(test)]

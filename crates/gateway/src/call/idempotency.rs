@@ -5,7 +5,7 @@
 //! same id. A second call with the same id gets the stored response, or ABORTED while the
 //! first is in flight, or INVALID_ARGUMENT when its payload (hash) differs. A pending claim
 //! older than [`STALE_PENDING`] (its gateway died mid-call) may be taken over. Records
-//! older than the retention are pruned by [`prune`] (the gateway's `request_id_pruner`
+//! older than the retention are pruned by [`crate::retention`] (the gateway's `request_id_pruner`
 //! task), so a request_id is honoured for that long, like a job's for its own retention.
 
 use sha2::{Digest, Sha256};
@@ -124,25 +124,4 @@ pub async fn abandon(pool: &PgPool, caller: &str, request_id: &str) -> Result<()
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Deletes up to `limit` records created more than `retention` ago; returns how many went.
-/// Bounded so that one round never holds a long lock; several gateways may prune at once.
-pub async fn prune(
-    pool: &PgPool,
-    retention: std::time::Duration,
-    limit: i64,
-) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query(
-        "DELETE FROM gateway_requests WHERE ctid IN ( \
-           SELECT ctid FROM gateway_requests \
-            WHERE created_at < now() - $1 * interval '1 second' \
-            ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    )
-    .bind(retention.as_secs_f64())
-    .bind(limit)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(deleted)
 }

@@ -27,6 +27,7 @@ use crate::call::Api;
 use crate::call::routing::ZoneRouter;
 use crate::config::GatewayConfig;
 use crate::operations::service::OperationsApi;
+use crate::retention::Pruned;
 
 /// Public services reported by health: every `fleet.v1` service of the descriptor set (the
 /// internal `ZoneCalls` is served by workers, not here).
@@ -92,7 +93,7 @@ impl Gateway {
             ),
         ]
         .map(|(pruned, retention, interval)| {
-            let task = pruner(
+            let task = crate::retention::pruner(
                 pruned,
                 self.pool.clone(),
                 retention,
@@ -196,63 +197,6 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for service in public_services() {
         reporter.set_service_status(service, status).await;
-    }
-}
-
-/// Records pruned per round; more wait for the next round (or the next gateway's).
-const PRUNE_BATCH: i64 = 1000;
-
-/// A table the gateway prunes after its retention, each by a task of its own name.
-#[derive(Debug, Clone, Copy)]
-enum Pruned {
-    /// `gateway_requests`: synchronous mutations' `request_id` records.
-    RequestIds,
-    /// `gateway_audit`: the audit log.
-    Audit,
-}
-
-impl Pruned {
-    /// The task's name in logs.
-    fn task(self) -> &'static str {
-        match self {
-            Pruned::RequestIds => "request_id_pruner",
-            Pruned::Audit => "audit_pruner",
-        }
-    }
-
-    async fn prune(self, pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
-        match self {
-            Pruned::RequestIds => {
-                crate::call::idempotency::prune(pool, retention, PRUNE_BATCH).await
-            }
-            Pruned::Audit => crate::audit::prune(pool, retention, PRUNE_BATCH).await,
-        }
-    }
-}
-
-/// The [`Pruned::task`] task: deletes the table's records older than `retention`, every
-/// `interval`, until `shutdown`.
-async fn pruner(
-    pruned: Pruned,
-    pool: PgPool,
-    retention: Duration,
-    interval: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        match pruned.prune(&pool, retention).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::debug!(deleted, task = pruned.task(), "expired records pruned"),
-            Err(err) => {
-                tracing::warn!(error = %err, task = pruned.task(), "pruning failed; retried next round");
-            }
-        }
     }
 }
 
