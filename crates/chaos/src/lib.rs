@@ -7,6 +7,7 @@
 //! ([`plan`]). At the end it checks the promises of the design brief ([`analysis`]) and
 //! returns a [`Report`]. See `docs/reliability.md`.
 
+pub mod accounting;
 pub mod analysis;
 pub mod binary;
 pub mod driver;

@@ -321,7 +321,8 @@ mod tests {
         assert!(clean.passed());
         assert!(clean.table().contains("lost"));
         // Each broken promise alone fails the run.
-        let breaks: [(&str, fn(&mut Report)); 8] = [
+        type Break = (&'static str, fn(&mut Report));
+        let breaks: [Break; 8] = [
             ("lost", |r| r.lost = 1),
             ("duplicates", |r| r.once.duplicates = 1),
             ("missing", |r| r.once.missing = 1),
