@@ -48,6 +48,21 @@ impl OpKind {
         }
     }
 
+    /// The gateway method that submits it, as the gateway records it
+    /// (`gateway_operations.method`): part of the key it deduplicates requests by.
+    pub fn grpc_method(self) -> &'static str {
+        match self {
+            OpKind::CreateServer => "fleet.v1.Servers/CreateServer",
+            OpKind::PowerOff => "fleet.v1.ServerActions/PowerOffServer",
+            OpKind::PowerOn => "fleet.v1.ServerActions/PowerOnServer",
+            OpKind::Reboot => "fleet.v1.ServerActions/RebootServer",
+            OpKind::CreateSnapshot | OpKind::CreateBlockSnapshot => {
+                "fleet.v1.Snapshots/CreateSnapshot"
+            }
+            OpKind::CreateBlockVolume => "fleet.v1.Volumes/CreateVolume",
+        }
+    }
+
     /// The upstream resource kind a create leaves behind, tagged with its job.
     pub fn creates(self) -> Option<&'static str> {
         match self {
@@ -67,10 +82,12 @@ pub struct OpRecord {
     pub zone: String,
     /// Calls made until the gateway answered (1 = no retry).
     pub submit_attempts: u32,
+    /// The request_id every attempt carried.
+    pub request_id: String,
     /// `operations/{id}` once the gateway answered with an Operation.
     pub name: Option<String>,
-    /// Why the gateway refused it (never accepted).
-    pub rejected: Option<String>,
+    /// Why no Operation came back: a definite refusal, or the caller gave up.
+    pub refused: Option<Refusal>,
     /// Done as seen by the waiting caller.
     pub done: bool,
     /// `None` on success, the error code otherwise (when done).
@@ -79,6 +96,47 @@ pub struct OpRecord {
     pub accept_latency: Option<Duration>,
     /// Submission → done.
     pub done_latency: Option<Duration>,
+}
+
+/// Why an operation was never accepted, from the caller's side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The gateway answered a documented refusal: a code a caller must not retry, with the
+    /// `ErrorInfo` of the gateway's error table (`docs/api.md`, Errors). Nothing was accepted.
+    Definite { code: Code, reason: String },
+    /// The caller stopped retrying (deadline, or an answer outside the error table): the
+    /// gateway may have accepted it, so promise 1 counts it as lost.
+    GaveUp { last: String },
+}
+
+impl Refusal {
+    /// Classifies the final error of a submission. Only a non-retryable code carrying the
+    /// gateway's `ErrorInfo` (domain `fleet.scaleway.com`) is a definite refusal.
+    pub fn of(status: &Status) -> Self {
+        use tonic_types::StatusExt as _;
+        let info = status.get_error_details().error_info().cloned();
+        match info {
+            Some(info)
+                if !retryable(status.code()) && info.domain == fleet_gateway::errors::DOMAIN =>
+            {
+                Refusal::Definite {
+                    code: status.code(),
+                    reason: info.reason,
+                }
+            }
+            _ => Refusal::GaveUp {
+                last: format!("{:?}: {}", status.code(), status.message()),
+            },
+        }
+    }
+
+    /// For the report.
+    pub fn describe(&self) -> String {
+        match self {
+            Refusal::Definite { code, reason } => format!("refused {code:?} {reason}"),
+            Refusal::GaveUp { last } => format!("gave up after {last}"),
+        }
+    }
 }
 
 impl OpRecord {
@@ -307,8 +365,9 @@ impl Driver {
             kind,
             zone,
             submit_attempts: 0,
+            request_id: request_id.clone(),
             name: None,
-            rejected: None,
+            refused: None,
             done: false,
             error: None,
             accept_latency: None,
@@ -337,7 +396,7 @@ impl Driver {
                     result = Some(op);
                 }
             }
-            Err(why) => record.rejected = Some(why),
+            Err(why) => record.refused = Some(why),
         }
         self.update_servers(&choice, &record, result.as_ref());
         self.records
@@ -353,7 +412,7 @@ impl Driver {
         index: usize,
         record: &mut OpRecord,
         rng: &mut StdRng,
-    ) -> Result<String, String> {
+    ) -> Result<String, Refusal> {
         let give_up = (Instant::now() + Duration::from_secs(120)).min(self.deadline);
         let mut backoff = Duration::from_millis(200);
         loop {
@@ -361,13 +420,17 @@ impl Driver {
             let answer = self.call(choice, request_id, index).await;
             match answer {
                 Ok(op) if op.name.starts_with("operations/") => return Ok(op.name),
-                Ok(op) => return Err(format!("operation without a valid name: {:?}", op.name)),
+                Ok(op) => {
+                    return Err(Refusal::GaveUp {
+                        last: format!("operation without a valid name: {:?}", op.name),
+                    });
+                }
                 Err(status) if retryable(status.code()) && Instant::now() < give_up => {
                     let jitter = rng.random_range(0.5..1.5);
                     tokio::time::sleep(backoff.mul_f64(jitter)).await;
                     backoff = (backoff * 2).min(Duration::from_secs(3));
                 }
-                Err(status) => return Err(format!("{:?}: {}", status.code(), status.message())),
+                Err(status) => return Err(Refusal::of(&status)),
             }
         }
     }
@@ -631,8 +694,9 @@ mod tests {
             kind: OpKind::CreateServer,
             zone: "fr-par-1".into(),
             submit_attempts: 1,
+            request_id: "r".into(),
             name: Some("operations/42".into()),
-            rejected: None,
+            refused: None,
             done: false,
             error: None,
             accept_latency: None,
@@ -645,5 +709,55 @@ mod tests {
         assert_eq!(OpKind::CreateBlockSnapshot.creates(), Some("snapshot"));
         assert_eq!(OpKind::CreateBlockVolume.creates(), Some("volume"));
         assert_eq!(OpKind::Reboot.creates(), None);
+    }
+
+    #[test]
+    fn every_kind_names_a_long_running_method_of_the_gateway() {
+        for kind in [
+            OpKind::CreateServer,
+            OpKind::PowerOff,
+            OpKind::PowerOn,
+            OpKind::Reboot,
+            OpKind::CreateSnapshot,
+            OpKind::CreateBlockSnapshot,
+            OpKind::CreateBlockVolume,
+        ] {
+            let info = fleet_gateway::request::methods::method(kind.grpc_method());
+            assert!(info.is_ok(), "{}", kind.grpc_method());
+        }
+    }
+
+    #[test]
+    fn only_a_documented_non_retryable_refusal_is_definite() {
+        use tonic_types::{ErrorDetails, StatusExt as _};
+        let documented = |code: Code, domain: &str| {
+            Status::with_error_details(
+                code,
+                "no",
+                ErrorDetails::with_error_info("INVALID_ARGUMENT", domain, []),
+            )
+        };
+        assert_eq!(
+            Refusal::of(&documented(
+                Code::InvalidArgument,
+                fleet_gateway::errors::DOMAIN
+            )),
+            Refusal::Definite {
+                code: Code::InvalidArgument,
+                reason: "INVALID_ARGUMENT".into()
+            }
+        );
+        // Retryable code (the caller ran out of time), a foreign domain (a proxy's answer),
+        // no details (a transport error): the gateway may have accepted it.
+        for status in [
+            documented(Code::Unavailable, fleet_gateway::errors::DOMAIN),
+            documented(Code::InvalidArgument, "proxy.example"),
+            Status::failed_precondition("bare"),
+        ] {
+            assert!(
+                matches!(Refusal::of(&status), Refusal::GaveUp { .. }),
+                "{status:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! One run: set up, drive under disruption, settle, check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,16 +11,16 @@ use fleet_pgcluster::{Cluster, ClusterConfig};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Row as _};
 
-use crate::analysis::{self, CreateOp, LeaseSighting, WorkerKill};
+use crate::accounting::{CALLER, assemble};
+use crate::analysis::{self, JobRow, JobState, LeaseSpan, WorkerKill};
 use crate::driver::{Api, Driver, OpRecord};
 use crate::emulator::{EmulatorAdmin, count_job_tags};
 use crate::plan::{Event, Plan, PlanInput, Target};
 use crate::procs::{ProcSpec, Supervisor, free_port, run_once};
-use crate::report::{KindStats, Report};
+use crate::report::Report;
 use crate::{ChaosConfig, binary};
 
 const DATABASE: &str = "fleet_chaos";
-const TERMINAL: &[&str] = &["completed", "failed", "cancelled"];
 
 /// [`run`] on a runtime of its own, for callers without one (tests, `main`).
 pub fn run_blocking(config: ChaosConfig) -> anyhow::Result<Report> {
@@ -161,7 +161,7 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         })?;
     }
     let callers = serde_json::json!([{
-        "name": "chaos", "token": caller_token, "projects": ["*"], "role": "operator"
+        "name": CALLER, "token": caller_token, "projects": ["*"], "role": "operator"
     }])
     .to_string();
     sup.add(ProcSpec {
@@ -224,12 +224,11 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         config.workers, zones_csv
     ));
 
-    // Background: the lease poller (failover evidence) and the reaper (crashes).
-    let sightings: Arc<Mutex<Vec<LeaseSighting>>> = Arc::default();
+    // Background: the lease poller (who holds what, for a kill while Postgres is down) and
+    // the reaper (crashes).
     let current_leases: Arc<Mutex<HashMap<String, (String, i64)>>> = Arc::default();
     let poller = AbortOnDrop(tokio::spawn(poll_leases(
         pool.clone(),
-        Arc::clone(&sightings),
         Arc::clone(&current_leases),
     )));
     let fatal: Arc<Mutex<Option<String>>> = Arc::default();
@@ -365,7 +364,7 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     // Checks.
     let records = driver.records();
     let finals = final_states(&driver, &records).await;
-    let jobs = job_states(&pool).await?;
+    let jobs = job_rows(&pool).await?;
     let mut tagged: HashMap<(&'static str, i64), usize> = HashMap::new();
     for zone in &config.zones {
         // Creates of one kind may land in either API (an SBS volume's snapshot is a Block
@@ -384,6 +383,8 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         }
     }
     let calls = retry_admin(|| emu.calls()).await?;
+    // Read after the call log, so every logged call's epoch is in it.
+    let leases = lease_spans(&pool).await?;
 
     drop(reaper);
     drop(poller);
@@ -396,12 +397,13 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     // The cluster stops (and its directory goes) when the last handle drops.
     drop(cluster);
 
-    let sightings = lock(&sightings).clone();
     let mut report = assemble(&config, &records, &finals, &jobs, &tagged);
-    report.owners = analysis::check_owners(&calls);
+    report.owners = analysis::check_owners(&calls, &leases);
     report.calls_total = calls.len();
-    report.failovers = analysis::failovers(&disruptions.worker_kills, &sightings, &calls);
+    report.failovers = analysis::failovers(&disruptions.worker_kills, &leases, &calls);
     report.max_failover = report.failovers.iter().filter_map(|f| f.after).max();
+    report.failover_bound = config.failover_bound;
+    report.late_failovers = analysis::late_failovers(&report.failovers, config.failover_bound);
     report.kills = disruptions.kills;
     report.pg_restarts = disruptions.pg_restarts;
     report.storms = disruptions.storms;
@@ -505,19 +507,14 @@ where
     Err(last.unwrap_or_else(|| anyhow::anyhow!("admin call failed")))
 }
 
-/// Records every change of zone owner, about every 250 ms (nothing while Postgres is down).
-async fn poll_leases(
-    pool: PgPool,
-    sightings: Arc<Mutex<Vec<LeaseSighting>>>,
-    current: Arc<Mutex<HashMap<String, (String, i64)>>>,
-) {
+/// Keeps the current owner of every zone, about every 250 ms (nothing while Postgres is down).
+async fn poll_leases(pool: PgPool, current: Arc<Mutex<HashMap<String, (String, i64)>>>) {
     loop {
         let rows =
             sqlx::query("SELECT zone, owner, epoch FROM zone_leases WHERE expires_at > now()")
                 .fetch_all(&pool)
                 .await;
         if let Ok(rows) = rows {
-            let at = SystemTime::now();
             let mut now: HashMap<String, (String, i64)> = HashMap::new();
             for row in rows {
                 let (Ok(zone), Ok(owner), Ok(epoch)) = (
@@ -529,19 +526,7 @@ async fn poll_leases(
                 };
                 now.insert(zone, (owner, epoch));
             }
-            let mut current = lock(&current);
-            let mut sightings = lock(&sightings);
-            for (zone, (owner, epoch)) in &now {
-                if current.get(zone) != Some(&(owner.clone(), *epoch)) {
-                    sightings.push(LeaseSighting {
-                        at,
-                        zone: zone.clone(),
-                        owner: owner.clone(),
-                        epoch: *epoch,
-                    });
-                }
-            }
-            *current = now;
+            *lock(&current) = now;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -603,178 +588,61 @@ async fn final_states(
     out
 }
 
-async fn job_states(pool: &PgPool) -> anyhow::Result<HashMap<i64, String>> {
+/// Postgres may still be recovering from a restart: a few tries.
+async fn with_retries<T, F, Fut>(what: &str, mut read: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let mut last = None;
     for _ in 0..10 {
-        match sqlx::query_as::<_, (i64, String)>("SELECT id, state FROM jobs")
-            .fetch_all(pool)
-            .await
-        {
-            Ok(rows) => return Ok(rows.into_iter().collect()),
+        match read().await {
+            Ok(v) => return Ok(v),
             Err(err) => last = Some(err),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(last.map_or_else(|| anyhow::anyhow!("cannot read jobs"), anyhow::Error::from))
-        .context("cannot read the jobs table")
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt")))
+        .with_context(|| format!("cannot read {what}"))
 }
 
-fn assemble(
-    config: &ChaosConfig,
-    records: &[OpRecord],
-    finals: &HashMap<String, (bool, Option<String>)>,
-    jobs: &HashMap<i64, String>,
-    tagged: &HashMap<(&'static str, i64), usize>,
-) -> Report {
-    let mut report = Report {
-        seed: config.seed,
-        planned_ops: config.ops,
-        ..Report::default()
-    };
-    let mut creates = Vec::new();
-    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    let mut accept = Vec::new();
-    let mut done = Vec::new();
-    for record in records {
-        let stats: &mut KindStats = report.by_kind.entry(record.kind.as_str()).or_default();
-        let (Some(name), Some(job_id)) = (&record.name, record.job_id()) else {
-            report.rejected += 1;
-            stats.rejected += 1;
-            let reason = record
-                .rejected
-                .clone()
-                .unwrap_or_else(|| "no answer".into());
-            *errors
-                .entry(format!("refused: {}", truncate(&reason, 90)))
-                .or_insert(0) += 1;
-            continue;
-        };
-        report.ops += 1;
-        stats.accepted += 1;
-        if record.submit_attempts > 1 {
-            report.resubmitted += 1;
-        }
-        // The final GetOperation is the gateway's word; the waiter's view covers a gateway
-        // that no longer answers at the very end.
-        let (gateway_done, error) = finals
-            .get(name)
-            .cloned()
-            .unwrap_or((record.done, record.error.clone()));
-        let row_terminal = jobs
-            .get(&job_id)
-            .is_some_and(|s| TERMINAL.contains(&s.as_str()));
-        if gateway_done != row_terminal {
-            report.disagreements += 1;
-        }
-        if gateway_done && row_terminal {
-            report.terminal += 1;
-            match &error {
-                None => {
-                    report.succeeded += 1;
-                    stats.succeeded += 1;
-                }
-                Some(code) => {
-                    report.failed += 1;
-                    stats.failed += 1;
-                    *errors
-                        .entry(format!("{} failed: {code}", record.kind.as_str()))
-                        .or_insert(0) += 1;
-                }
-            }
-        } else {
-            report.lost += 1;
-            stats.lost += 1;
-        }
-        if let Some(kind) = record.kind.creates() {
-            creates.push(CreateOp {
-                job_id,
-                kind,
-                succeeded: gateway_done && error.is_none(),
-            });
-        }
-        accept.extend(record.accept_latency);
-        done.extend(record.done_latency);
-    }
-    report.jobs_total = jobs.len();
-    report.jobs_unfinished = jobs
-        .values()
-        .filter(|s| !TERMINAL.contains(&s.as_str()))
-        .count();
-    report.once = analysis::check_once(&creates, tagged);
-    report.errors = errors;
-    accept.sort();
-    done.sort();
-    report.accept_p50 = analysis::quantile(&accept, 0.5);
-    report.accept_p99 = analysis::quantile(&accept, 0.99);
-    report.done_p50 = analysis::quantile(&done, 0.5);
-    report.done_p99 = analysis::quantile(&done, 0.99);
-    report.done_max = done.last().copied();
-    report
+/// Every job row, with the gateway method that accepted it.
+async fn job_rows(pool: &PgPool) -> anyhow::Result<Vec<JobRow>> {
+    with_retries("the jobs table", || async {
+        let rows = sqlx::query_as::<_, (i64, String, String, Option<String>, Option<String>)>(
+            "SELECT j.id, j.state, j.caller, j.idempotency_key, g.method FROM jobs j \
+             LEFT JOIN gateway_operations g ON g.job_id = j.id ORDER BY j.id",
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, caller, request_id, method)| JobRow {
+                id,
+                state: JobState::parse(&state),
+                caller,
+                request_id,
+                method,
+            })
+            .collect())
+    })
+    .await
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::driver::OpKind;
-
-    fn record(index: usize, kind: OpKind, name: Option<&str>) -> OpRecord {
-        OpRecord {
-            index,
-            kind,
-            zone: "fr-par-1".into(),
-            submit_attempts: 1,
-            name: name.map(str::to_owned),
-            rejected: name.is_none().then(|| "InvalidArgument: bad".to_owned()),
-            done: name.is_some(),
-            error: None,
-            accept_latency: Some(Duration::from_millis(10)),
-            done_latency: Some(Duration::from_secs(2)),
-        }
-    }
-
-    #[test]
-    fn accounting_of_terminal_lost_and_refused() {
-        let records = [
-            record(0, OpKind::CreateServer, Some("operations/1")),
-            record(1, OpKind::CreateServer, Some("operations/2")),
-            record(2, OpKind::PowerOff, Some("operations/3")),
-            record(3, OpKind::Reboot, None),
-            record(4, OpKind::CreateSnapshot, Some("operations/5")),
-        ];
-        let finals = HashMap::from([
-            ("operations/1".to_owned(), (true, None)),
-            (
-                "operations/2".to_owned(),
-                (true, Some("FailedPrecondition".to_owned())),
-            ),
-            ("operations/3".to_owned(), (false, None)),
-            ("operations/5".to_owned(), (true, None)),
-        ]);
-        let jobs = HashMap::from([
-            (1, "completed".to_owned()),
-            (2, "failed".to_owned()),
-            (3, "running".to_owned()),
-            (5, "retryable".to_owned()),
-        ]);
-        let tagged = HashMap::from([(("server", 1), 1), (("server", 2), 1), (("snapshot", 5), 2)]);
-        let report = assemble(&ChaosConfig::default(), &records, &finals, &jobs, &tagged);
-        assert_eq!(report.ops, 4);
-        assert_eq!(report.rejected, 1);
-        assert_eq!(report.terminal, 2);
-        assert_eq!(report.lost, 2);
-        assert_eq!(report.disagreements, 1);
-        assert_eq!((report.succeeded, report.failed), (1, 1));
-        assert_eq!(report.once.duplicates, 1);
-        assert_eq!(report.jobs_unfinished, 2);
-        assert!(!report.passed());
-        assert_eq!(report.by_kind["create_server"].accepted, 2);
-        assert_eq!(truncate("abcdef", 3), "abc…");
-    }
+/// The lease history (`zone_lease_history`), as spans.
+async fn lease_spans(pool: &PgPool) -> anyhow::Result<Vec<LeaseSpan>> {
+    with_retries("the zone lease history", || async {
+        Ok(fleet_scheduler::lease_history(pool)
+            .await?
+            .into_iter()
+            .map(|l| LeaseSpan {
+                zone: l.zone,
+                epoch: l.epoch,
+                owner: l.owner,
+                from: SystemTime::from(l.acquired_at),
+                until: SystemTime::from(l.expires_at),
+            })
+            .collect())
+    })
+    .await
 }

@@ -7,6 +7,7 @@
 //! ([`plan`]). At the end it checks the promises of the design brief ([`analysis`]) and
 //! returns a [`Report`]. See `docs/reliability.md`.
 
+pub mod accounting;
 pub mod analysis;
 pub mod binary;
 pub mod driver;
@@ -38,6 +39,8 @@ pub struct ChaosConfig {
     pub duration: Duration,
     /// Bound of the wait for stragglers after the disrupted phase.
     pub settle_timeout: Duration,
+    /// A killed worker's zone with no new owner within this fails the run.
+    pub failover_bound: Duration,
     /// Seeds the timeline, the operation mix, the request ids and the emulator's faults.
     pub seed: u64,
     /// Zones the operations and the workers cover.
@@ -65,6 +68,8 @@ impl Default for ChaosConfig {
             pg_restarts: 1,
             duration: Duration::from_secs(120),
             settle_timeout: Duration::from_secs(120),
+            // Lease TTL 2 s: a dead owner's zones move within a few TTLs.
+            failover_bound: Duration::from_secs(10),
             seed: 1,
             zones: ["fr-par-1", "fr-par-2", "nl-ams-1", "pl-waw-1"]
                 .map(str::to_owned)

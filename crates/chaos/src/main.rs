@@ -27,6 +27,9 @@ struct Args {
     /// Longest wait for stragglers after the disrupted phase, in seconds.
     #[arg(long, default_value_t = 120)]
     settle_s: u64,
+    /// A killed worker's zone with no new owner within this many seconds fails the run.
+    #[arg(long, default_value_t = 10)]
+    failover_bound_s: u64,
     /// Seed of the timeline, the operation mix and the emulator's faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         pg_restarts: args.pg_restarts,
         duration: Duration::from_secs(args.duration_s),
         settle_timeout: Duration::from_secs(args.settle_s),
+        failover_bound: Duration::from_secs(args.failover_bound_s),
         seed: args.seed,
         zones: args.zones,
         workers: args.workers,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::analysis::{Failover, OnceCheck, OwnerCheck};
+use crate::analysis::{Failover, JobCheck, OnceCheck, OrphanCheck, OwnerCheck};
 use crate::procs::UnexpectedExit;
 
 /// Per operation kind.
@@ -25,11 +25,14 @@ pub struct Report {
     pub planned_ops: usize,
     /// Operations the gateway accepted (answered with an Operation).
     pub ops: usize,
-    /// Operations the gateway refused (never accepted; not part of promise 1).
+    /// Operations the gateway refused definitely (a documented refusal: nothing accepted).
     pub rejected: usize,
+    /// Operations the caller gave up submitting (no definite answer): counted in `lost`.
+    pub given_up: usize,
     /// Accepted operations done per GetOperation and terminal in the jobs table.
     pub terminal: usize,
-    /// Accepted operations not terminal after the settle deadline.
+    /// Operations not seen done by the waiting caller and terminal in the jobs table, plus
+    /// those given up on, plus definite refusals that still made a job.
     pub lost: usize,
     pub succeeded: usize,
     pub failed: usize,
@@ -42,9 +45,17 @@ pub struct Report {
     /// Jobs rows not terminal at the end (including jobs of calls the harness gave up on).
     pub jobs_unfinished: usize,
     pub once: OnceCheck,
+    /// One job per (caller, method, request_id).
+    pub jobs: JobCheck,
+    /// Tagged resources upstream that no completed job accounts for.
+    pub orphans: OrphanCheck,
     pub owners: OwnerCheck,
     pub failovers: Vec<Failover>,
     pub max_failover: Option<Duration>,
+    /// A killed owner's zone must have a new owner within this.
+    pub failover_bound: Duration,
+    /// Zones not re-owned within `failover_bound` (or never).
+    pub late_failovers: usize,
     /// (offset from the start of the drive, process, worker id).
     pub kills: Vec<(Duration, String, Option<String>)>,
     /// How long each Postgres restart took.
@@ -67,27 +78,40 @@ pub struct Report {
 }
 
 impl Report {
-    /// The promises held: nothing lost, nothing created twice, no successful create without
-    /// its resource, no call from a superseded zone owner.
+    /// The promises held: nothing lost, nothing created twice (upstream or as a job), no
+    /// successful create without its resource, no orphan resource, no call outside its
+    /// epoch's lease, every killed owner's zone re-owned in time, no process died unplanned.
     pub fn passed(&self) -> bool {
         self.lost == 0
             && self.once.duplicates == 0
             && self.once.missing == 0
+            && self.jobs.duplicate_jobs == 0
+            && self.orphans.orphans == 0
             && self.owners.double_owner_calls == 0
+            && self.late_failovers == 0
+            && self.unexpected_exits.is_empty()
     }
 
     /// The last line of the output.
     pub fn summary_line(&self) -> String {
-        let failover = self
-            .max_failover
-            .map_or_else(|| "n/a".to_owned(), |d| format!("{:.2}", d.as_secs_f64()));
+        // A zone never re-owned has no failover time: say so rather than drop it.
+        let failover = if self.failovers.iter().any(|f| f.after.is_none()) {
+            "never".to_owned()
+        } else {
+            self.max_failover
+                .map_or_else(|| "n/a".to_owned(), |d| format!("{:.2}", d.as_secs_f64()))
+        };
         format!(
-            "ops={} terminal={} lost={} duplicates={} double_owner_calls={} max_failover_s={failover}",
+            "ops={} terminal={} lost={} duplicates={} double_owner_calls={} duplicate_jobs={} \
+             unexpected_exits={} orphans={} max_failover_s={failover}",
             self.ops,
             self.terminal,
             self.lost,
             self.once.duplicates,
-            self.owners.double_owner_calls
+            self.owners.double_owner_calls,
+            self.jobs.duplicate_jobs,
+            self.unexpected_exits.len(),
+            self.orphans.orphans,
         )
     }
 
@@ -107,7 +131,11 @@ impl Report {
         let rows: Vec<(&str, String)> = vec![
             ("operations planned", self.planned_ops.to_string()),
             ("accepted (Operation returned)", self.ops.to_string()),
-            ("refused by the gateway", self.rejected.to_string()),
+            (
+                "refused by the gateway (definite)",
+                self.rejected.to_string(),
+            ),
+            ("given up by the caller (lost)", self.given_up.to_string()),
             (
                 "accepted after a resubmission",
                 self.resubmitted.to_string(),
@@ -126,12 +154,14 @@ impl Report {
                 "jobs rows / unfinished",
                 format!("{} / {}", self.jobs_total, self.jobs_unfinished),
             ),
+            ("duplicate jobs", self.jobs.duplicate_jobs.to_string()),
             ("creates checked upstream", self.once.checked.to_string()),
             ("duplicate resources", self.once.duplicates.to_string()),
             (
                 "succeeded creates without resource",
                 self.once.missing.to_string(),
             ),
+            ("orphan resources", self.orphans.orphans.to_string()),
             ("upstream calls logged", self.calls_total.to_string()),
             (
                 "worker calls attributed / epochs",
@@ -164,6 +194,14 @@ impl Report {
                 ),
             ),
             ("max failover (kill -> new owner)", ms(self.max_failover)),
+            (
+                "zones not re-owned within the bound",
+                format!(
+                    "{} (bound {:.0}s)",
+                    self.late_failovers,
+                    self.failover_bound.as_secs_f64()
+                ),
+            ),
             (
                 "accept latency p50 / p99",
                 format!("{} / {}", ms(self.accept_p50), ms(self.accept_p99)),
@@ -240,7 +278,14 @@ impl Report {
         for exit in &self.unexpected_exits {
             let _ = writeln!(out, "unexpected exit: {} ({})", exit.name, exit.status);
         }
-        for example in self.owners.examples.iter().chain(&self.once.examples) {
+        for example in self
+            .owners
+            .examples
+            .iter()
+            .chain(&self.once.examples)
+            .chain(&self.jobs.examples)
+            .chain(&self.orphans.examples)
+        {
             let _ = writeln!(out, "violation: {example}");
         }
         match &self.log_dir {
@@ -260,28 +305,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn summary_line_is_stable_and_verdict_follows_the_checks() {
-        let mut report = Report {
+    fn summary_line_is_stable_and_verdict_follows_every_check() {
+        let clean = Report {
             ops: 200,
             terminal: 200,
             max_failover: Some(Duration::from_millis(2346)),
+            failover_bound: Duration::from_secs(10),
             ..Report::default()
         };
         assert_eq!(
-            report.summary_line(),
-            "ops=200 terminal=200 lost=0 duplicates=0 double_owner_calls=0 max_failover_s=2.35"
+            clean.summary_line(),
+            "ops=200 terminal=200 lost=0 duplicates=0 double_owner_calls=0 duplicate_jobs=0 \
+             unexpected_exits=0 orphans=0 max_failover_s=2.35"
         );
-        assert!(report.passed());
-        assert!(report.table().contains("lost"));
-        report.once.duplicates = 1;
-        assert!(!report.passed());
-        report.once.duplicates = 0;
-        report.owners.double_owner_calls = 1;
-        assert!(!report.passed());
-        report.owners.double_owner_calls = 0;
-        report.lost = 1;
-        assert!(!report.passed());
+        assert!(clean.passed());
+        assert!(clean.table().contains("lost"));
+        // Each broken promise alone fails the run.
+        type Break = (&'static str, fn(&mut Report));
+        let breaks: [Break; 8] = [
+            ("lost", |r| r.lost = 1),
+            ("duplicates", |r| r.once.duplicates = 1),
+            ("missing", |r| r.once.missing = 1),
+            ("duplicate_jobs", |r| r.jobs.duplicate_jobs = 1),
+            ("orphans", |r| r.orphans.orphans = 1),
+            ("double_owner_calls", |r| r.owners.double_owner_calls = 1),
+            ("late failover", |r| r.late_failovers = 1),
+            ("unexpected exit", |r| {
+                r.unexpected_exits.push(UnexpectedExit {
+                    name: "worker-1".into(),
+                    at: std::time::SystemTime::now(),
+                    status: "exit code 1".into(),
+                });
+            }),
+        ];
+        for (what, break_it) in breaks {
+            let mut report = clean.clone();
+            break_it(&mut report);
+            assert!(!report.passed(), "{what} must fail the run");
+        }
+        let mut report = clean.clone();
+        report.unexpected_exits.push(UnexpectedExit {
+            name: "worker-1".into(),
+            at: std::time::SystemTime::now(),
+            status: "exit code 1".into(),
+        });
+        assert!(report.summary_line().contains("unexpected_exits=1"));
+        let mut report = clean.clone();
         report.max_failover = None;
         assert!(report.summary_line().ends_with("max_failover_s=n/a"));
+        report.failovers.push(Failover {
+            worker_id: "w1-1".into(),
+            zone: "fr-par-1".into(),
+            after: None,
+            first_call_after: None,
+        });
+        assert!(report.summary_line().ends_with("max_failover_s=never"));
     }
 }

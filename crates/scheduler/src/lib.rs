@@ -98,8 +98,8 @@ pub use service::{Rescued, SchedulerConfig, SchedulerService, prune_finished, re
 pub use stats::{QueueStat, queue_stats};
 pub use wake::wake_jobs;
 pub use zone_lease::{
-    WorkerMember, ZoneLease, heartbeat_worker, leave_workers, live_workers, release_zone,
-    renew_zone, try_acquire_zone, zone_owner, zone_owners,
+    LeaseEpoch, WorkerMember, ZoneLease, heartbeat_worker, lease_history, leave_workers,
+    live_workers, release_zone, renew_zone, try_acquire_zone, zone_owner, zone_owners,
 };
 pub use zones::{ZonePause, list_zone_pauses, pause_zone, resume_zone};
 

@@ -38,6 +38,17 @@ pub struct WorkerMember {
 
 const LEASE_COLUMNS: &str = "zone, owner, address, epoch, expires_at, acquired_at";
 
+/// Tail of every lease write (`WITH lease AS (… RETURNING {LEASE_COLUMNS})`): records the
+/// written lease in `zone_lease_history` in the same statement, and returns it. The last write
+/// of an epoch wins (a renewal extends its expiry, a release cuts it); writes of one zone are
+/// serialized by its `zone_leases` row lock.
+const RECORD_HISTORY: &str = "\
+    , history AS (INSERT INTO zone_lease_history (zone, epoch, owner, acquired_at, expires_at) \
+        SELECT zone, epoch, owner, acquired_at, expires_at FROM lease \
+        ON CONFLICT (zone, epoch) DO UPDATE SET owner = EXCLUDED.owner, \
+            acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at) \
+    SELECT * FROM lease";
+
 fn lease_from_row(row: &PgRow) -> std::result::Result<ZoneLease, sqlx::Error> {
     Ok(ZoneLease {
         zone: row.try_get("zone")?,
@@ -63,7 +74,7 @@ pub async fn try_acquire_zone(
     ttl: Duration,
 ) -> Result<Option<ZoneLease>> {
     let sql = format!(
-        "INSERT INTO zone_leases (zone, owner, address, epoch, expires_at) \
+        "WITH lease AS (INSERT INTO zone_leases (zone, owner, address, epoch, expires_at) \
          VALUES ($1, $2, $3, 1, now() + $4 * interval '1 millisecond') \
          ON CONFLICT (zone) DO UPDATE SET \
              epoch = CASE WHEN zone_leases.owner = EXCLUDED.owner \
@@ -75,7 +86,8 @@ pub async fn try_acquire_zone(
              owner = EXCLUDED.owner, address = EXCLUDED.address, \
              expires_at = EXCLUDED.expires_at, renewed_at = now() \
          WHERE zone_leases.expires_at <= now() OR zone_leases.owner = EXCLUDED.owner \
-         RETURNING {LEASE_COLUMNS}"
+         RETURNING {LEASE_COLUMNS}) \
+         {RECORD_HISTORY}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(zone)
@@ -95,10 +107,11 @@ pub async fn renew_zone(
     ttl: Duration,
 ) -> Result<Option<ZoneLease>> {
     let sql = format!(
-        "UPDATE zone_leases SET expires_at = now() + $4 * interval '1 millisecond', \
-             renewed_at = now() \
+        "WITH lease AS (UPDATE zone_leases \
+             SET expires_at = now() + $4 * interval '1 millisecond', renewed_at = now() \
          WHERE zone = $1 AND owner = $2 AND epoch = $3 AND expires_at > now() \
-         RETURNING {LEASE_COLUMNS}"
+         RETURNING {LEASE_COLUMNS}) \
+         {RECORD_HISTORY}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&lease.zone)
@@ -112,16 +125,51 @@ pub async fn renew_zone(
 
 /// Gives `lease` up at once (graceful shutdown or hand-over); returns whether it was held.
 pub async fn release_zone(pool: &PgPool, lease: &ZoneLease) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE zone_leases SET expires_at = now() \
-         WHERE zone = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
+    let sql = format!(
+        "WITH lease AS (UPDATE zone_leases SET expires_at = now() \
+         WHERE zone = $1 AND owner = $2 AND epoch = $3 AND expires_at > now() \
+         RETURNING {LEASE_COLUMNS}) \
+         {RECORD_HISTORY}"
+    );
+    let released = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&lease.zone)
+        .bind(&lease.owner)
+        .bind(lease.epoch)
+        .fetch_optional(pool)
+        .await?;
+    Ok(released.is_some())
+}
+
+/// One epoch of a zone's lease, from `zone_lease_history`: who held it, from its grant until
+/// its expiry as last written (a renewal extends it, a release cuts it short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseEpoch {
+    pub zone: String,
+    pub epoch: i64,
+    pub owner: String,
+    pub acquired_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Every recorded lease epoch, by zone then epoch.
+pub async fn lease_history(pool: &PgPool) -> Result<Vec<LeaseEpoch>> {
+    let rows = sqlx::query(
+        "SELECT zone, epoch, owner, acquired_at, expires_at FROM zone_lease_history \
+         ORDER BY zone, epoch",
     )
-    .bind(&lease.zone)
-    .bind(&lease.owner)
-    .bind(lease.epoch)
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(LeaseEpoch {
+            zone: row.try_get("zone")?,
+            epoch: row.try_get("epoch")?,
+            owner: row.try_get("owner")?,
+            acquired_at: row.try_get("acquired_at")?,
+            expires_at: row.try_get("expires_at")?,
+        });
+    }
+    Ok(out)
 }
 
 /// Leases held now (unexpired), by zone.

@@ -112,3 +112,61 @@ async fn membership_lists_live_workers_only() {
         .collect();
     assert_eq!(ids, ["w2"]);
 }
+
+#[tokio::test]
+async fn every_lease_write_is_recorded_in_the_history_with_its_epoch() {
+    let pool = db().await;
+    let short = Duration::from_millis(50);
+    let a = try_acquire_zone(&pool, "fr-par-2", "a", "", short)
+        .await
+        .unwrap()
+        .unwrap();
+    let history = lease_history(&pool).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].zone.as_str(),
+            history[0].epoch,
+            history[0].owner.as_str()
+        ),
+        ("fr-par-2", a.epoch, "a")
+    );
+    assert_eq!(
+        (history[0].acquired_at, history[0].expires_at),
+        (a.acquired_at, a.expires_at)
+    );
+
+    // A renewal extends the recorded expiry of the same epoch.
+    let renewed = renew_zone(&pool, &a, short).await.unwrap().unwrap();
+    let history = lease_history(&pool).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].expires_at, renewed.expires_at);
+    assert!(history[0].expires_at > a.expires_at);
+
+    // Expiry without renewal, then a takeover: a new epoch row; the old row keeps its expiry,
+    // which lies before the successor's grant.
+    while zone_owner(&pool, "fr-par-2").await.unwrap().is_some() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let b = try_acquire_zone(&pool, "fr-par-2", "b", "", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let history = lease_history(&pool).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        (history[1].epoch, history[1].owner.as_str()),
+        (b.epoch, "b")
+    );
+    assert_eq!(history[0].expires_at, renewed.expires_at);
+    assert!(history[0].expires_at <= history[1].acquired_at);
+
+    // A release cuts the recorded expiry short; a refused renewal writes nothing.
+    assert!(release_zone(&pool, &b).await.unwrap());
+    assert!(!release_zone(&pool, &b).await.unwrap());
+    assert!(renew_zone(&pool, &a, LONG).await.unwrap().is_none());
+    let history = lease_history(&pool).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history[1].expires_at < b.expires_at);
+    assert!(history[1].expires_at >= history[1].acquired_at);
+}
