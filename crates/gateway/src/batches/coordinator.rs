@@ -70,7 +70,13 @@ pub async fn run(
 
 async fn handle(pool: &PgPool, job: &ClaimedJob, tick_every: Duration) -> Outcome {
     match tick(pool, job.id(), job.is_cancel_requested()).await {
-        Ok(Tick::Done(result)) => Outcome::Complete(result),
+        Ok(Tick::Done { result, progress }) => {
+            // The final counts stay in the metadata (a completion records no progress).
+            if let Err(err) = job.record_progress(&progress).await {
+                return Outcome::Retry(JobError::new("batch_tick", err.to_string()));
+            }
+            Outcome::Complete(result)
+        }
         Ok(Tick::Again(progress)) => Outcome::Snooze {
             until: OffsetDateTime::now_utc() + tick_every,
             progress: Some(progress),
@@ -86,8 +92,12 @@ async fn handle(pool: &PgPool, job: &ClaimedJob, tick_every: Duration) -> Outcom
 /// What a tick decided.
 #[derive(Debug)]
 pub enum Tick {
-    /// Every child finished (or will never start): the final Batch as JSON.
-    Done(serde_json::Value),
+    /// Every child finished (or will never start): the final Batch as JSON, and the last
+    /// progress.
+    Done {
+        result: serde_json::Value,
+        progress: Progress,
+    },
     /// Children are pending or in flight: tick again later, showing this progress.
     Again(Progress),
 }
@@ -169,14 +179,20 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
     children = load_children(&mut tx, id).await?;
     tx.commit().await?;
 
-    let progress_state = ProgressState::new(&batch, &children);
+    let progress = progress(&batch, &children);
     if open == 0 {
         let result = fleet_proto::json::to_json(&to_proto(&batch, &children, true));
-        return Ok(Tick::Done(result));
+        return Ok(Tick::Done { result, progress });
     }
+    Ok(Tick::Again(progress))
+}
+
+/// The job progress of a batch: counts in its message and `state.batch`.
+fn progress(batch: &BatchRow, children: &[ChildRow]) -> Progress {
+    let progress_state = ProgressState::new(batch, children);
     let counts = progress_state.counts;
     let done = counts.succeeded + counts.failed + counts.cancelled + counts.skipped;
-    Ok(Tick::Again(Progress {
+    Progress {
         step: Some(batch.state.as_str().to_owned()),
         percent: Some(if counts.total == 0 {
             100.0
@@ -189,7 +205,7 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
         )),
         upstream_ids: Vec::new(),
         state: json!({ ProgressState::KEY: progress_state }),
-    }))
+    }
 }
 
 /// Records the outcome of every child whose job has finished since the last tick.

@@ -139,32 +139,51 @@ impl BatchesApi {
         caller: &Caller,
         selector: &v1::BatchSelector,
     ) -> Result<Vec<Selected>, GatewayError> {
-        let zone = selector.zone.as_str();
-        if zone.is_empty() || (zone != "all" && !known_zone(zone)) {
-            return Err(GatewayError::invalid(
-                "selector.zone",
-                format!("must be a zone or \"all\"; got {zone:?}"),
-            ));
+        let zones: Vec<&str> = match (selector.zone.as_str(), selector.zones.as_slice()) {
+            ("", []) => {
+                return Err(GatewayError::invalid(
+                    "selector.zone",
+                    "required: a zone, \"all\", or zones",
+                ));
+            }
+            ("", zones) => zones.iter().map(String::as_str).collect(),
+            (zone, []) => vec![zone],
+            (_, _) => {
+                return Err(GatewayError::invalid(
+                    "selector.zones",
+                    "give zone or zones, not both",
+                ));
+            }
+        };
+        for (i, zone) in zones.iter().enumerate() {
+            let all_alone = *zone == "all" && zones.len() == 1;
+            if zones[..i].contains(zone) {
+                return Err(GatewayError::invalid(
+                    format!("selector.zones[{i}]"),
+                    format!("zone {zone} is named twice"),
+                ));
+            }
+            if !all_alone && !known_zone(zone) {
+                let field = if selector.zones.is_empty() {
+                    "selector.zone".to_owned()
+                } else {
+                    format!("selector.zones[{i}]")
+                };
+                return Err(GatewayError::invalid(
+                    field,
+                    format!("must be a zone or \"all\"; got {zone:?}"),
+                ));
+            }
         }
-        let mut query = json!({ "zone": zone, "page_size": crate::paging::MAX_PAGE_SIZE });
-        let fields = [
-            ("project", &selector.project),
-            ("name", &selector.name_prefix),
-            ("state", &selector.state),
-            ("commercial_type", &selector.commercial_type),
-        ];
-        if let Value::Object(map) = &mut query {
-            for (key, value) in fields {
-                if !value.is_empty() {
-                    map.insert(key.into(), json!(value));
-                }
-            }
-            if !selector.tags.is_empty() {
-                map.insert("tags".into(), json!(selector.tags));
-            }
-            if !selector.server_ids.is_empty() {
-                map.insert("servers".into(), json!(selector.server_ids));
-            }
+        let mut servers = Vec::new();
+        for zone in &zones {
+            servers.extend(
+                self.api
+                    .list_every(LIST_SERVERS, caller, list_query(zone, selector))
+                    .await?
+                    .into_iter()
+                    .map(|item| (*zone, item)),
+            );
         }
         let text = |item: &Value, key: &str| {
             item.get(key)
@@ -172,13 +191,13 @@ impl BatchesApi {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let servers = self.api.list_every(LIST_SERVERS, caller, query).await?;
         let selected: Vec<Selected> = servers
             .iter()
+            .map(|(zone, item)| (*zone, item))
             // The upstream name filter matches anywhere in the name; the selector's is a prefix.
-            .filter(|item| text(item, "name").starts_with(&selector.name_prefix))
+            .filter(|(_, item)| text(item, "name").starts_with(&selector.name_prefix))
             // Tags: all of them, whatever the upstream filter's semantics.
-            .filter(|item| {
+            .filter(|(_, item)| {
                 let tags: Vec<String> = item
                     .get("tags")
                     .and_then(Value::as_array)
@@ -190,10 +209,10 @@ impl BatchesApi {
                     .unwrap_or_default();
                 selector.tags.iter().all(|t| tags.contains(t))
             })
-            .filter(|item| {
+            .filter(|(_, item)| {
                 selector.server_ids.is_empty() || selector.server_ids.contains(&text(item, "id"))
             })
-            .map(|item| Selected {
+            .map(|(zone, item)| Selected {
                 zone: Some(text(item, "zone"))
                     .filter(|z| !z.is_empty())
                     .unwrap_or_else(|| zone.to_owned()),
@@ -210,7 +229,10 @@ impl BatchesApi {
         {
             return Err(GatewayError::invalid(
                 "selector.server_ids",
-                format!("no server {missing} matches the selector in zone {zone:?}"),
+                format!(
+                    "no server {missing} matches the selector in {}",
+                    zones.join(", ")
+                ),
             ));
         }
         if selected.is_empty() {
@@ -293,6 +315,31 @@ impl BatchesApi {
         change_state(&self.api.pool, caller, id, change).await?;
         self.get(caller, name).await
     }
+}
+
+/// The ListServers request of one zone of a selector.
+fn list_query(zone: &str, selector: &v1::BatchSelector) -> Value {
+    let mut query = json!({ "zone": zone, "page_size": crate::paging::MAX_PAGE_SIZE });
+    let fields = [
+        ("project", &selector.project),
+        ("name", &selector.name_prefix),
+        ("state", &selector.state),
+        ("commercial_type", &selector.commercial_type),
+    ];
+    if let Value::Object(map) = &mut query {
+        for (key, value) in fields {
+            if !value.is_empty() {
+                map.insert(key.into(), json!(value));
+            }
+        }
+        if !selector.tags.is_empty() {
+            map.insert("tags".into(), json!(selector.tags));
+        }
+        if !selector.server_ids.is_empty() {
+            map.insert("servers".into(), json!(selector.server_ids));
+        }
+    }
+    query
 }
 
 /// A caller's change of a batch's state.
