@@ -423,3 +423,111 @@ async fn unserved_actions_and_empty_selections_are_refused() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
 }
+
+/// Pause holds back new children, resume lets them go, and extra coordinators ticking the
+/// same batch at the same time (as a second gateway, or a re-run after a lost lease, would)
+/// never start a child twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pause_resume_and_concurrent_ticks_start_each_child_once() {
+    let env = start().await;
+    let ids = servers(&env, ZONE, "app", 4, &["app"]).await;
+    env.emulator.clear_call_log();
+    let mut batches = client!(env, batches_client::BatchesClient);
+    let mut ops = client!(env, operations_client::OperationsClient);
+    let op = must(
+        "CreateBatch",
+        batches.create_batch(reboot(&[ZONE], &["app"], 1, 0)).await,
+    );
+    let id: i64 = op.name.trim_start_matches("operations/").parse().unwrap();
+    let name = format!("batches/{id}");
+    let paused = must(
+        "PauseBatch",
+        batches
+            .pause_batch(v1::BatchRequest { name: name.clone() })
+            .await,
+    );
+    assert_eq!(paused.state, "paused");
+    // Whatever started before the pause finishes; then nothing more starts, however often
+    // the batch is ticked.
+    let pool = env.pool.clone();
+    let started = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM batch_children WHERE batch_id = $1 AND job_id IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let mut before = 0;
+    for _ in 0..200 {
+        fleet_gateway::batches::coordinator::tick(&env.pool, id, false)
+            .await
+            .unwrap();
+        let batch = must(
+            "GetBatch",
+            batches
+                .get_batch(v1::GetBatchRequest { name: name.clone() })
+                .await,
+        );
+        if batch.counts.unwrap().in_flight == 0 {
+            before = started().await;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        before <= 1,
+        "{before} children started before the pause took effect"
+    );
+    for _ in 0..5 {
+        fleet_gateway::batches::coordinator::tick(&env.pool, id, false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(started().await, before, "a paused batch started a child");
+
+    // Resume, with four more coordinators ticking the batch as fast as they can.
+    let resumed = must(
+        "ResumeBatch",
+        batches
+            .resume_batch(v1::BatchRequest { name: name.clone() })
+            .await,
+    );
+    assert_eq!(resumed.state, "running");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut rivals = Vec::new();
+    for _ in 0..4 {
+        let (pool, stop) = (env.pool.clone(), stop.clone());
+        rivals.push(tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                fleet_gateway::batches::coordinator::tick(&pool, id, false)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let done = wait(&mut ops, &op.name).await;
+    stop.cancel();
+    for rival in rivals {
+        rival.await.unwrap();
+    }
+    let result: v1::Batch = response(&done);
+    assert_eq!(result.state, "completed", "{result:?}");
+    let events: Vec<&str> = result.events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["started", "paused", "resumed", "completed"]);
+    let calls = action_calls(&env);
+    for id in &ids {
+        assert_eq!(
+            calls.get(id).map(Vec::len),
+            Some(1),
+            "action calls of {id}: {calls:?}"
+        );
+    }
+    let jobs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'server_action.reboot'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(jobs, 4, "child jobs");
+}

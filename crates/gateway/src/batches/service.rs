@@ -359,7 +359,7 @@ impl Change {
         }
     }
 
-    fn from_states(self) -> &'static [BatchState] {
+    fn allowed_from(self) -> &'static [BatchState] {
         match self {
             Change::Pause => &[BatchState::Running],
             Change::Resume => &[BatchState::Paused],
@@ -389,7 +389,7 @@ pub async fn change_state(
         Some(locked) => locked,
         None => return Err(not_found(id)),
     };
-    if !change.from_states().contains(&batch.state) {
+    if !change.allowed_from().contains(&batch.state) {
         return Err(GatewayError::FailedPrecondition {
             reason: "BATCH_STATE",
             message: format!(
