@@ -30,7 +30,7 @@ pub const BATCH_KIND: &str = "batch";
 /// Pseudo-zone of coordinator jobs: no worker owns it, the gateway's coordinator runs it.
 pub const BATCH_ZONE: &str = "batches";
 /// The method that starts batches (recorded with the parent job, audited).
-pub const CREATE_BATCH: &str = "fleet.v1.Batches/CreateBatch";
+pub const CREATE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[0];
 /// Priority of a child job: after single operations of the same zone (lower runs first, and
 /// single operations have 0), so a batch never starves them.
 pub const CHILD_PRIORITY: i16 = 10;

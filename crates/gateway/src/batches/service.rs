@@ -23,9 +23,9 @@ use crate::operations::to_operation;
 use crate::paging::{PageToken, filter_hash, page_size};
 use crate::request::known_zone;
 
-const PAUSE_BATCH: &str = "fleet.v1.Batches/PauseBatch";
-const RESUME_BATCH: &str = "fleet.v1.Batches/ResumeBatch";
-const CANCEL_BATCH: &str = "fleet.v1.Batches/CancelBatch";
+const PAUSE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[1];
+const RESUME_BATCH: &str = crate::audit::BATCHES_MUTATIONS[2];
+const CANCEL_BATCH: &str = crate::audit::BATCHES_MUTATIONS[3];
 const LIST_SERVERS: &str = "fleet.v1.Servers/ListServers";
 
 /// The Batches service.
