@@ -58,13 +58,7 @@ impl BatchesApi {
         request: v1::CreateBatchRequest,
     ) -> Result<v1::Operation, GatewayError> {
         caller.require_operator(CREATE_BATCH)?;
-        let action = BatchAction::parse(
-            request
-                .action
-                .as_ref()
-                .map(|a| a.server_action.as_str())
-                .unwrap_or_default(),
-        )?;
+        let action = check_create(&request)?;
         let selector = request.selector.clone().unwrap_or_default();
         let selected = self.resolve(caller, &selector).await?;
         let limits = Limits::resolve(
@@ -139,42 +133,7 @@ impl BatchesApi {
         caller: &Caller,
         selector: &v1::BatchSelector,
     ) -> Result<Vec<Selected>, GatewayError> {
-        let zones: Vec<&str> = match (selector.zone.as_str(), selector.zones.as_slice()) {
-            ("", []) => {
-                return Err(GatewayError::invalid(
-                    "selector.zone",
-                    "required: a zone, \"all\", or zones",
-                ));
-            }
-            ("", zones) => zones.iter().map(String::as_str).collect(),
-            (zone, []) => vec![zone],
-            (_, _) => {
-                return Err(GatewayError::invalid(
-                    "selector.zones",
-                    "give zone or zones, not both",
-                ));
-            }
-        };
-        for (i, zone) in zones.iter().enumerate() {
-            let all_alone = *zone == "all" && zones.len() == 1;
-            if zones[..i].contains(zone) {
-                return Err(GatewayError::invalid(
-                    format!("selector.zones[{i}]"),
-                    format!("zone {zone} is named twice"),
-                ));
-            }
-            if !all_alone && !known_zone(zone) {
-                let field = if selector.zones.is_empty() {
-                    "selector.zone".to_owned()
-                } else {
-                    format!("selector.zones[{i}]")
-                };
-                return Err(GatewayError::invalid(
-                    field,
-                    format!("must be a zone or \"all\"; got {zone:?}"),
-                ));
-            }
-        }
+        let zones = selector_zones(selector)?;
         let mut servers = Vec::new();
         for zone in &zones {
             servers.extend(
@@ -315,6 +274,63 @@ impl BatchesApi {
         change_state(&self.api.pool, caller, id, change).await?;
         self.get(caller, name).await
     }
+}
+
+/// The checks of a CreateBatch request that need no caller and no database (the offline
+/// check runs them too): the action, the zones, the policy's form. Answers the action.
+pub fn check_create(request: &v1::CreateBatchRequest) -> Result<BatchAction, GatewayError> {
+    let action = BatchAction::parse(
+        request
+            .action
+            .as_ref()
+            .map(|a| a.server_action.as_str())
+            .unwrap_or_default(),
+    )?;
+    selector_zones(&request.selector.clone().unwrap_or_default())?;
+    // The limits' form does not depend on the selection's size.
+    Limits::resolve(request.policy.as_ref(), 1)?;
+    Ok(action)
+}
+
+/// The zones a selector names (`zone`, `"all"`, or `zones`), checked.
+fn selector_zones(selector: &v1::BatchSelector) -> Result<Vec<&str>, GatewayError> {
+    let zones: Vec<&str> = match (selector.zone.as_str(), selector.zones.as_slice()) {
+        ("", []) => {
+            return Err(GatewayError::invalid(
+                "selector.zone",
+                "required: a zone, \"all\", or zones",
+            ));
+        }
+        ("", zones) => zones.iter().map(String::as_str).collect(),
+        (zone, []) => vec![zone],
+        (_, _) => {
+            return Err(GatewayError::invalid(
+                "selector.zones",
+                "give zone or zones, not both",
+            ));
+        }
+    };
+    for (i, zone) in zones.iter().enumerate() {
+        let all_alone = *zone == "all" && zones.len() == 1;
+        if zones[..i].contains(zone) {
+            return Err(GatewayError::invalid(
+                format!("selector.zones[{i}]"),
+                format!("zone {zone} is named twice"),
+            ));
+        }
+        if !all_alone && !known_zone(zone) {
+            let field = if selector.zones.is_empty() {
+                "selector.zone".to_owned()
+            } else {
+                format!("selector.zones[{i}]")
+            };
+            return Err(GatewayError::invalid(
+                field,
+                format!("must be a zone or \"all\"; got {zone:?}"),
+            ));
+        }
+    }
+    Ok(zones)
 }
 
 /// The ListServers request of one zone of a selector.
