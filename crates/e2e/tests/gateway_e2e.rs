@@ -1298,6 +1298,53 @@ async fn every_method_is_served() {
         .await,
     );
 
+    // Batches: a dry run, then a real one-server batch paused, resumed and cancelled (it may
+    // have ended already: a refusal must still be a mapped one).
+    let mut batches = client!(env, batches_client::BatchesClient, Some(OPS_TOKEN));
+    let batch_request = |validate_only| v1::CreateBatchRequest {
+        selector: Some(v1::BatchSelector {
+            zone: z(),
+            server_ids: vec![sid.clone()],
+            ..Default::default()
+        }),
+        action: Some(v1::BatchAction {
+            server_action: "poweron".into(),
+        }),
+        policy: None,
+        validate_only,
+    };
+    let planned = must(
+        "CreateBatch dry run",
+        batches.create_batch(batch_request(true)).await,
+    );
+    assert!(planned.done && planned.name.is_empty());
+    let started = must(
+        "CreateBatch",
+        batches.create_batch(batch_request(false)).await,
+    );
+    let batch_name = started.name.replace("operations/", "batches/");
+    let named = || v1::BatchRequest {
+        name: batch_name.clone(),
+    };
+    accept("PauseBatch", batches.pause_batch(named()).await);
+    accept("ResumeBatch", batches.resume_batch(named()).await);
+    accept("CancelBatch", batches.cancel_batch(named()).await);
+    must(
+        "GetBatch",
+        batches
+            .get_batch(v1::GetBatchRequest {
+                name: batch_name.clone(),
+            })
+            .await,
+    );
+    must(
+        "ListBatches",
+        batches
+            .list_batches(v1::ListBatchesRequest::default())
+            .await,
+    );
+    wait_done(&mut ops, &started.name).await;
+
     // Last: the ones that end resources.
     accept(
         "DeleteVolume",

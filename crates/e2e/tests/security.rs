@@ -536,6 +536,23 @@ fn matrix(project: &str, server: &str) -> BTreeMap<&'static str, Row> {
         },
     );
     rows.insert(
+        "fleet.v1.Batches",
+        Row {
+            read: ("fleet.v1.Batches/ListBatches", json!({})),
+            mutate: Some((
+                "fleet.v1.Batches/CreateBatch",
+                json!({"selector": {"zone": ZONE, "server_ids": [server]},
+                       "action": {"server_action": "reboot"}}),
+            )),
+            // The selection is resolved through the List path, so the project scope holds.
+            other_project: Some((
+                "fleet.v1.Batches/CreateBatch",
+                json!({"selector": {"zone": ZONE, "project": project},
+                       "action": {"server_action": "reboot"}, "validate_only": true}),
+            )),
+        },
+    );
+    rows.insert(
         "fleet.v1.Audit",
         Row {
             read: ("fleet.v1.Audit/ListAuditEvents", json!({})),

@@ -162,6 +162,9 @@ impl Gateway {
     pub fn audit(&self) -> v1::audit_client::AuditClient<AuthChannel> {
         v1::audit_client::AuditClient::new(self.channel())
     }
+    pub fn batches(&self) -> v1::batches_client::BatchesClient<AuthChannel> {
+        v1::batches_client::BatchesClient::new(self.channel())
+    }
 }
 
 /// The error and its sources on one line: tonic's top-level transport error

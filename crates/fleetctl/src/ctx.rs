@@ -66,6 +66,7 @@ paged!(
     ListVolumeTypesRequest => ListVolumeTypesResponse,
     ListOperationsRequest => ListOperationsResponse,
     ListAuditEventsRequest => ListAuditEventsResponse,
+    ListBatchesRequest => ListBatchesResponse,
 );
 
 impl PageRequest for v1::ListDefaultSecurityGroupRulesRequest {

@@ -6,6 +6,7 @@
 
 mod args;
 mod audit;
+mod batch;
 mod call;
 mod client;
 mod commands;
@@ -120,6 +121,10 @@ pub enum Command {
     /// The audit log of mutating calls: list (by caller, method, resource, --since)
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Batches: one server action over a selection, with a rollout policy (run, plan, get,
+    /// list, pause, resume, cancel)
+    #[command(subcommand)]
+    Batch(batch::BatchCmd),
     /// Call any fleet.v1 method with a JSON request
     Call(call::CallArgs),
 }
@@ -199,6 +204,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dashboard(args) => dashboard::run(&ctx, args).await,
         Command::Operations(cmd) => operations::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Batch(cmd) => batch::run(&ctx, cmd).await,
         Command::Call(args) => call::run(&ctx, args).await,
     }
 }

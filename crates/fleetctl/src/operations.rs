@@ -356,7 +356,8 @@ fn print_any(ctx: &Ctx, any: &prost_types::Any) -> Result<(), CliError> {
         v1::ExportSnapshotResult,
         v1::Volume,
         v1::MigrationPlan,
-        v1::PrivateNic
+        v1::PrivateNic,
+        v1::Batch
     );
     let type_name = any.type_url.rsplit('/').next().unwrap_or_default();
     let desc = fleet_proto::descriptor_pool()

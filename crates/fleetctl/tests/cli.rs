@@ -599,3 +599,88 @@ async fn audit_list_sends_the_filters_and_since_as_a_start_time() {
     let bad = fleetctl(addr, Some(TOKEN), &["audit", "list", "--since", "soon"]).await;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[tokio::test]
+async fn batch_plan_sends_a_dry_run_and_run_wait_prints_each_failed_child() {
+    let (addr, gateway) = start().await;
+    let plan = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "batch",
+            "plan",
+            "--zone",
+            "all",
+            "--selector",
+            "tag=web",
+            "--action",
+            "reboot",
+            "--max-in-flight",
+            "10%",
+            "--max-failures",
+            "2",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let json: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["state"], "planned");
+    let sent = &gateway.calls("CreateBatch")[0].request;
+    assert_eq!(sent["validate_only"], true);
+    assert_eq!(sent["selector"]["zone"], "all");
+    assert_eq!(sent["selector"]["tags"][0], "web");
+    assert_eq!(sent["policy"]["max_in_flight"]["percent"], 10);
+    assert_eq!(sent["policy"]["max_failures"]["count"], 2);
+
+    let run = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "batch", "run", "--zone", "fr-par-1", "--zone", "nl-ams-1", "--action", "reboot",
+            "--wait", "-o", "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = &gateway.calls("CreateBatch")[1].request;
+    assert_eq!(sent["selector"]["zones"][1], "nl-ams-1");
+    assert!(
+        sent.get("validate_only").is_none_or(|v| v == false),
+        "{sent}"
+    );
+    assert!(
+        run.stderr
+            .contains("failed: fr-par-1/b (web-b): server is locked"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("batch halted: 2 children failed"),
+        "{}",
+        run.stderr
+    );
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["children"][1]["outcome"], "failed");
+
+    let paused = fleetctl(addr, Some(TOKEN), &["batch", "pause", "9", "-o", "json"]).await;
+    assert_eq!(paused.code, 0, "{}", paused.stderr);
+    assert_eq!(gateway.calls("PauseBatch")[0].request["name"], "batches/9");
+    let bad = fleetctl(
+        addr,
+        Some(TOKEN),
+        &[
+            "batch",
+            "plan",
+            "--zone",
+            "all",
+            "--action",
+            "reboot",
+            "--max-in-flight",
+            "lots",
+        ],
+    )
+    .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

@@ -44,6 +44,8 @@ pub const DEFAULT_REQUEST_ID_PRUNE_INTERVAL: Duration = Duration::from_secs(600)
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// How often expired audit records are pruned.
 pub const DEFAULT_AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+/// Default pause between two ticks of a batch's coordinator.
+pub const DEFAULT_BATCH_TICK: Duration = Duration::from_millis(250);
 
 /// Settings of the gateway.
 #[derive(Debug, Clone, clap::Args)]
@@ -137,6 +139,11 @@ pub struct GatewayConfig {
         default_value = humantime::format_duration(DEFAULT_AUDIT_PRUNE_INTERVAL).to_string(),
         value_parser = humantime::parse_duration)]
     pub audit_prune_interval: Duration,
+    /// Pause between two ticks of a running batch (how soon a finished child is replaced).
+    #[arg(long, env = "FLEET_GATEWAY_BATCH_TICK",
+        default_value = humantime::format_duration(DEFAULT_BATCH_TICK).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub batch_tick: Duration,
     /// Postgres pool size.
     #[arg(long, env = "FLEET_GATEWAY_DB_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS)]
     pub db_connections: u32,
@@ -260,8 +267,17 @@ impl GatewayConfig {
             request_id_prune_interval: DEFAULT_REQUEST_ID_PRUNE_INTERVAL,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             audit_prune_interval: DEFAULT_AUDIT_PRUNE_INTERVAL,
+            batch_tick: DEFAULT_BATCH_TICK,
             db_connections: DEFAULT_DB_CONNECTIONS,
             caller_limit: Limit::default(),
+        }
+    }
+
+    /// The batch coordinator's pacing.
+    pub fn batch_coordinator(&self) -> crate::batches::coordinator::CoordinatorSettings {
+        crate::batches::coordinator::CoordinatorSettings {
+            tick: self.batch_tick,
+            ..Default::default()
         }
     }
 

@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batches;
 pub mod call;
 pub mod config;
 pub mod errors;

@@ -67,7 +67,7 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
 }
 
 /// The public services of fleet's own, which stand for no Scaleway endpoint.
-pub const OWN_SERVICES: &[&str] = &["fleet.v1.Operations", "fleet.v1.Audit"];
+pub const OWN_SERVICES: &[&str] = &["fleet.v1.Operations", "fleet.v1.Audit", "fleet.v1.Batches"];
 
 /// Fully qualified names of every service in the descriptor set.
 pub const SERVICES: &[&str] = &[
@@ -86,6 +86,7 @@ pub const SERVICES: &[&str] = &[
     "fleet.v1.Dashboards",
     "fleet.v1.Operations",
     "fleet.v1.Audit",
+    "fleet.v1.Batches",
     "fleet.internal.v1.ZoneCalls",
 ];
 

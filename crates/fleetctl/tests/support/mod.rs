@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use fleet_proto::v1;
 use fleet_proto::v1::audit_server::{Audit, AuditServer};
+use fleet_proto::v1::batches_server::{Batches, BatchesServer};
 use fleet_proto::v1::operations_server::{Operations, OperationsServer};
 use fleet_proto::v1::server_actions_server::{ServerActions, ServerActionsServer};
 use fleet_proto::v1::servers_server::{Servers, ServersServer};
@@ -149,6 +150,102 @@ impl Audit for Gateway {
             events: vec![audit_event()],
             next_page_token: String::new(),
         }))
+    }
+}
+
+/// The Batch the fake answers: two children, one of them failed.
+pub fn batch(state: &str) -> v1::Batch {
+    let child = |id: &str, outcome: &str, error: &str| v1::BatchChild {
+        zone: "fr-par-1".into(),
+        server_id: id.into(),
+        name: format!("web-{id}"),
+        state: "running".into(),
+        outcome: outcome.into(),
+        operation: String::new(),
+        error: error.into(),
+    };
+    v1::Batch {
+        name: "batches/9".into(),
+        operation: "operations/9".into(),
+        state: state.into(),
+        reason: if state == "halted" {
+            "2 children failed, more than max_failures 1".into()
+        } else {
+            String::new()
+        },
+        max_in_flight: 1,
+        max_failures: 1,
+        children: vec![
+            child("a", "succeeded", ""),
+            child("b", "failed", "server is locked"),
+        ],
+        ..Default::default()
+    }
+}
+
+#[tonic::async_trait]
+impl Batches for Gateway {
+    async fn create_batch(
+        &self,
+        request: Request<v1::CreateBatchRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        self.record("CreateBatch", &request)?;
+        if request.get_ref().validate_only {
+            let mut op = operation("", "succeeded", 100, true);
+            op.result = Some(v1::operation::Result::Response(
+                prost_types::Any::from_msg(&batch("planned")).unwrap(),
+            ));
+            return Ok(Response::new(op));
+        }
+        Ok(Response::new(operation(
+            "operations/batch",
+            "queued",
+            0,
+            false,
+        )))
+    }
+
+    async fn get_batch(
+        &self,
+        request: Request<v1::GetBatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.record("GetBatch", &request)?;
+        Ok(Response::new(batch("running")))
+    }
+
+    async fn list_batches(
+        &self,
+        request: Request<v1::ListBatchesRequest>,
+    ) -> Result<Response<v1::ListBatchesResponse>, Status> {
+        self.record("ListBatches", &request)?;
+        Ok(Response::new(v1::ListBatchesResponse {
+            batches: vec![batch("running")],
+            next_page_token: String::new(),
+        }))
+    }
+
+    async fn pause_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.record("PauseBatch", &request)?;
+        Ok(Response::new(batch("paused")))
+    }
+
+    async fn resume_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.record("ResumeBatch", &request)?;
+        Ok(Response::new(batch("running")))
+    }
+
+    async fn cancel_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.record("CancelBatch", &request)?;
+        Ok(Response::new(batch("cancelled")))
     }
 }
 
@@ -423,6 +520,10 @@ impl Operations for Gateway {
             let details: tonic_types::pb::Status =
                 prost::Message::decode(status.details()).unwrap();
             last.result = Some(v1::operation::Result::Error(details));
+        } else if name == "operations/batch" {
+            last.result = Some(v1::operation::Result::Response(
+                prost_types::Any::from_msg(&batch("halted")).unwrap(),
+            ));
         } else {
             let result = v1::ServerActionResult {
                 action: "poweron".into(),
@@ -455,7 +556,8 @@ pub async fn start() -> (SocketAddr, Gateway) {
             .add_service(VolumesServer::new(service.clone()))
             .add_service(SnapshotsServer::new(service.clone()))
             .add_service(OperationsServer::new(service.clone()))
-            .add_service(AuditServer::new(service))
+            .add_service(AuditServer::new(service.clone()))
+            .add_service(BatchesServer::new(service))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await
             .unwrap();

@@ -35,17 +35,27 @@ pub const TARGET: &str = fleet_telemetry::AUDIT_TARGET;
 /// Mutating methods outside the endpoint method table.
 pub const OPERATIONS_MUTATIONS: &[&str] = &["fleet.v1.Operations/CancelOperation"];
 
+/// The mutating methods of the `Batches` service (a `CreateBatch` dry run changes nothing
+/// and is not audited).
+pub const BATCHES_MUTATIONS: &[&str] = &[
+    "fleet.v1.Batches/CreateBatch",
+    "fleet.v1.Batches/PauseBatch",
+    "fleet.v1.Batches/ResumeBatch",
+    "fleet.v1.Batches/CancelBatch",
+];
+
 /// Longest text kept in one column; request fields are the caller's text and are clipped.
 const MAX_TEXT: usize = 256;
 
-/// Every method whose calls are audited: the mutating methods of the method table and
-/// [`OPERATIONS_MUTATIONS`].
+/// Every method whose calls are audited: the mutating methods of the method table,
+/// [`OPERATIONS_MUTATIONS`] and [`BATCHES_MUTATIONS`].
 pub fn audited_methods() -> BTreeSet<String> {
     methods()
         .values()
         .filter(|info| info.mutating)
         .map(|info| info.grpc_method.clone())
         .chain(OPERATIONS_MUTATIONS.iter().map(|m| (*m).to_owned()))
+        .chain(BATCHES_MUTATIONS.iter().map(|m| (*m).to_owned()))
         .collect()
 }
 

@@ -17,6 +17,57 @@ use crate::request::methods::MethodInfo;
 use crate::request::sources::{self, Source};
 
 impl Api {
+    /// Every item of List method `grpc_method` for `json` (every page), through the same
+    /// field rules, project scoping, plan and upstream lists as a caller's List call; refused
+    /// when a zone did not answer, so a selection is never silently partial. The selection of
+    /// a batch is resolved by it.
+    pub(crate) async fn list_every(
+        &self,
+        grpc_method: &str,
+        caller: &Caller,
+        mut json: Value,
+    ) -> Result<Vec<Value>, GatewayError> {
+        let info = crate::request::methods::method(grpc_method)?;
+        crate::request::rules::validate(info, &json)?;
+        super::scope_project(info, caller, &mut json)?;
+        let mut items = Vec::new();
+        loop {
+            let crate::request::Plan::List(plan) = crate::request::plan(info, &json)? else {
+                return Err(GatewayError::Internal(format!(
+                    "{grpc_method} is not a List method"
+                )));
+            };
+            let collection = plan.collection.clone();
+            let page = self.list(info, caller, &json, plan).await?;
+            if let Some(zone) = page
+                .get("unreachable")
+                .and_then(Value::as_array)
+                .and_then(|zones| zones.first())
+                .and_then(Value::as_str)
+            {
+                return Err(GatewayError::WorkerUnavailable {
+                    zone: zone.to_owned(),
+                    message: "the zone did not answer its list; the selection would be partial"
+                        .into(),
+                });
+            }
+            if let Some(Value::Array(page_items)) = page.get(&collection) {
+                items.extend(page_items.iter().cloned());
+            }
+            let next = page
+                .get("next_page_token")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if next.is_empty() {
+                return Ok(items);
+            }
+            if let Value::Object(map) = &mut json {
+                map.insert("page_token".into(), Value::String(next.to_owned()));
+                map.insert("page_size".into(), json!(crate::paging::MAX_PAGE_SIZE));
+            }
+        }
+    }
+
     /// A List method: one source paged by offset, or every source merged.
     pub(super) async fn list(
         &self,

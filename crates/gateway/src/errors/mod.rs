@@ -138,6 +138,12 @@ pub enum GatewayError {
     /// The operation was cancelled.
     #[error("operation cancelled")]
     Cancelled,
+    /// The resource is not in a state that allows the call (e.g. pausing a finished batch).
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 /// Bounds of what an INVALID_ARGUMENT answer repeats of the request (headers stay small).
@@ -268,6 +274,10 @@ impl GatewayError {
             }
             GatewayError::JobFailed(f) => {
                 return job_failure_status(&f.kind, &f.message, &f.resource, &f.state, &f.target);
+            }
+            GatewayError::FailedPrecondition { reason, message } => {
+                info(&mut details, reason, []);
+                (Code::FailedPrecondition, message.clone())
             }
             GatewayError::Cancelled => {
                 info(&mut details, "CANCELLED", []);

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Caller, ProjectScope};
+use crate::batches;
 use crate::errors::{GatewayError, UpstreamContext};
 use crate::request::convert::dynamic_from_json;
 use crate::request::methods::response_type;
@@ -171,6 +172,9 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
         method: method.unwrap_or_default().to_owned(),
         deadline,
         upstream_task_id: detail.upstream_task_id.clone().unwrap_or_default(),
+        batch: (job.kind == batches::BATCH_KIND)
+            .then(|| batches::ProgressState::metadata(job.id, &job.progress.state))
+            .flatten(),
     };
     let result = match job.state {
         JobState::Completed => Some(completed(job, method)),
@@ -189,15 +193,23 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
 }
 
 fn completed(job: &Job, method: Option<&str>) -> v1::operation::Result {
-    let packed = response_type(method, &job.kind)
+    // A batch's parent operation answers the final Batch (its children's outcomes).
+    let type_name = if job.kind == batches::BATCH_KIND {
+        Some(<v1::Batch as prost::Name>::full_name())
+    } else {
+        response_type(method, &job.kind).map(str::to_owned)
+    };
+    let packed = type_name
         .ok_or_else(|| {
             GatewayError::Internal(format!("no method starts jobs of kind {}", job.kind))
         })
         .and_then(|type_name| {
-            fleet_proto::descriptor_pool()
-                .get_message_by_name(type_name)
-                .map(|desc| (type_name, desc))
-                .ok_or_else(|| GatewayError::Internal(format!("unknown response type {type_name}")))
+            match fleet_proto::descriptor_pool().get_message_by_name(&type_name) {
+                Some(desc) => Ok((type_name, desc)),
+                None => Err(GatewayError::Internal(format!(
+                    "unknown response type {type_name}"
+                ))),
+            }
         })
         .and_then(|(type_name, desc)| {
             dynamic_from_json(&desc, job.result.clone().unwrap_or(Value::Null))

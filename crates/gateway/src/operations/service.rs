@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::audit::{self, AuditRecord, OPERATIONS_MUTATIONS};
 use crate::auth::{Caller, caller_of};
+use crate::batches;
 use crate::call::Api;
 use crate::errors::{GatewayError, clip};
 use crate::operations::{self, ListFilter, PUBLIC_STATES, job_states, to_operation};
@@ -124,6 +125,21 @@ impl OperationsApi {
         caller.require_operator(CANCEL_OPERATION)?;
         let request = request.into_inner();
         let job = operations::get_visible(&self.api.pool, &caller, &request.name).await?;
+        if job.kind == batches::BATCH_KIND {
+            // A batch's parent is cancelled as a batch: no new child starts, children in
+            // flight finish, then the parent ends (cancelling its job now would strand them).
+            if !job.state.is_terminal() {
+                batches::service::change_state(
+                    &self.api.pool,
+                    &caller,
+                    job.id,
+                    batches::service::Change::Cancel,
+                )
+                .await?;
+            }
+            let job = fleet_scheduler::get_job(&self.api.pool, job.id).await?;
+            return self.operation(&job).await;
+        }
         let outcome = fleet_scheduler::cancel_job(&self.api.pool, job.id).await?;
         tracing::info!(job_id = job.id, caller = %caller.name, outcome = ?outcome, "cancel requested");
         if let CancelOutcome::AlreadyFinished(_) = outcome {

@@ -2,7 +2,8 @@
 //! caller: decode → JSON → [`validate`] → [`prepare`] (the fleet-core request) → the job of a
 //! long-running call or the page token of a List: [`rules::validate`](super::rules::validate)
 //! and [`plan`](super::plan), the functions [`crate::call`] runs on every call (and the
-//! Operations checks of [`crate::operations::service`]).
+//! Operations checks of [`crate::operations::service`] and the Batches checks of
+//! [`crate::batches::service::check_create`]).
 //!
 //! Why it exists: fuzzing and property tests need one entry point that runs everything the
 //! gateway does to a request before it reaches Postgres or a worker, to prove that no input
@@ -22,8 +23,8 @@ use crate::operations::parse_name;
 use crate::operations::service::{list_filter, wait_timeout};
 use crate::paging::{PageToken, page_size};
 
-/// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations
-/// and Audit services, as `fleet.v1.Service/Method`.
+/// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations,
+/// Audit and Batches services, as `fleet.v1.Service/Method`.
 pub fn method_names() -> Vec<String> {
     let mut names: Vec<String> = fleet_proto::descriptor_pool()
         .services()
@@ -72,6 +73,9 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
         // The Operations service reads its typed request; no JSON is involved.
         return check_operations(name, message);
     }
+    if let Some(name) = method.strip_prefix("fleet.v1.Batches/") {
+        return check_batches(name, message);
+    }
     if method == "fleet.v1.Audit/ListAuditEvents" {
         let request: v1::ListAuditEventsRequest = typed(message)?;
         page_size(request.page_size)?;
@@ -89,6 +93,36 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     validate(info, &json)?;
     plan(info, &json)?;
     Ok(())
+}
+
+/// The checks of the Batches service that need no caller and no database.
+fn check_batches(name: &str, message: &DynamicMessage) -> Result<(), GatewayError> {
+    match name {
+        "CreateBatch" => {
+            crate::batches::service::check_create(&typed(message)?)?;
+            Ok(())
+        }
+        "GetBatch" | "PauseBatch" | "ResumeBatch" | "CancelBatch" => {
+            let name = message
+                .get_field_by_name("name")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            crate::batches::parse_batch_name(&name)?;
+            Ok(())
+        }
+        "ListBatches" => {
+            let request: v1::ListBatchesRequest = typed(message)?;
+            page_size(request.page_size)?;
+            // The token's filter hash depends on the caller; only its shape is checked here.
+            if !request.page_token.is_empty() {
+                PageToken::decode_shape(&request.page_token)?;
+            }
+            Ok(())
+        }
+        other => Err(GatewayError::Internal(format!(
+            "no checks for fleet.v1.Batches/{other}"
+        ))),
+    }
 }
 
 /// The checks of the Operations service that need no caller and no database.

@@ -23,6 +23,7 @@ use super::build::GatewayStartError;
 use super::{FleetApi, add_endpoint_services, public_service};
 use crate::audit::service::AuditApi;
 use crate::auth::{AuthInterceptor, Callers};
+use crate::batches::service::BatchesApi;
 use crate::call::Api;
 use crate::call::routing::ZoneRouter;
 use crate::config::GatewayConfig;
@@ -102,6 +103,14 @@ impl Gateway {
             );
             (pruned, tokio::spawn(task))
         });
+        // Every gateway coordinates batches: the runner claims coordinator jobs like any
+        // queue's, so a batch survives the gateway that ran its last tick.
+        let coordinator = tokio::spawn(crate::batches::coordinator::run(
+            self.pool.clone(),
+            format!("gateway-batches-{}", uuid::Uuid::new_v4()),
+            config.batch_coordinator(),
+            inner.clone(),
+        ));
         // Both reflection versions: grpcurl and grpcui speak v1, while Python's
         // grpcio-reflection and older grpcurl builds speak only v1alpha.
         let reflection_error = |e: tonic_reflection::server::Error| GatewayStartError::Setting {
@@ -118,6 +127,7 @@ impl Gateway {
         let fleet = FleetApi { api: api.clone() };
         let ops = OperationsApi { api: api.clone() };
         let audit = AuditApi { api: api.clone() };
+        let batches = BatchesApi { api: api.clone() };
         let limits = Arc::new(self.callers.limits(config.caller_limit));
         let auth = AuthInterceptor::new(self.callers.clone()).with_limits(limits);
         let mut routes = RoutesBuilder::default();
@@ -134,6 +144,12 @@ impl Gateway {
             .add_service(public_service!(
                 v1::audit_server::AuditServer<AuditApi>,
                 audit,
+                auth,
+                config.max_message_bytes
+            ))
+            .add_service(public_service!(
+                v1::batches_server::BatchesServer<BatchesApi>,
+                batches,
                 auth,
                 config.max_message_bytes
             ));
@@ -182,6 +198,9 @@ impl Gateway {
         inner.cancel();
         if let Err(err) = health_task.await {
             tracing::warn!(error = %err, "readiness task ended abnormally");
+        }
+        if let Err(err) = coordinator.await {
+            tracing::warn!(error = %err, "batch coordinator ended abnormally");
         }
         for (pruned, task) in pruner_tasks {
             if let Err(err) = task.await {

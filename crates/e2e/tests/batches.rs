@@ -1,0 +1,533 @@
+//! Batches end to end: the real gateway (its coordinator), workers, scheduler, emulator and
+//! Postgres. What a batch did is read from the emulator's call log and the canned proxy's
+//! answers, never from the batch's own counts.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use common::*;
+use fleet_proto::v1;
+use serde_json::json;
+use tonic::Code;
+
+macro_rules! client {
+    ($env:expr, $module:ident :: $client:ident) => {{
+        let (channel, bearer) = $env.svc(Some(OPS_TOKEN)).await;
+        v1::$module::$client::with_interceptor(channel, bearer)
+    }};
+}
+
+fn must<T>(what: &str, result: Result<tonic::Response<T>, tonic::Status>) -> T {
+    match result {
+        Ok(r) => r.into_inner(),
+        Err(s) => panic!("{what}: {:?} {}", s.code(), s.message()),
+    }
+}
+
+/// Creates `count` running servers in `zone` tagged `tags`; returns their ids.
+async fn servers(env: &Env, zone: &str, prefix: &str, count: usize, tags: &[&str]) -> Vec<String> {
+    let mut servers = client!(env, servers_client::ServersClient);
+    let mut ops = client!(env, operations_client::OperationsClient);
+    let mut names = Vec::new();
+    for i in 0..count {
+        let op = must(
+            "CreateServer",
+            servers
+                .create_server(v1::CreateServerRequest {
+                    zone: zone.into(),
+                    name: format!("{prefix}-{i}"),
+                    commercial_type: "DEV1-S".into(),
+                    image: Some("ubuntu_jammy".into()),
+                    project: Some(env.project()),
+                    tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                    start: true,
+                    ..Default::default()
+                })
+                .await,
+        );
+        names.push(op.name);
+    }
+    let mut ids = Vec::new();
+    for name in names {
+        let done = wait(&mut ops, &name).await;
+        let server: v1::Server = response(&done);
+        assert_eq!(server.state, "running");
+        ids.push(server.id);
+    }
+    ids
+}
+
+async fn wait(ops: &mut v1::operations_client::OperationsClient<Svc>, name: &str) -> v1::Operation {
+    for _ in 0..60 {
+        let op = must(
+            "WaitOperation",
+            ops.wait_operation(v1::WaitOperationRequest {
+                name: name.into(),
+                timeout: Some(prost_types::Duration {
+                    seconds: 5,
+                    nanos: 0,
+                }),
+            })
+            .await,
+        );
+        if op.done {
+            return op;
+        }
+    }
+    panic!("{name} not done");
+}
+
+fn response<T: prost::Message + prost::Name + Default>(op: &v1::Operation) -> T {
+    match &op.result {
+        Some(v1::operation::Result::Response(any)) => {
+            assert_eq!(any.type_url, T::type_url());
+            T::decode(any.value.as_slice()).unwrap()
+        }
+        other => panic!("{}: not a response: {other:?}", op.name),
+    }
+}
+
+fn metadata(op: &v1::Operation) -> v1::OperationMetadata {
+    op.metadata
+        .as_ref()
+        .unwrap()
+        .to_msg::<v1::OperationMetadata>()
+        .unwrap()
+}
+
+fn limit(n: u32) -> Option<v1::RolloutLimit> {
+    Some(v1::RolloutLimit {
+        limit: Some(v1::rollout_limit::Limit::Count(n)),
+    })
+}
+
+fn reboot(zones: &[&str], tags: &[&str], in_flight: u32, failures: u32) -> v1::CreateBatchRequest {
+    v1::CreateBatchRequest {
+        selector: Some(v1::BatchSelector {
+            zones: zones.iter().map(|z| (*z).to_owned()).collect(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            ..Default::default()
+        }),
+        action: Some(v1::BatchAction {
+            server_action: "reboot".into(),
+        }),
+        policy: Some(v1::RolloutPolicy {
+            max_in_flight: limit(in_flight),
+            max_failures: limit(failures),
+        }),
+        validate_only: false,
+    }
+}
+
+/// Action calls the emulator served per server id, with their times.
+fn action_calls(env: &Env) -> BTreeMap<String, Vec<SystemTime>> {
+    let mut calls: BTreeMap<String, Vec<SystemTime>> = BTreeMap::new();
+    for call in env.emulator.call_log() {
+        if call.method == "POST"
+            && let Some(rest) = call.path.strip_suffix("/action")
+            && let Some(id) = rest.rsplit('/').next()
+        {
+            calls.entry(id.to_owned()).or_default().push(call.at);
+        }
+    }
+    calls
+}
+
+/// Largest number of intervals open at once.
+fn max_overlap(intervals: &[(SystemTime, SystemTime)]) -> usize {
+    let mut edges: Vec<(SystemTime, i32)> = intervals
+        .iter()
+        .flat_map(|(a, b)| [(*a, 1), (*b, -1)])
+        .collect();
+    // An interval that ends when another starts does not overlap it.
+    edges.sort();
+    let (mut open, mut max) = (0i32, 0i32);
+    for (_, step) in edges {
+        open += step;
+        max = max.max(open);
+    }
+    usize::try_from(max).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reboot_batch_over_two_zones_reboots_each_server_once_within_max_in_flight() {
+    let env = start().await;
+    let mut web = servers(&env, ZONE, "web", 4, &["web", "tier-1"]).await;
+    web.extend(servers(&env, CANNED_ZONE, "web", 3, &["tier-1", "web"]).await);
+    // Not selected: one of the two tags only.
+    let other = servers(&env, ZONE, "db", 1, &["tier-1"]).await;
+    let mut batches = client!(env, batches_client::BatchesClient);
+    let mut ops = client!(env, operations_client::OperationsClient);
+
+    // The dry run resolves the same selection and changes nothing.
+    env.emulator.clear_call_log();
+    let mut plan = reboot(&[ZONE, CANNED_ZONE], &["web", "tier-1"], 2, 0);
+    plan.validate_only = true;
+    let planned = must(
+        "CreateBatch validate_only",
+        batches.create_batch(plan).await,
+    );
+    assert!(planned.done && planned.name.is_empty(), "{planned:?}");
+    let planned: v1::Batch = response(&planned);
+    assert_eq!(planned.state, "planned");
+    let mut planned_ids: Vec<String> = planned
+        .children
+        .iter()
+        .map(|c| c.server_id.clone())
+        .collect();
+    planned_ids.sort();
+    let mut expected = web.clone();
+    expected.sort();
+    assert_eq!(planned_ids, expected);
+    assert!(
+        planned
+            .children
+            .iter()
+            .all(|c| c.outcome == "pending" && c.state == "running")
+    );
+    assert_eq!((planned.max_in_flight, planned.max_failures), (2, 0));
+    let mutating: Vec<String> = env
+        .emulator
+        .call_log()
+        .iter()
+        .filter(|c| c.method != "GET")
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    assert!(mutating.is_empty(), "a dry run called {mutating:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM batches")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "a dry run stored a batch");
+
+    // The batch itself.
+    let op = must(
+        "CreateBatch",
+        batches
+            .create_batch(reboot(&[ZONE, CANNED_ZONE], &["web", "tier-1"], 2, 0))
+            .await,
+    );
+    assert!(op.name.starts_with("operations/") && !op.done);
+    let md = metadata(&op);
+    assert_eq!(
+        (md.kind.as_str(), md.method.as_str()),
+        ("batch", "fleet.v1.Batches/CreateBatch")
+    );
+    let done = wait(&mut ops, &op.name).await;
+    let result: v1::Batch = response(&done);
+    assert_eq!(result.state, "completed", "{result:?}");
+    assert_eq!(result.children.len(), web.len());
+    assert!(
+        result.children.iter().all(|c| c.outcome == "succeeded"),
+        "{:?}",
+        result.children
+    );
+    let progress = metadata(&done)
+        .batch
+        .expect("batch progress in the metadata");
+    let counts = progress.counts.unwrap();
+    assert_eq!((counts.total, counts.succeeded, counts.failed), (7, 7, 0));
+    let zones: BTreeMap<String, u32> = progress
+        .zones
+        .iter()
+        .map(|z| (z.zone.clone(), z.counts.unwrap().succeeded))
+        .collect();
+    assert_eq!(
+        zones,
+        BTreeMap::from([(CANNED_ZONE.to_owned(), 3), (ZONE.to_owned(), 4)])
+    );
+    let events: Vec<&str> = progress.events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["started", "completed"]);
+    assert_eq!(progress.events[0].caller, "ops");
+
+    // Upstream: each selected server got exactly one action call, the other none.
+    let calls = action_calls(&env);
+    for id in &web {
+        assert_eq!(
+            calls.get(id).map(Vec::len),
+            Some(1),
+            "action calls of {id}: {calls:?}"
+        );
+    }
+    assert!(
+        !calls.contains_key(&other[0]),
+        "an unselected server was acted on"
+    );
+    // Never more than max_in_flight servers rebooting at once: a child's job waits for its
+    // server to come back, so each server is in flight at least a transition after its call.
+    let rebooting: Vec<(SystemTime, SystemTime)> = calls
+        .values()
+        .flatten()
+        .map(|at| (*at, *at + TRANSITION))
+        .collect();
+    let seen = max_overlap(&rebooting);
+    assert!(
+        seen <= 2,
+        "{seen} servers rebooting at once, max_in_flight is 2"
+    );
+    // And the children's jobs, from enqueue to finish (the scheduler's record, not ours).
+    let jobs: Vec<(time::OffsetDateTime, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT j.created_at, j.finished_at FROM batch_children c JOIN jobs j ON j.id = c.job_id \
+         WHERE c.batch_id = $1",
+    )
+    .bind(
+        op.name
+            .trim_start_matches("operations/")
+            .parse::<i64>()
+            .unwrap(),
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 7);
+    let intervals: Vec<(SystemTime, SystemTime)> = jobs
+        .iter()
+        .map(|(a, b)| ((*a).into(), (*b).into()))
+        .collect();
+    assert_eq!(max_overlap(&intervals), 2, "children in flight at once");
+
+    // GetBatch and ListBatches show the same batch.
+    let got = must(
+        "GetBatch",
+        batches
+            .get_batch(v1::GetBatchRequest {
+                name: result.name.clone(),
+            })
+            .await,
+    );
+    assert_eq!(got.counts, result.counts);
+    let listed = must(
+        "ListBatches",
+        batches
+            .list_batches(v1::ListBatchesRequest::default())
+            .await,
+    );
+    assert_eq!(listed.batches.len(), 1);
+    assert!(listed.batches[0].children.is_empty());
+    // A finished batch cannot be paused.
+    let refused = batches
+        .pause_batch(v1::BatchRequest {
+            name: result.name.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(<v1::Batch as prost::Name>::full_name(), "fleet.v1.Batch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_halts_after_max_failures_plus_one_and_starts_no_child_after() {
+    let env = start().await;
+    let ids = servers(&env, CANNED_ZONE, "db", 5, &["db"]).await;
+    // Every action call of the zone fails for good (a permanent 4xx).
+    for _ in 0..ids.len() {
+        env.canned.arm(
+            "POST",
+            "/action",
+            400,
+            json!({"type": "invalid_request_error", "message": "injected: action refused"}),
+        );
+    }
+    env.emulator.clear_call_log();
+    let mut batches = client!(env, batches_client::BatchesClient);
+    let mut ops = client!(env, operations_client::OperationsClient);
+    let op = must(
+        "CreateBatch",
+        batches
+            .create_batch(reboot(&[CANNED_ZONE], &["db"], 1, 1))
+            .await,
+    );
+    let done = wait(&mut ops, &op.name).await;
+    let result: v1::Batch = response(&done);
+    assert_eq!(result.state, "halted", "{result:?}");
+    assert!(
+        result.reason.contains("max_failures 1"),
+        "{}",
+        result.reason
+    );
+    let outcomes: Vec<&str> = result.children.iter().map(|c| c.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["failed", "failed", "skipped", "skipped", "skipped"]
+    );
+    assert!(result.children[..2].iter().all(|c| !c.error.is_empty()));
+    assert!(result.children[2..].iter().all(|c| c.operation.is_empty()));
+    // Upstream: exactly max_failures + 1 action calls were made, none reached the emulator.
+    let served = env.canned.served.lock().unwrap().clone();
+    assert_eq!(served.len(), 2, "{served:?}");
+    assert!(action_calls(&env).is_empty());
+    let started: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'server_action.reboot'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(started, 2, "child jobs started");
+    let progress = metadata(&done).batch.unwrap();
+    assert_eq!(progress.state, "halted");
+    let counts = progress.counts.unwrap();
+    assert_eq!((counts.failed, counts.skipped), (2, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unserved_actions_and_empty_selections_are_refused() {
+    let env = start().await;
+    let mut batches = client!(env, batches_client::BatchesClient);
+    let mut request = reboot(&[ZONE], &["nothing-has-this"], 1, 0);
+    let refused = batches.create_batch(request.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("matches no server"),
+        "{}",
+        refused.message()
+    );
+    request.action = Some(v1::BatchAction {
+        server_action: "terminate".into(),
+    });
+    let refused = batches.create_batch(request.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("not implemented yet"),
+        "{}",
+        refused.message()
+    );
+    request.action = Some(v1::BatchAction {
+        server_action: "reboot".into(),
+    });
+    request.selector.as_mut().unwrap().zones = vec![ZONE.into(), "mars-1".into()];
+    let refused = batches.create_batch(request.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("selector.zones[1]"),
+        "{}",
+        refused.message()
+    );
+    // Every zone, but this harness's workers own only two of them: a partial selection is
+    // refused, never run.
+    let selector = request.selector.as_mut().unwrap();
+    selector.zones.clear();
+    selector.zone = "all".into();
+    let refused = batches.create_batch(request).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(
+        refused.message().contains("partial"),
+        "{}",
+        refused.message()
+    );
+    let (channel, bearer) = env.svc(Some(VIEWER_TOKEN)).await;
+    let mut viewer = v1::batches_client::BatchesClient::with_interceptor(channel, bearer);
+    let refused = viewer
+        .create_batch(reboot(&[ZONE], &["web"], 1, 0))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}
+
+/// Pause holds back new children, resume lets them go, and extra coordinators ticking the
+/// same batch at the same time (as a second gateway, or a re-run after a lost lease, would)
+/// never start a child twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pause_resume_and_concurrent_ticks_start_each_child_once() {
+    let env = start().await;
+    let ids = servers(&env, ZONE, "app", 4, &["app"]).await;
+    env.emulator.clear_call_log();
+    let mut batches = client!(env, batches_client::BatchesClient);
+    let mut ops = client!(env, operations_client::OperationsClient);
+    let op = must(
+        "CreateBatch",
+        batches.create_batch(reboot(&[ZONE], &["app"], 1, 0)).await,
+    );
+    let id: i64 = op.name.trim_start_matches("operations/").parse().unwrap();
+    let name = format!("batches/{id}");
+    let paused = must(
+        "PauseBatch",
+        batches
+            .pause_batch(v1::BatchRequest { name: name.clone() })
+            .await,
+    );
+    assert_eq!(paused.state, "paused");
+    // Whatever started before the pause finishes; then nothing more starts, however often
+    // the batch is ticked.
+    let pool = env.pool.clone();
+    let started = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM batch_children WHERE batch_id = $1 AND job_id IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let mut before = 0;
+    for _ in 0..200 {
+        fleet_gateway::batches::coordinator::tick(&env.pool, id, false)
+            .await
+            .unwrap();
+        let batch = must(
+            "GetBatch",
+            batches
+                .get_batch(v1::GetBatchRequest { name: name.clone() })
+                .await,
+        );
+        if batch.counts.unwrap().in_flight == 0 {
+            before = started().await;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        before <= 1,
+        "{before} children started before the pause took effect"
+    );
+    for _ in 0..5 {
+        fleet_gateway::batches::coordinator::tick(&env.pool, id, false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(started().await, before, "a paused batch started a child");
+
+    // Resume, with four more coordinators ticking the batch as fast as they can.
+    let resumed = must(
+        "ResumeBatch",
+        batches
+            .resume_batch(v1::BatchRequest { name: name.clone() })
+            .await,
+    );
+    assert_eq!(resumed.state, "running");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut rivals = Vec::new();
+    for _ in 0..4 {
+        let (pool, stop) = (env.pool.clone(), stop.clone());
+        rivals.push(tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                fleet_gateway::batches::coordinator::tick(&pool, id, false)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let done = wait(&mut ops, &op.name).await;
+    stop.cancel();
+    for rival in rivals {
+        rival.await.unwrap();
+    }
+    let result: v1::Batch = response(&done);
+    assert_eq!(result.state, "completed", "{result:?}");
+    let events: Vec<&str> = result.events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["started", "paused", "resumed", "completed"]);
+    let calls = action_calls(&env);
+    for id in &ids {
+        assert_eq!(
+            calls.get(id).map(Vec::len),
+            Some(1),
+            "action calls of {id}: {calls:?}"
+        );
+    }
+    let jobs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'server_action.reboot'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(jobs, 4, "child jobs");
+}

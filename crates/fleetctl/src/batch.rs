@@ -1,0 +1,273 @@
+//! The `batch` commands: one action over a selection of servers with a rollout policy
+//! (`run`, `plan` for the dry run), and `get`, `list`, `pause`, `resume`, `cancel`.
+
+use clap::{Args, Subcommand};
+use fleet_proto::v1;
+
+use crate::args::{LongRunning, Paging};
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::output;
+
+#[derive(Subcommand, Debug)]
+pub enum BatchCmd {
+    /// Start a batch; with --wait, follow it and print each failed child at the end
+    Run {
+        #[command(flatten)]
+        batch: BatchArgs,
+        #[command(flatten)]
+        long: LongRunning,
+    },
+    /// Dry run: print the resolved selection and the resolved policy; changes nothing
+    Plan {
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
+    /// One batch with its children (batches/ID or ID)
+    Get { name: String },
+    /// Batches, newest first
+    List {
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Start no new child until resumed (children in flight finish)
+    Pause { name: String },
+    /// Start children again after a pause
+    Resume { name: String },
+    /// Start no new child again; children in flight finish
+    Cancel { name: String },
+}
+
+/// What a batch acts on, what it does and how fast.
+#[derive(Args, Debug, Clone)]
+pub struct BatchArgs {
+    /// Zone to select in (repeat for several), or `all`
+    #[arg(long, required = true)]
+    pub zone: Vec<String>,
+    /// Selector terms, all of which must hold (repeatable): tag=T, project=P, name-prefix=N,
+    /// state=S, type=COMMERCIAL_TYPE, id=SERVER_ID
+    #[arg(long)]
+    pub selector: Vec<String>,
+    /// Server action of each child: poweron, poweroff or reboot
+    #[arg(long)]
+    pub action: String,
+    /// Children in flight at once: a count or a percentage (10%)
+    #[arg(long)]
+    pub max_in_flight: Option<String>,
+    /// Failures tolerated before no new child starts: a count or a percentage
+    #[arg(long)]
+    pub max_failures: Option<String>,
+}
+
+/// `10%` → a percentage, `3` → a count.
+pub fn parse_limit(flag: &str, text: &str) -> Result<v1::RolloutLimit, CliError> {
+    use v1::rollout_limit::Limit;
+    let bad = || {
+        CliError::Usage(format!(
+            "--{flag}: expected a count or a percentage like 10%; got {text:?}"
+        ))
+    };
+    let limit = match text.strip_suffix('%') {
+        Some(percent) => Limit::Percent(percent.trim().parse().map_err(|_| bad())?),
+        None => Limit::Count(text.trim().parse().map_err(|_| bad())?),
+    };
+    Ok(v1::RolloutLimit { limit: Some(limit) })
+}
+
+/// The CreateBatch request of `args`.
+pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchRequest, CliError> {
+    let mut selector = v1::BatchSelector::default();
+    match args.zone.as_slice() {
+        [one] => selector.zone = one.clone(),
+        several => selector.zones = several.to_vec(),
+    }
+    for term in &args.selector {
+        let (key, value) = term.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!("--selector: expected KEY=VALUE; got {term:?}"))
+        })?;
+        let value = value.to_owned();
+        match key {
+            "tag" => selector.tags.push(value),
+            "project" => selector.project = value,
+            "name-prefix" => selector.name_prefix = value,
+            "state" => selector.state = value,
+            "type" => selector.commercial_type = value,
+            "id" => selector.server_ids.push(value),
+            other => {
+                return Err(CliError::Usage(format!(
+                    "--selector: unknown key {other:?} (tag, project, name-prefix, state, type, id)"
+                )));
+            }
+        }
+    }
+    let policy = v1::RolloutPolicy {
+        max_in_flight: args
+            .max_in_flight
+            .as_deref()
+            .map(|t| parse_limit("max-in-flight", t))
+            .transpose()?,
+        max_failures: args
+            .max_failures
+            .as_deref()
+            .map(|t| parse_limit("max-failures", t))
+            .transpose()?,
+    };
+    Ok(v1::CreateBatchRequest {
+        selector: Some(selector),
+        action: Some(v1::BatchAction {
+            server_action: args.action.clone(),
+        }),
+        policy: Some(policy),
+        validate_only,
+    })
+}
+
+/// `ID` → `batches/ID`.
+fn batch_name(name: String) -> String {
+    if name.starts_with("batches/") {
+        name
+    } else {
+        format!("batches/{name}")
+    }
+}
+
+pub async fn run(ctx: &Ctx, cmd: BatchCmd) -> Result<(), CliError> {
+    let mut client = ctx.gateway.batches();
+    match cmd {
+        BatchCmd::Run { batch, long } => {
+            let op = client
+                .create_batch(request(&batch, false)?)
+                .await?
+                .into_inner();
+            if !long.wait {
+                return ctx.operation(op, &long).await;
+            }
+            let done = crate::operations::watch(ctx, &op.name, true).await?;
+            if let Some(v1::operation::Result::Response(any)) = &done.result
+                && let Ok(result) = any.to_msg::<v1::Batch>()
+            {
+                for child in result.children.iter().filter(|c| c.outcome == "failed") {
+                    output::note(&format!(
+                        "failed: {}/{} ({}): {}",
+                        child.zone, child.server_id, child.name, child.error
+                    ));
+                }
+                if !result.reason.is_empty() {
+                    output::note(&format!("batch {}: {}", result.state, result.reason));
+                }
+            }
+            crate::operations::print_result(ctx, done)
+        }
+        BatchCmd::Plan { batch } => {
+            let op = client
+                .create_batch(request(&batch, true)?)
+                .await?
+                .into_inner();
+            crate::operations::print_result(ctx, op)
+        }
+        BatchCmd::Get { name } => {
+            let batch = client
+                .get_batch(v1::GetBatchRequest {
+                    name: batch_name(name),
+                })
+                .await?;
+            ctx.print(&batch.into_inner())
+        }
+        BatchCmd::List { paging } => {
+            ctx.list(v1::ListBatchesRequest::default(), &paging, |r| {
+                let mut c = ctx.gateway.batches();
+                async move { c.list_batches(r).await }
+            })
+            .await
+        }
+        BatchCmd::Pause { name } => {
+            let name = batch_name(name);
+            ctx.print(
+                &client
+                    .pause_batch(v1::BatchRequest { name })
+                    .await?
+                    .into_inner(),
+            )
+        }
+        BatchCmd::Resume { name } => {
+            let name = batch_name(name);
+            ctx.print(
+                &client
+                    .resume_batch(v1::BatchRequest { name })
+                    .await?
+                    .into_inner(),
+            )
+        }
+        BatchCmd::Cancel { name } => {
+            let name = batch_name(name);
+            ctx.print(
+                &client
+                    .cancel_batch(v1::BatchRequest { name })
+                    .await?
+                    .into_inner(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use v1::rollout_limit::Limit;
+
+    fn args(zone: &[&str], selector: &[&str]) -> BatchArgs {
+        BatchArgs {
+            zone: zone.iter().map(|z| (*z).to_owned()).collect(),
+            selector: selector.iter().map(|s| (*s).to_owned()).collect(),
+            action: "reboot".into(),
+            max_in_flight: Some("10%".into()),
+            max_failures: Some("2".into()),
+        }
+    }
+
+    #[test]
+    fn flags_make_the_request() {
+        let request =
+            request(&args(&["all"], &["tag=web", "tag=eu", "type=DEV1-S"]), true).unwrap();
+        let selector = request.selector.unwrap();
+        assert_eq!(selector.zone, "all");
+        assert_eq!(selector.tags, ["web", "eu"]);
+        assert_eq!(selector.commercial_type, "DEV1-S");
+        let policy = request.policy.unwrap();
+        assert_eq!(
+            policy.max_in_flight.unwrap().limit,
+            Some(Limit::Percent(10))
+        );
+        assert_eq!(policy.max_failures.unwrap().limit, Some(Limit::Count(2)));
+        assert!(request.validate_only);
+        let several = request_zones(&["fr-par-1", "nl-ams-1"]);
+        assert_eq!(several.zones, ["fr-par-1", "nl-ams-1"]);
+        assert!(several.zone.is_empty());
+    }
+
+    fn request_zones(zones: &[&str]) -> v1::BatchSelector {
+        request(&args(zones, &[]), false).unwrap().selector.unwrap()
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        assert!(matches!(
+            request(&args(&["all"], &["colour=red"]), false),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            request(&args(&["all"], &["tag"]), false),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse_limit("max-in-flight", "ten"),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse_limit("max-in-flight", "x%"),
+            Err(CliError::Usage(_))
+        ));
+        assert_eq!(batch_name("7".into()), "batches/7");
+        assert_eq!(batch_name("batches/7".into()), "batches/7");
+    }
+}

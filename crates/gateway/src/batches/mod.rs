@@ -1,0 +1,634 @@
+//! Batches: one call acts on a resolved selection of servers under a rollout policy, as one
+//! durable parent operation over ordinary jobs.
+//!
+//! A batch is a job of kind [`BATCH_KIND`] in the pseudo-zone [`BATCH_ZONE`] (its id is the
+//! batch's id and its parent operation's), a `batches` row (spec, state, events) and one
+//! `batch_children` row per selected server. The coordinator ([`coordinator`]) runs that job:
+//! each tick, in one transaction, records the outcomes of finished children, derives the counts
+//! from the children and their jobs, starts children as ordinary server-action jobs up to
+//! `max_in_flight`, halts past `max_failures`, and snoozes until the next tick.
+//!
+//! `service.rs` is the `fleet.v1.Batches` service; this module the model, the policy
+//! arithmetic and the reads both share.
+
+pub mod coordinator;
+pub mod service;
+
+use fleet_core::ServerAction;
+use fleet_proto::v1;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+
+use crate::auth::{Caller, ProjectScope};
+use crate::errors::GatewayError;
+use crate::operations::timestamp;
+
+/// Job kind of a batch's coordinator job.
+pub const BATCH_KIND: &str = "batch";
+/// Pseudo-zone of coordinator jobs: no worker owns it, the gateway's coordinator runs it.
+pub const BATCH_ZONE: &str = "batches";
+/// The method that starts batches (recorded with the parent job, audited).
+pub const CREATE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[0];
+/// Priority of a child job: after single operations of the same zone (lower runs first, and
+/// single operations have 0), so a batch never starves them.
+pub const CHILD_PRIORITY: i16 = 10;
+
+/// The actions a batch can run. Only server power actions are served yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchAction {
+    PowerOn,
+    PowerOff,
+    Reboot,
+}
+
+impl BatchAction {
+    /// Every served action, for messages.
+    pub const ALL: [BatchAction; 3] = [Self::PowerOn, Self::PowerOff, Self::Reboot];
+
+    /// The server action it runs on each child.
+    pub fn server_action(self) -> ServerAction {
+        match self {
+            Self::PowerOn => ServerAction::Poweron,
+            Self::PowerOff => ServerAction::Poweroff,
+            Self::Reboot => ServerAction::Reboot,
+        }
+    }
+
+    /// The action's name, as the server action's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PowerOn => "poweron",
+            Self::PowerOff => "poweroff",
+            Self::Reboot => "reboot",
+        }
+    }
+
+    /// The action named `name` (`reboot`), refused with the list of served ones otherwise.
+    pub fn parse(name: &str) -> Result<Self, GatewayError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == name)
+            .ok_or_else(|| {
+                let served: Vec<&str> = Self::ALL.iter().map(|a| a.as_str()).collect();
+                GatewayError::invalid(
+                    "action.server_action",
+                    format!(
+                        "batches serve only the server power actions {}; got {name:?} \
+                         (other actions are not implemented yet)",
+                        served.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// State of a batch (`batches.state`; `planned` is only a dry run's answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchState {
+    Running,
+    Paused,
+    Halted,
+    Cancelled,
+    Completed,
+}
+
+impl BatchState {
+    pub const ALL: [BatchState; 5] = [
+        Self::Running,
+        Self::Paused,
+        Self::Halted,
+        Self::Cancelled,
+        Self::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Halted => "halted",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, GatewayError> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| GatewayError::Internal(format!("unknown batch state {s:?}")))
+    }
+
+    /// Whether new children may start.
+    pub fn starts_children(self) -> bool {
+        self == Self::Running
+    }
+
+    /// Whether children that never started are skipped for good.
+    pub fn skips_pending(self) -> bool {
+        matches!(self, Self::Halted | Self::Cancelled)
+    }
+}
+
+/// What a child has come to, derived from its row and its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildOutcome {
+    Pending,
+    InFlight,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Skipped,
+}
+
+impl ChildOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InFlight => "in_flight",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    /// A recorded `batch_children.outcome`.
+    fn recorded(s: &str) -> Result<Self, GatewayError> {
+        match s {
+            "succeeded" => Ok(Self::Succeeded),
+            "failed" => Ok(Self::Failed),
+            "cancelled" => Ok(Self::Cancelled),
+            "skipped" => Ok(Self::Skipped),
+            other => Err(GatewayError::Internal(format!(
+                "unknown child outcome {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The policy's limits resolved against the selection's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_in_flight: u32,
+    pub max_failures: u32,
+}
+
+/// Default `max_in_flight`: 10% of the selection.
+const DEFAULT_IN_FLIGHT_PERCENT: u32 = 10;
+
+impl Limits {
+    /// Resolves `policy` for `selected` children: percentages of the selection, rounded up
+    /// (at least 1) for `max_in_flight` and down for `max_failures`.
+    pub fn resolve(
+        policy: Option<&v1::RolloutPolicy>,
+        selected: u32,
+    ) -> Result<Self, GatewayError> {
+        use v1::rollout_limit::Limit;
+        let percent = |field: &str,
+                       limit: &Option<v1::RolloutLimit>|
+         -> Result<Option<Limit>, GatewayError> {
+            match limit.as_ref().and_then(|l| l.limit) {
+                Some(Limit::Percent(p)) if !(1..=100).contains(&p) => Err(GatewayError::invalid(
+                    field,
+                    format!("percent must be 1 to 100; got {p}"),
+                )),
+                other => Ok(other),
+            }
+        };
+        let in_flight = percent(
+            "policy.max_in_flight",
+            &policy.and_then(|p| p.max_in_flight),
+        )?;
+        let failures = percent("policy.max_failures", &policy.and_then(|p| p.max_failures))?;
+        let share = |p: u32, up: bool| {
+            let product = u64::from(p) * u64::from(selected);
+            let value = if up {
+                product.div_ceil(100)
+            } else {
+                product / 100
+            };
+            u32::try_from(value).unwrap_or(u32::MAX)
+        };
+        let max_in_flight = match in_flight {
+            Some(Limit::Count(0)) => {
+                return Err(GatewayError::invalid(
+                    "policy.max_in_flight",
+                    "count must be at least 1",
+                ));
+            }
+            Some(Limit::Count(n)) => n,
+            Some(Limit::Percent(p)) => share(p, true).max(1),
+            None => share(DEFAULT_IN_FLIGHT_PERCENT, true).max(1),
+        };
+        let max_failures = match failures {
+            Some(Limit::Count(n)) => n,
+            Some(Limit::Percent(p)) => share(p, false),
+            None => 0,
+        };
+        Ok(Self {
+            max_in_flight,
+            max_failures,
+        })
+    }
+}
+
+/// What `batches.spec` holds: the request as accepted (proto JSON) and the resolved limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredSpec {
+    pub request: Value,
+    pub action: String,
+    pub limits: Limits,
+}
+
+/// Children counted by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub total: u32,
+    pub pending: u32,
+    pub in_flight: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    pub skipped: u32,
+}
+
+impl Counts {
+    pub fn add(&mut self, outcome: ChildOutcome) {
+        self.total += 1;
+        let slot = match outcome {
+            ChildOutcome::Pending => &mut self.pending,
+            ChildOutcome::InFlight => &mut self.in_flight,
+            ChildOutcome::Succeeded => &mut self.succeeded,
+            ChildOutcome::Failed => &mut self.failed,
+            ChildOutcome::Cancelled => &mut self.cancelled,
+            ChildOutcome::Skipped => &mut self.skipped,
+        };
+        *slot += 1;
+    }
+
+    pub fn to_proto(self) -> v1::BatchCounts {
+        v1::BatchCounts {
+            total: self.total,
+            pending: self.pending,
+            in_flight: self.in_flight,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            cancelled: self.cancelled,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// One audited event of a batch (`batches.events`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub event: String,
+    pub caller: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl Event {
+    /// An event happening now.
+    pub fn now(event: &str, caller: &str) -> Self {
+        Self {
+            event: event.to_owned(),
+            caller: caller.to_owned(),
+            at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// The JSON array to append to `batches.events` (empty without an event).
+    pub fn array(event: Option<&Self>) -> Value {
+        Value::Array(
+            event
+                .and_then(|e| serde_json::to_value(e).ok())
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    fn to_proto(&self) -> v1::BatchEvent {
+        v1::BatchEvent {
+            event: self.event.clone(),
+            caller: self.caller.clone(),
+            time: Some(timestamp(self.at)),
+        }
+    }
+}
+
+/// A `batches` row.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    pub id: i64,
+    pub caller: String,
+    pub project: Option<String>,
+    pub spec: StoredSpec,
+    pub state: BatchState,
+    pub reason: String,
+    pub events: Vec<Event>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const BATCH_COLUMNS: &str =
+    "id, caller, project, spec, state, reason, events, created_at, updated_at";
+
+fn batch_from_row(row: &sqlx::postgres::PgRow) -> Result<BatchRow, GatewayError> {
+    let corrupt = |what: &str, err: serde_json::Error| {
+        GatewayError::Internal(format!("batch {what} does not decode: {err}"))
+    };
+    let state: String = row.try_get("state")?;
+    Ok(BatchRow {
+        id: row.try_get("id")?,
+        caller: row.try_get("caller")?,
+        project: row.try_get("project")?,
+        spec: serde_json::from_value(row.try_get("spec")?).map_err(|e| corrupt("spec", e))?,
+        state: BatchState::parse(&state)?,
+        reason: row.try_get("reason")?,
+        events: serde_json::from_value(row.try_get("events")?).map_err(|e| corrupt("events", e))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Reads batch `id`, locked for the transaction when `lock`.
+pub async fn load_batch(
+    conn: &mut PgConnection,
+    id: i64,
+    lock: bool,
+) -> Result<Option<BatchRow>, GatewayError> {
+    let sql = format!(
+        "SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(batch_from_row).transpose()
+}
+
+/// A child as read with its job's state.
+#[derive(Debug, Clone)]
+pub struct ChildRow {
+    pub position: i32,
+    pub zone: String,
+    pub server_id: String,
+    pub project: Option<String>,
+    pub name: String,
+    pub state: String,
+    pub job_id: Option<i64>,
+    pub outcome: ChildOutcome,
+    pub error: Option<String>,
+}
+
+/// Every child of batch `id` in selection order, each outcome derived from its recorded
+/// outcome or else its job's state (no job: pending; job unfinished: in flight).
+pub async fn load_children(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Vec<ChildRow>, GatewayError> {
+    let rows = sqlx::query(
+        "SELECT c.position, c.zone, c.resource_id, c.project, c.name, c.state, c.job_id, \
+                c.outcome, c.error, j.state AS job_state \
+         FROM batch_children c LEFT JOIN jobs j ON j.id = c.job_id \
+         WHERE c.batch_id = $1 ORDER BY c.position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let job_id: Option<i64> = row.try_get("job_id")?;
+            let recorded: Option<String> = row.try_get("outcome")?;
+            let job_state: Option<String> = row.try_get("job_state")?;
+            let outcome = match (recorded, job_id, job_state) {
+                (Some(recorded), _, _) => ChildOutcome::recorded(&recorded)?,
+                (None, None, _) => ChildOutcome::Pending,
+                (None, Some(_), Some(state)) => match state.as_str() {
+                    "completed" => ChildOutcome::Succeeded,
+                    "failed" => ChildOutcome::Failed,
+                    "cancelled" => ChildOutcome::Cancelled,
+                    _ => ChildOutcome::InFlight,
+                },
+                // The tick records an outcome before the retention prunes a finished job;
+                // a job gone without one is a failure we cannot explain further.
+                (None, Some(_), None) => ChildOutcome::Failed,
+            };
+            Ok(ChildRow {
+                position: row.try_get("position")?,
+                zone: row.try_get("zone")?,
+                server_id: row.try_get("resource_id")?,
+                project: row.try_get("project")?,
+                name: row.try_get("name")?,
+                state: row.try_get("state")?,
+                job_id,
+                outcome,
+                error: row.try_get("error")?,
+            })
+        })
+        .collect()
+}
+
+/// Counts overall and per zone (zones in name order).
+pub fn count(children: &[ChildRow]) -> (Counts, Vec<(String, Counts)>) {
+    let mut total = Counts::default();
+    let mut zones: std::collections::BTreeMap<&str, Counts> = Default::default();
+    for child in children {
+        total.add(child.outcome);
+        zones
+            .entry(child.zone.as_str())
+            .or_default()
+            .add(child.outcome);
+    }
+    (
+        total,
+        zones.into_iter().map(|(z, c)| (z.to_owned(), c)).collect(),
+    )
+}
+
+fn zone_counts(zones: &[(String, Counts)]) -> Vec<v1::BatchZoneCounts> {
+    zones
+        .iter()
+        .map(|(zone, counts)| v1::BatchZoneCounts {
+            zone: zone.clone(),
+            counts: Some(counts.to_proto()),
+        })
+        .collect()
+}
+
+/// `batches/{id}`.
+pub fn batch_name(id: i64) -> String {
+    format!("batches/{id}")
+}
+
+/// `batches/{id}` → id.
+pub fn parse_batch_name(name: &str) -> Result<i64, GatewayError> {
+    name.strip_prefix("batches/")
+        .and_then(|id| id.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            GatewayError::invalid(
+                "name",
+                format!("must be batches/{{id}} as returned by CreateBatch; got {name:?}"),
+            )
+        })
+}
+
+/// Whether `caller` may see the batch: its own, or of a granted project.
+pub fn visible(caller: &Caller, batch: &BatchRow) -> bool {
+    match (&caller.projects, &batch.project) {
+        (ProjectScope::All, _) => true,
+        _ if batch.caller == caller.name => true,
+        (scope, Some(project)) => scope.allows(project),
+        (_, None) => false,
+    }
+}
+
+/// The progress the coordinator records in its job (`progress.state.batch`), shown as the
+/// parent operation's `metadata.batch`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProgressState {
+    pub state: String,
+    pub reason: String,
+    pub counts: Counts,
+    pub zones: Vec<(String, Counts)>,
+    pub events: Vec<Event>,
+}
+
+impl ProgressState {
+    pub fn new(batch: &BatchRow, children: &[ChildRow]) -> Self {
+        let (counts, zones) = count(children);
+        Self {
+            state: batch.state.as_str().to_owned(),
+            reason: batch.reason.clone(),
+            counts,
+            zones,
+            events: batch.events.clone(),
+        }
+    }
+
+    /// The key of the job's `progress.state` that holds it.
+    pub const KEY: &'static str = "batch";
+
+    /// The operation metadata of batch `id` from its job's `progress.state`, if recorded.
+    pub fn metadata(id: i64, progress_state: &Value) -> Option<v1::BatchProgress> {
+        let state: Self = serde_json::from_value(progress_state.get(Self::KEY)?.clone()).ok()?;
+        Some(v1::BatchProgress {
+            batch: batch_name(id),
+            state: state.state,
+            reason: state.reason,
+            counts: Some(state.counts.to_proto()),
+            zones: zone_counts(&state.zones),
+            events: state.events.iter().map(Event::to_proto).collect(),
+        })
+    }
+}
+
+/// The public Batch: the row, its policy and its children (`with_children`).
+pub fn to_proto(batch: &BatchRow, children: &[ChildRow], with_children: bool) -> v1::Batch {
+    let request: v1::CreateBatchRequest =
+        fleet_proto::json::from_json(batch.spec.request.clone()).unwrap_or_default();
+    let (counts, zones) = count(children);
+    v1::Batch {
+        name: batch_name(batch.id),
+        operation: format!("operations/{}", batch.id),
+        state: batch.state.as_str().to_owned(),
+        reason: batch.reason.clone(),
+        caller: batch.caller.clone(),
+        selector: request.selector,
+        action: request.action,
+        policy: request.policy,
+        max_in_flight: batch.spec.limits.max_in_flight,
+        max_failures: batch.spec.limits.max_failures,
+        counts: Some(counts.to_proto()),
+        zones: zone_counts(&zones),
+        children: if with_children {
+            children.iter().map(child_proto).collect()
+        } else {
+            Vec::new()
+        },
+        events: batch.events.iter().map(Event::to_proto).collect(),
+        create_time: Some(timestamp(batch.created_at)),
+        update_time: Some(timestamp(batch.updated_at)),
+    }
+}
+
+fn child_proto(child: &ChildRow) -> v1::BatchChild {
+    v1::BatchChild {
+        zone: child.zone.clone(),
+        server_id: child.server_id.clone(),
+        name: child.name.clone(),
+        state: child.state.clone(),
+        outcome: child.outcome.as_str().to_owned(),
+        operation: child
+            .job_id
+            .map(|id| format!("operations/{id}"))
+            .unwrap_or_default(),
+        error: child.error.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(
+        in_flight: v1::rollout_limit::Limit,
+        failures: v1::rollout_limit::Limit,
+    ) -> v1::RolloutPolicy {
+        v1::RolloutPolicy {
+            max_in_flight: Some(v1::RolloutLimit {
+                limit: Some(in_flight),
+            }),
+            max_failures: Some(v1::RolloutLimit {
+                limit: Some(failures),
+            }),
+        }
+    }
+
+    #[test]
+    fn percentages_round_up_for_in_flight_and_down_for_failures() {
+        use v1::rollout_limit::Limit::{Count, Percent};
+        let limits = Limits::resolve(Some(&policy(Percent(25), Percent(5))), 10).unwrap();
+        assert_eq!(
+            limits,
+            Limits {
+                max_in_flight: 3,
+                max_failures: 0
+            }
+        );
+        let limits = Limits::resolve(Some(&policy(Count(4), Count(2))), 10).unwrap();
+        assert_eq!((limits.max_in_flight, limits.max_failures), (4, 2));
+        // Unset: 10% (at least one) in flight, no failure tolerated.
+        let limits = Limits::resolve(None, 3).unwrap();
+        assert_eq!((limits.max_in_flight, limits.max_failures), (1, 0));
+        assert!(Limits::resolve(Some(&policy(Percent(0), Count(0))), 3).is_err());
+        assert!(Limits::resolve(Some(&policy(Count(0), Count(0))), 3).is_err());
+        assert!(Limits::resolve(Some(&policy(Count(1), Percent(101))), 3).is_err());
+    }
+
+    #[test]
+    fn only_power_actions_are_served() {
+        assert_eq!(BatchAction::parse("reboot").unwrap(), BatchAction::Reboot);
+        assert_eq!(
+            BatchAction::parse("poweroff").unwrap(),
+            BatchAction::PowerOff
+        );
+        let err = BatchAction::parse("terminate").unwrap_err().to_string();
+        assert!(err.contains("not implemented yet"), "{err}");
+        for action in BatchAction::ALL {
+            assert_eq!(action.server_action().as_str(), action.as_str());
+        }
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for state in BatchState::ALL {
+            assert_eq!(BatchState::parse(state.as_str()).unwrap(), state);
+        }
+    }
+}

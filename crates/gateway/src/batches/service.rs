@@ -1,0 +1,626 @@
+//! The `fleet.v1.Batches` service: create (or dry-run) a batch, read, list, pause, resume and
+//! cancel it. The selection is resolved once, at create, through the gateway's own List path
+//! (`ListServers`, every zone for `zone = "all"`, the caller's project scope applied by the
+//! workers), and recorded with the batch and its coordinator job in one transaction.
+
+use std::sync::Arc;
+
+use fleet_proto::v1;
+use fleet_scheduler::NewJob;
+use serde_json::{Value, json};
+use tonic::{Request, Response, Status};
+
+use super::{
+    BATCH_KIND, BATCH_ZONE, BatchAction, BatchRow, BatchState, CREATE_BATCH, ChildOutcome,
+    ChildRow, Event, Limits, StoredSpec, batch_name, load_batch, load_children, parse_batch_name,
+    to_proto, visible,
+};
+use crate::audit::{self, AuditRecord};
+use crate::auth::{Caller, ProjectScope, caller_of};
+use crate::call::Api;
+use crate::errors::GatewayError;
+use crate::operations::to_operation;
+use crate::paging::{PageToken, filter_hash, page_size};
+use crate::request::known_zone;
+
+const PAUSE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[1];
+const RESUME_BATCH: &str = crate::audit::BATCHES_MUTATIONS[2];
+const CANCEL_BATCH: &str = crate::audit::BATCHES_MUTATIONS[3];
+const LIST_SERVERS: &str = "fleet.v1.Servers/ListServers";
+
+/// The Batches service.
+#[derive(Debug, Clone)]
+pub struct BatchesApi {
+    pub api: Arc<Api>,
+}
+
+/// One server of a resolved selection.
+#[derive(Debug, Clone)]
+struct Selected {
+    zone: String,
+    id: String,
+    name: String,
+    state: String,
+    project: Option<String>,
+}
+
+impl BatchesApi {
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, GatewayError> {
+        if self.api.shutdown.is_cancelled() {
+            return Err(GatewayError::ShuttingDown);
+        }
+        caller_of(request)
+    }
+
+    async fn create(
+        &self,
+        caller: &Caller,
+        request: v1::CreateBatchRequest,
+    ) -> Result<v1::Operation, GatewayError> {
+        caller.require_operator(CREATE_BATCH)?;
+        let action = check_create(&request)?;
+        let selector = request.selector.clone().unwrap_or_default();
+        let selected = self.resolve(caller, &selector).await?;
+        let limits = Limits::resolve(
+            request.policy.as_ref(),
+            u32::try_from(selected.len()).unwrap_or(u32::MAX),
+        )?;
+        let mut stored = request.clone();
+        stored.validate_only = false;
+        let spec = StoredSpec {
+            request: fleet_proto::json::to_json(&stored),
+            action: action.as_str().to_owned(),
+            limits,
+        };
+        let project = Some(selector.project.clone()).filter(|p| !p.is_empty());
+        if request.validate_only {
+            return Ok(planned(caller, project, spec, &selected));
+        }
+        let spec_json = serde_json::to_value(&spec)
+            .map_err(|err| GatewayError::Internal(format!("batch spec: {err}")))?;
+
+        let mut job = NewJob::new(BATCH_KIND, BATCH_ZONE, json!({})).caller(caller.name.clone());
+        if let Some(project) = &project {
+            job = job.project(project.clone());
+        }
+        let mut tx = self.api.pool.begin().await?;
+        let enqueued = fleet_scheduler::enqueue_tx(&mut tx, &job).await?;
+        sqlx::query(
+            "INSERT INTO batches (id, caller, project, spec, events) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(enqueued.id)
+        .bind(&caller.name)
+        .bind(&project)
+        .bind(&spec_json)
+        .bind(Event::array(Some(&Event::now("started", &caller.name))))
+        .execute(&mut *tx)
+        .await?;
+        let column = |f: fn(&Selected) -> Option<String>| -> Vec<Option<String>> {
+            selected.iter().map(f).collect()
+        };
+        let positions: Vec<i32> = (0..selected.len())
+            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+            .collect();
+        sqlx::query(
+            "INSERT INTO batch_children (batch_id, position, zone, resource_id, project, name, state) \
+             SELECT $1, u.* FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], \
+                                        $6::text[], $7::text[]) AS u",
+        )
+        .bind(enqueued.id)
+        .bind(&positions)
+        .bind(column(|s| Some(s.zone.clone())))
+        .bind(column(|s| Some(s.id.clone())))
+        .bind(column(|s| s.project.clone()))
+        .bind(column(|s| Some(s.name.clone())))
+        .bind(column(|s| Some(s.state.clone())))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO gateway_operations (job_id, method) VALUES ($1, $2)")
+            .bind(enqueued.id)
+            .bind(CREATE_BATCH)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(batch_id = enqueued.id, caller = %caller.name, children = selected.len(),
+            max_in_flight = limits.max_in_flight, max_failures = limits.max_failures, "batch started");
+        let job = fleet_scheduler::get_job(&self.api.pool, enqueued.id).await?;
+        Ok(to_operation(&job, Some(CREATE_BATCH)))
+    }
+
+    /// The servers the selector names, in list order (zone by zone).
+    async fn resolve(
+        &self,
+        caller: &Caller,
+        selector: &v1::BatchSelector,
+    ) -> Result<Vec<Selected>, GatewayError> {
+        let zones = selector_zones(selector)?;
+        let mut servers = Vec::new();
+        for zone in &zones {
+            servers.extend(
+                self.api
+                    .list_every(LIST_SERVERS, caller, list_query(zone, selector))
+                    .await?
+                    .into_iter()
+                    .map(|item| (*zone, item)),
+            );
+        }
+        let text = |item: &Value, key: &str| {
+            item.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let selected: Vec<Selected> = servers
+            .iter()
+            .map(|(zone, item)| (*zone, item))
+            // The upstream name filter matches anywhere in the name; the selector's is a prefix.
+            .filter(|(_, item)| text(item, "name").starts_with(&selector.name_prefix))
+            // Tags: all of them, whatever the upstream filter's semantics.
+            .filter(|(_, item)| {
+                let tags: Vec<String> = item
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                selector.tags.iter().all(|t| tags.contains(t))
+            })
+            .filter(|(_, item)| {
+                selector.server_ids.is_empty() || selector.server_ids.contains(&text(item, "id"))
+            })
+            .map(|(zone, item)| Selected {
+                zone: Some(text(item, "zone"))
+                    .filter(|z| !z.is_empty())
+                    .unwrap_or_else(|| zone.to_owned()),
+                id: text(item, "id"),
+                name: text(item, "name"),
+                state: text(item, "state"),
+                project: Some(text(item, "project")).filter(|p| !p.is_empty()),
+            })
+            .collect();
+        if let Some(missing) = selector
+            .server_ids
+            .iter()
+            .find(|id| !selected.iter().any(|s| &s.id == *id))
+        {
+            return Err(GatewayError::invalid(
+                "selector.server_ids",
+                format!(
+                    "no server {missing} matches the selector in {}",
+                    zones.join(", ")
+                ),
+            ));
+        }
+        if selected.is_empty() {
+            return Err(GatewayError::invalid(
+                "selector",
+                "matches no server: a batch needs at least one",
+            ));
+        }
+        Ok(selected)
+    }
+
+    async fn get(&self, caller: &Caller, name: &str) -> Result<v1::Batch, GatewayError> {
+        let id = parse_batch_name(name)?;
+        let mut conn = self.api.pool.acquire().await?;
+        let batch = visible_batch(&mut conn, caller, id).await?;
+        let children = load_children(&mut conn, id).await?;
+        Ok(to_proto(&batch, &children, true))
+    }
+
+    async fn list(
+        &self,
+        caller: &Caller,
+        request: v1::ListBatchesRequest,
+    ) -> Result<v1::ListBatchesResponse, GatewayError> {
+        let size = page_size(request.page_size)?;
+        let hash = filter_hash("fleet.v1.Batches/ListBatches", &json!([caller.name]));
+        let token = PageToken::decode(&request.page_token, &hash)?;
+        let (all, projects) = match &caller.projects {
+            ProjectScope::All => (true, Vec::new()),
+            ProjectScope::Only(projects) => (false, projects.clone()),
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM batches \
+             WHERE ($1 OR caller = $2 OR project = ANY($3)) AND ($4::int8 IS NULL OR id < $4) \
+             ORDER BY id DESC LIMIT $5",
+        )
+        .bind(all)
+        .bind(&caller.name)
+        .bind(&projects)
+        .bind(token.after)
+        .bind(i64::from(size) + 1)
+        .fetch_all(&self.api.pool)
+        .await?;
+        let more = ids.len() > size as usize;
+        let mut conn = self.api.pool.acquire().await?;
+        let mut batches = Vec::new();
+        for &id in ids.iter().take(size as usize) {
+            if let Some(batch) = load_batch(&mut conn, id, false).await? {
+                let children = load_children(&mut conn, id).await?;
+                batches.push(to_proto(&batch, &children, false));
+            }
+        }
+        let next_page_token = match (more, ids.get(size as usize - 1)) {
+            (true, Some(&last)) => PageToken {
+                offset: 0,
+                zone_index: None,
+                after: Some(last),
+                filter_hash: hash,
+            }
+            .encode(),
+            _ => String::new(),
+        };
+        Ok(v1::ListBatchesResponse {
+            batches,
+            next_page_token,
+        })
+    }
+
+    /// Pause, resume or cancel: a state change allowed only `from` some states, recorded as
+    /// an event; the coordinator job is woken so it acts at once.
+    async fn transition(
+        &self,
+        caller: &Caller,
+        method: &str,
+        name: &str,
+        change: Change,
+    ) -> Result<v1::Batch, GatewayError> {
+        caller.require_operator(method)?;
+        let id = parse_batch_name(name)?;
+        change_state(&self.api.pool, caller, id, change).await?;
+        self.get(caller, name).await
+    }
+}
+
+/// The checks of a CreateBatch request that need no caller and no database (the offline
+/// check runs them too): the action, the zones, the policy's form. Answers the action.
+pub fn check_create(request: &v1::CreateBatchRequest) -> Result<BatchAction, GatewayError> {
+    let action = BatchAction::parse(
+        request
+            .action
+            .as_ref()
+            .map(|a| a.server_action.as_str())
+            .unwrap_or_default(),
+    )?;
+    selector_zones(&request.selector.clone().unwrap_or_default())?;
+    // The limits' form does not depend on the selection's size.
+    Limits::resolve(request.policy.as_ref(), 1)?;
+    Ok(action)
+}
+
+/// The zones a selector names (`zone`, `"all"`, or `zones`), checked.
+fn selector_zones(selector: &v1::BatchSelector) -> Result<Vec<&str>, GatewayError> {
+    let zones: Vec<&str> = match (selector.zone.as_str(), selector.zones.as_slice()) {
+        ("", []) => {
+            return Err(GatewayError::invalid(
+                "selector.zone",
+                "required: a zone, \"all\", or zones",
+            ));
+        }
+        ("", zones) => zones.iter().map(String::as_str).collect(),
+        (zone, []) => vec![zone],
+        (_, _) => {
+            return Err(GatewayError::invalid(
+                "selector.zones",
+                "give zone or zones, not both",
+            ));
+        }
+    };
+    for (i, zone) in zones.iter().enumerate() {
+        let all_alone = *zone == "all" && zones.len() == 1;
+        if zones[..i].contains(zone) {
+            return Err(GatewayError::invalid(
+                format!("selector.zones[{i}]"),
+                format!("zone {zone} is named twice"),
+            ));
+        }
+        if !all_alone && !known_zone(zone) {
+            let field = if selector.zones.is_empty() {
+                "selector.zone".to_owned()
+            } else {
+                format!("selector.zones[{i}]")
+            };
+            return Err(GatewayError::invalid(
+                field,
+                format!("must be a zone or \"all\"; got {zone:?}"),
+            ));
+        }
+    }
+    Ok(zones)
+}
+
+/// The ListServers request of one zone of a selector.
+fn list_query(zone: &str, selector: &v1::BatchSelector) -> Value {
+    let mut query = json!({ "zone": zone, "page_size": crate::paging::MAX_PAGE_SIZE });
+    let fields = [
+        ("project", &selector.project),
+        ("name", &selector.name_prefix),
+        ("state", &selector.state),
+        ("commercial_type", &selector.commercial_type),
+    ];
+    if let Value::Object(map) = &mut query {
+        for (key, value) in fields {
+            if !value.is_empty() {
+                map.insert(key.into(), json!(value));
+            }
+        }
+        if !selector.tags.is_empty() {
+            map.insert("tags".into(), json!(selector.tags));
+        }
+        if !selector.server_ids.is_empty() {
+            map.insert("servers".into(), json!(selector.server_ids));
+        }
+    }
+    query
+}
+
+/// A caller's change of a batch's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+impl Change {
+    fn event(self) -> &'static str {
+        match self {
+            Change::Pause => "paused",
+            Change::Resume => "resumed",
+            Change::Cancel => "cancelled",
+        }
+    }
+
+    fn allowed_from(self) -> &'static [BatchState] {
+        match self {
+            Change::Pause => &[BatchState::Running],
+            Change::Resume => &[BatchState::Paused],
+            Change::Cancel => &[BatchState::Running, BatchState::Paused],
+        }
+    }
+
+    fn to_state(self) -> BatchState {
+        match self {
+            Change::Pause => BatchState::Paused,
+            Change::Resume => BatchState::Running,
+            Change::Cancel => BatchState::Cancelled,
+        }
+    }
+}
+
+/// Applies `change` to visible batch `id` (also the way CancelOperation cancels a batch).
+pub async fn change_state(
+    pool: &sqlx::PgPool,
+    caller: &Caller,
+    id: i64,
+    change: Change,
+) -> Result<(), GatewayError> {
+    let mut tx = pool.begin().await?;
+    let batch = visible_batch(&mut tx, caller, id).await?;
+    let batch = match load_batch(&mut tx, batch.id, true).await? {
+        Some(locked) => locked,
+        None => return Err(not_found(id)),
+    };
+    if !change.allowed_from().contains(&batch.state) {
+        return Err(GatewayError::FailedPrecondition {
+            reason: "BATCH_STATE",
+            message: format!(
+                "batch {} is {}; it cannot be {}",
+                batch_name(id),
+                batch.state.as_str(),
+                change.event()
+            ),
+        });
+    }
+    let reason = match change {
+        Change::Cancel => format!("cancelled by {}", caller.name),
+        _ => batch.reason.clone(),
+    };
+    sqlx::query(
+        "UPDATE batches SET state = $2, reason = $3, events = events || $4::jsonb, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(change.to_state().as_str())
+    .bind(&reason)
+    .bind(Event::array(Some(&Event::now(
+        change.event(),
+        &caller.name,
+    ))))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(batch_id = id, caller = %caller.name, change = change.event(), "batch changed");
+    fleet_scheduler::wake_jobs(pool, &[id]).await?;
+    Ok(())
+}
+
+fn not_found(id: i64) -> GatewayError {
+    GatewayError::NotFound {
+        resource_type: "batch".into(),
+        name: batch_name(id),
+    }
+}
+
+/// Batch `id` if the caller may see it (an invisible batch is not found).
+async fn visible_batch(
+    conn: &mut sqlx::PgConnection,
+    caller: &Caller,
+    id: i64,
+) -> Result<BatchRow, GatewayError> {
+    match load_batch(conn, id, false).await? {
+        Some(batch) if visible(caller, &batch) => Ok(batch),
+        _ => Err(not_found(id)),
+    }
+}
+
+/// The answer of a dry run: a done Operation without a name whose response is the Batch that
+/// would run.
+fn planned(
+    caller: &Caller,
+    project: Option<String>,
+    spec: StoredSpec,
+    selected: &[Selected],
+) -> v1::Operation {
+    let now = time::OffsetDateTime::now_utc();
+    let row = BatchRow {
+        id: 0,
+        caller: caller.name.clone(),
+        project: project.clone(),
+        spec,
+        state: BatchState::Running,
+        reason: String::new(),
+        events: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let children: Vec<ChildRow> = selected
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ChildRow {
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            zone: s.zone.clone(),
+            server_id: s.id.clone(),
+            project: s.project.clone(),
+            name: s.name.clone(),
+            state: s.state.clone(),
+            job_id: None,
+            outcome: ChildOutcome::Pending,
+            error: None,
+        })
+        .collect();
+    let mut batch = to_proto(&row, &children, true);
+    batch.name = String::new();
+    batch.operation = String::new();
+    batch.state = "planned".into();
+    let metadata = v1::OperationMetadata {
+        kind: BATCH_KIND.into(),
+        zone: BATCH_ZONE.into(),
+        state: "succeeded".into(),
+        percent: 100,
+        message: format!("dry run: {} servers would be acted on", children.len()),
+        caller: caller.name.clone(),
+        project: project.unwrap_or_default(),
+        method: CREATE_BATCH.into(),
+        ..Default::default()
+    };
+    v1::Operation {
+        name: String::new(),
+        metadata: prost_types::Any::from_msg(&metadata).ok(),
+        done: true,
+        result: prost_types::Any::from_msg(&batch)
+            .ok()
+            .map(v1::operation::Result::Response),
+    }
+}
+
+/// Answers a call's result, auditing it when it is a mutating one.
+async fn answer<T>(
+    api: &Api,
+    caller: &Caller,
+    method: &'static str,
+    mutating: bool,
+    resource: Option<String>,
+    result: Result<T, GatewayError>,
+) -> Result<Response<T>, Status> {
+    let result = result.map_err(|err| {
+        tracing::debug!(method, error = %err, "batches call refused");
+        err.to_status()
+    });
+    if mutating {
+        let mut record = AuditRecord::new(caller, method);
+        record.resource = resource;
+        record.finish(result.as_ref().map(|_| ()));
+        audit::record(&api.pool, &record).await;
+    }
+    result.map(Response::new)
+}
+
+#[tonic::async_trait]
+impl v1::batches_server::Batches for BatchesApi {
+    async fn create_batch(
+        &self,
+        request: Request<v1::CreateBatchRequest>,
+    ) -> Result<Response<v1::Operation>, Status> {
+        let caller = self.caller(&request).map_err(|e| e.to_status())?;
+        let request = request.into_inner();
+        let mutating = !request.validate_only;
+        let result = self.create(&caller, request).await;
+        let resource = result.as_ref().ok().map(|op| op.name.clone());
+        answer(&self.api, &caller, CREATE_BATCH, mutating, resource, result).await
+    }
+
+    async fn get_batch(
+        &self,
+        request: Request<v1::GetBatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        let caller = self.caller(&request).map_err(|e| e.to_status())?;
+        let result = self.get(&caller, &request.into_inner().name).await;
+        answer(
+            &self.api,
+            &caller,
+            "fleet.v1.Batches/GetBatch",
+            false,
+            None,
+            result,
+        )
+        .await
+    }
+
+    async fn list_batches(
+        &self,
+        request: Request<v1::ListBatchesRequest>,
+    ) -> Result<Response<v1::ListBatchesResponse>, Status> {
+        let caller = self.caller(&request).map_err(|e| e.to_status())?;
+        let result = self.list(&caller, request.into_inner()).await;
+        answer(
+            &self.api,
+            &caller,
+            "fleet.v1.Batches/ListBatches",
+            false,
+            None,
+            result,
+        )
+        .await
+    }
+
+    async fn pause_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.changed(request, PAUSE_BATCH, Change::Pause).await
+    }
+
+    async fn resume_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.changed(request, RESUME_BATCH, Change::Resume).await
+    }
+
+    async fn cancel_batch(
+        &self,
+        request: Request<v1::BatchRequest>,
+    ) -> Result<Response<v1::Batch>, Status> {
+        self.changed(request, CANCEL_BATCH, Change::Cancel).await
+    }
+}
+
+impl BatchesApi {
+    async fn changed(
+        &self,
+        request: Request<v1::BatchRequest>,
+        method: &'static str,
+        change: Change,
+    ) -> Result<Response<v1::Batch>, Status> {
+        let caller = self.caller(&request).map_err(|e| e.to_status())?;
+        let name = request.into_inner().name;
+        let resource = Some(crate::errors::clip(&name, 256));
+        let result = self.transition(&caller, method, &name, change).await;
+        answer(&self.api, &caller, method, true, resource, result).await
+    }
+}
