@@ -87,7 +87,10 @@ async fn cancel_of_a_waiting_job_that_has_run_goes_through_its_handler() {
     }
     let row = get_job(&pool, snoozed.id).await.unwrap();
     assert_eq!(row.state, JobState::Cancelled);
-    assert_eq!(row.errors.last().map(|e| e.message.as_str()), Some("undone"));
+    assert_eq!(
+        row.errors.last().map(|e| e.message.as_str()),
+        Some("undone")
+    );
 }
 
 #[tokio::test]

@@ -29,6 +29,7 @@ pub mod observe;
 mod resources;
 mod sbs;
 mod servers;
+mod undo;
 pub mod watcher;
 
 use std::fmt;
@@ -190,7 +191,8 @@ impl ZoneJobs {
         if run.past_deadline() && run.detail.history.is_empty() {
             return run.deadline_exceeded(None, None);
         }
-        if job.is_cancel_requested() {
+        // A create undoes what it made before it ends as cancelled (see [`undo`]).
+        if job.is_cancel_requested() && !matches!(spec, JobSpec::CreateServer(_)) {
             return Outcome::Cancelled;
         }
         let operation = spec.kind();
@@ -301,7 +303,7 @@ impl<'a> Run<'a> {
             job,
             detail,
             step: job.job.progress.step.clone().unwrap_or_default(),
-            cancel_requested: false,
+            cancel_requested: job.is_cancel_requested(),
             deadline,
         })
     }
@@ -320,6 +322,11 @@ impl<'a> Run<'a> {
 
     pub(crate) fn job_id(&self) -> i64 {
         self.job.id()
+    }
+
+    /// This attempt is the job's last: a transient failure now ends the job.
+    pub(crate) fn last_attempt(&self) -> bool {
+        self.job.job.attempt >= self.job.job.max_attempts
     }
 
     pub(crate) fn past_deadline(&self) -> bool {
@@ -650,6 +657,18 @@ impl<'a> Run<'a> {
         since: OffsetDateTime,
         expect: Option<&str>,
     ) -> Outcome {
+        self.park_within(key, since, expect, self.deadline)
+    }
+
+    /// [`Run::park`] with a limit of its own instead of the operation's deadline (an undo
+    /// may wait past it).
+    pub(crate) fn park_within(
+        &self,
+        key: &WatchKey,
+        since: OffsetDateTime,
+        expect: Option<&str>,
+        limit: OffsetDateTime,
+    ) -> Outcome {
         let settings = self.settings();
         let now = OffsetDateTime::now_utc();
         let elapsed: Duration = (now - since).try_into().unwrap_or(Duration::ZERO);
@@ -664,7 +683,7 @@ impl<'a> Run<'a> {
                 settings.max_poll_unwatched.max(settings.min_poll),
             )
         };
-        let remaining: Duration = (self.deadline - now).try_into().unwrap_or(Duration::ZERO);
+        let remaining: Duration = (limit - now).try_into().unwrap_or(Duration::ZERO);
         let delay = delay.min(remaining + Duration::from_millis(100));
         let due = if elapsed < settings.min_poll {
             since + settings.min_poll
