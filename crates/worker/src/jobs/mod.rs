@@ -74,6 +74,9 @@ pub struct JobSettings {
     /// Caps the deadline of every operation (tests, tools); `None` keeps each kind's own
     /// ([`JobSpec::deadline`]).
     pub max_deadline: Option<Duration>,
+    /// How long a compensation waits for a resource in a transient state (a `starting`
+    /// server) to settle before it can remove it; past it the resource is reported as left.
+    pub settle_limit: Duration,
 }
 
 impl Default for JobSettings {
@@ -87,6 +90,7 @@ impl Default for JobSettings {
             lease_lost_delay: Duration::from_secs(2),
             watch: WatchSettings::default(),
             max_deadline: None,
+            settle_limit: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! `create_server`: create, user data, boot, and the compensation of a create that ends
 //! without its server.
 
-use std::time::Duration;
-
-use fleet_core::{ListServersQuery, Operation, Server, ServerAction, ServerActionRequest};
+use fleet_core::{
+    ErrorKind, ListServersQuery, Operation, Server, ServerAction, ServerActionRequest,
+};
 use fleet_jobs::{CreateServerJob, Failure, ResourceKind, failure_kind, job_tag};
 use fleet_scheduler::Outcome;
 use serde::{Deserialize, Serialize};
@@ -25,11 +25,10 @@ struct CreateServerData {
     poweron: ActionState,
     /// The job ends without the server: the compensation (see [`crate::jobs::undo`]).
     undo: Option<Undo>,
+    /// Set once the undo removed the server: the Block volumes the create made (not named
+    /// in the request), deleted once the server is gone (they are detached only then).
+    undo_volumes: Option<Vec<String>>,
 }
-
-/// How long an undo waits for a server in a transient state (`starting`, `stopping`) to
-/// settle before it can be deleted or terminated; past it the server is reported as left.
-const SETTLE_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// `create_server`: create (tagged with the job), set user data, optionally power on and
 /// wait for `running`.
@@ -41,7 +40,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(15 * 60);
 ///   state, 404, deadline) all end the same way: the undo is recorded, the server is
 ///   deleted with its local volumes (a stopped one) or terminated (a running or `stopped in
 ///   place` one, which deletes its local volumes), after waiting for a transient state to
-///   settle (at most [`SETTLE_LIMIT`]); what was done and what is left are in the failure's
+///   settle (at most `JobSettings::settle_limit`); what was done and what is left are in the failure's
 ///   `compensation` and `left`. A cancel ends as cancelled with that record.
 pub(crate) async fn create_server(
     run: &mut Run<'_>,
@@ -56,7 +55,7 @@ pub(crate) async fn create_server(
                 Err(err) => match Undo::of_error(run, "create_server", &err) {
                     Some(undo) => {
                         data.undo = Some(undo);
-                        return undo_server(run, &mut data).await;
+                        return undo_server(run, job, &mut data).await;
                     }
                     None => return Err(err),
                 },
@@ -71,7 +70,7 @@ pub(crate) async fn create_server(
             return Ok(outcome);
         }
     }
-    undo_server(run, &mut data).await
+    undo_server(run, job, &mut data).await
 }
 
 /// How the create step ended this run.
@@ -215,10 +214,15 @@ async fn boot(
     )
 }
 
-/// Runs the recorded undo of the server: waits for it to settle, removes it, and returns the
-/// job's final outcome (or a snooze while it waits).
-async fn undo_server(run: &mut Run<'_>, data: &mut CreateServerData) -> Result<Outcome, StepError> {
-    let Some(undo) = data.undo.clone() else {
+/// Runs the recorded undo of the server: waits for it to settle, removes it, deletes the
+/// Block volumes the create made once it is gone, and returns the job's final outcome (or a
+/// snooze while it waits).
+async fn undo_server(
+    run: &mut Run<'_>,
+    job: &CreateServerJob,
+    data: &mut CreateServerData,
+) -> Result<Outcome, StepError> {
+    let Some(mut undo) = data.undo.clone() else {
         return Ok(run.fail(
             failure_kind::INTERNAL,
             "no compensation recorded".into(),
@@ -230,6 +234,7 @@ async fn undo_server(run: &mut Run<'_>, data: &mut CreateServerData) -> Result<O
     }
     let server_id = data.server_id.clone().unwrap_or_default();
     let since = parse_time(&undo.since).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let limit = since + run.settings().settle_limit;
     // Recorded before acting: a re-run resumes this undo instead of going on.
     run.set_data(&*data);
     if run.step != "compensating" {
@@ -237,22 +242,75 @@ async fn undo_server(run: &mut Run<'_>, data: &mut CreateServerData) -> Result<O
     }
     let key = WatchKey::new(ResourceKind::Server, &server_id);
     let observed = run.observe(&key, since).await?;
-    let mut undo = undo;
+    let removed = data.undo_volumes.is_some();
     match observed {
-        Observed::Server(server) if ResourceKind::Server.is_transient(server.state.as_str()) => {
-            let limit = since + SETTLE_LIMIT;
+        Observed::Server(server)
+            if removed || ResourceKind::Server.is_transient(server.state.as_str()) =>
+        {
+            let state = server.state.as_str().to_owned();
             if OffsetDateTime::now_utc() < limit {
-                let state = server.state.as_str().to_owned();
                 return Ok(run.park_within(&key, since, Some(&state), limit));
             }
-            undo.note(format!(
-                "left server {server_id} in state {} after waiting {SETTLE_LIMIT:?} for it to settle",
-                server.state.as_str()
-            ));
-            undo.left.push(server_name(run, &server_id));
+            let settle = run.settings().settle_limit;
+            if removed {
+                undo.note(format!(
+                    "server {server_id} still {state} after {settle:?}; its volumes were not deleted"
+                ));
+            } else {
+                undo.note(format!(
+                    "left server {server_id} in state {state} with local volumes {:?} after waiting {settle:?} for it to settle; delete it",
+                    local_volumes(&server)
+                ));
+                undo.left.push(server_name(run, &server_id));
+            }
+            for id in data.undo_volumes.take().unwrap_or_default() {
+                undo.left.push(volume_name(run, &id));
+            }
         }
-        Observed::Server(server) => remove_server(run, &mut undo, *server).await,
-        _ => undo.note(format!("server {server_id} is already gone")),
+        Observed::Server(server) => {
+            let existing: Vec<String> = job
+                .request
+                .volumes
+                .iter()
+                .flat_map(|v| v.values())
+                .filter_map(|v| v.id.clone())
+                .collect();
+            let later = remove_server(run, &mut undo, *server, &existing).await;
+            if !later.is_empty() && undo.left.is_empty() {
+                data.undo_volumes = Some(later);
+                data.undo = Some(undo);
+                run.set_data(&*data);
+                run.save("compensating").await?;
+                return Ok(run.park_within(&key, since, None, limit));
+            }
+            for id in later {
+                undo.note(format!(
+                    "left volume {id}: not deleted, as something before it was left"
+                ));
+                undo.left.push(volume_name(run, &id));
+            }
+        }
+        _ => {
+            if !removed {
+                undo.note(format!("server {server_id} is already gone"));
+            }
+            // A Block volume stays `in_use` for a moment after its server is gone.
+            let may_wait = OffsetDateTime::now_utc() < limit;
+            let mut pending = Vec::new();
+            for id in data.undo_volumes.take().unwrap_or_default() {
+                if !delete_block_volume(run, &mut undo, &id, may_wait).await {
+                    pending.push(id);
+                }
+            }
+            let wait = !pending.is_empty();
+            data.undo_volumes = Some(pending);
+            if wait {
+                data.undo = Some(undo);
+                run.set_data(&*data);
+                run.save("compensating").await?;
+                return Ok(run.snooze(run.settings().min_poll));
+            }
+        }
     }
     undo.done = true;
     let outcome = undo.outcome();
@@ -264,21 +322,60 @@ async fn undo_server(run: &mut Run<'_>, data: &mut CreateServerData) -> Result<O
     Ok(outcome)
 }
 
+/// Deletes a Block volume the create made (after its server is gone); `false` when it is
+/// still in use and `may_wait` (to be tried again).
+async fn delete_block_volume(run: &Run<'_>, undo: &mut Undo, id: &str, may_wait: bool) -> bool {
+    match run
+        .call(
+            Operation::BlockDeleteVolume,
+            run.client().block_delete_volume(run.zone(), id),
+        )
+        .await
+    {
+        Ok(()) => undo.note(format!("deleted volume {id}")),
+        Err(err) if err.is_not_found() => undo.note(format!("volume {id} is already gone")),
+        Err(err) if may_wait && err.api_kind() == Some(ErrorKind::PreconditionFailed) => {
+            return false;
+        }
+        Err(err) => {
+            undo.note(format!("left volume {id}: could not delete it: {err}"));
+            undo.left.push(volume_name(run, id));
+        }
+    }
+    true
+}
+
+fn volume_name(run: &Run<'_>, id: &str) -> String {
+    fleet_jobs::resource_name(run.zone().as_str(), ResourceKind::Volume, id)
+}
+
+/// The ids of the server's local volumes (they go with a terminate).
+fn local_volumes(server: &Server) -> Vec<String> {
+    server
+        .volumes
+        .values()
+        .filter(|v| matches!(v.volume_type.as_str(), "l_ssd" | "scratch" | "b_ssd"))
+        .map(|v| v.id.clone())
+        .collect()
+}
+
 fn server_name(run: &Run<'_>, id: &str) -> String {
     fleet_jobs::resource_name(run.zone().as_str(), ResourceKind::Server, id)
 }
 
 /// Removes a settled server with its local volumes (a stopped one is deleted, a running or
-/// `stopped in place` one terminated), noting each step in `undo`.
-async fn remove_server(run: &mut Run<'_>, undo: &mut Undo, server: Server) {
+/// `stopped in place` one terminated), noting each step in `undo`. Returns the other volumes
+/// the create made (not among `existing`, the ids the request attached), to delete once the
+/// server is gone.
+async fn remove_server(
+    run: &mut Run<'_>,
+    undo: &mut Undo,
+    server: Server,
+    existing: &[String],
+) -> Vec<String> {
     let zone = run.zone();
     let server_id = server.id.clone();
-    let local: Vec<String> = server
-        .volumes
-        .values()
-        .filter(|v| matches!(v.volume_type.as_str(), "l_ssd" | "scratch" | "b_ssd"))
-        .map(|v| v.id.clone())
-        .collect();
+    let local = local_volumes(&server);
     let others: Vec<_> = server
         .volumes
         .values()
@@ -300,7 +397,7 @@ async fn remove_server(run: &mut Run<'_>, undo: &mut Undo, server: Server) {
                 Err(err) => {
                     undo.note(format!("could not delete server {server_id}: {err}"));
                     undo.left.push(server_name(run, &server_id));
-                    return;
+                    return others.iter().map(|v| v.id.clone()).collect();
                 }
             }
             for id in &local {
@@ -315,11 +412,7 @@ async fn remove_server(run: &mut Run<'_>, undo: &mut Undo, server: Server) {
                     Err(err) if err.is_not_found() => {}
                     Err(err) => {
                         undo.note(format!("left volume {id}: could not delete it: {err}"));
-                        undo.left.push(fleet_jobs::resource_name(
-                            zone.as_str(),
-                            ResourceKind::Volume,
-                            id,
-                        ));
+                        undo.left.push(volume_name(run, id));
                     }
                 }
             }
@@ -349,16 +442,17 @@ async fn remove_server(run: &mut Run<'_>, undo: &mut Undo, server: Server) {
             undo.left.push(server_name(run, &server_id));
         }
     }
+    let mut made = Vec::new();
     for volume in others {
-        undo.note(format!(
-            "left volume {} ({}): not local, detached with the server, not deleted",
-            volume.id,
-            volume.volume_type.as_str()
-        ));
-        undo.left.push(fleet_jobs::resource_name(
-            zone.as_str(),
-            ResourceKind::Volume,
-            &volume.id,
-        ));
+        if existing.contains(&volume.id) {
+            undo.note(format!(
+                "kept volume {} ({}): the request attached it, the job did not make it",
+                volume.id,
+                volume.volume_type.as_str()
+            ));
+        } else {
+            made.push(volume.id.clone());
+        }
     }
+    made
 }

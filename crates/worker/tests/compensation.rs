@@ -1,0 +1,189 @@
+//! No orphans: a server create that ends without its server — cancelled, failed for good
+//! after the create, or out of attempts — removes the server it made and records what it did
+//! in the job's last error entry.
+
+mod jobs_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fleet_core::{CreateServerRequest, ListServersQuery};
+use fleet_jobs::{CreateServerJob, Failure, JobSpec, failure_kind, job_tag};
+use fleet_scheduler::{Job, JobState, NewJob};
+use jobs_support::{Env, ZONE, failed};
+
+fn spec(name: &str, user_data: BTreeMap<String, Vec<u8>>, start: bool) -> JobSpec {
+    JobSpec::CreateServer(CreateServerJob {
+        request: CreateServerRequest {
+            name: Some(name.into()),
+            commercial_type: Some("DEV1-S".into()),
+            image: Some("ubuntu_noble".into()),
+            ..CreateServerRequest::default()
+        },
+        user_data,
+        start,
+    })
+}
+
+/// The servers carrying job `id`'s tag.
+async fn tagged(env: &Env, id: i64) -> Vec<String> {
+    let query = ListServersQuery {
+        tags: Some(vec![job_tag(id)]),
+        ..ListServersQuery::default()
+    };
+    let page = env.client.list_servers(ZONE, &query).await.unwrap();
+    page.items.into_iter().map(|s| s.id).collect()
+}
+
+/// Waits until no server carries job `id`'s tag (a terminate takes one transition).
+async fn no_server_left(env: &Env, id: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = tagged(env, id).await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {id} left servers {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every volume the compensation says it deleted is gone (at least one: the root volume).
+async fn assert_volumes_deleted(env: &Env, failure: &Failure) {
+    let deleted: Vec<&str> = failure
+        .compensation
+        .iter()
+        .filter_map(|n| n.strip_prefix("deleted volume "))
+        .collect();
+    assert!(
+        !deleted.is_empty(),
+        "the root volume is deleted: {failure:?}"
+    );
+    for id in deleted {
+        let err = env.client.block_get_volume(ZONE, id).await.unwrap_err();
+        assert!(err.is_not_found(), "volume {id}: {err}");
+    }
+}
+
+/// The server the job recorded (from its progress).
+fn recorded_server(job: &Job) -> String {
+    let detail = fleet_jobs::ProgressDetail::from_state(&job.progress.state);
+    let resource = detail.resource.expect("the created server is named");
+    resource.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn wait_step(env: &Env, id: i64, step: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let job = fleet_scheduler::get_job(&env.pool, id).await.unwrap();
+        if job.progress.step.as_deref() == Some(step) {
+            return;
+        }
+        assert!(
+            !job.state.is_terminal() && tokio::time::Instant::now() < deadline,
+            "job {id} never reached step {step}: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_cancelled_during_the_boot_removes_its_server() {
+    // Transitions long enough to cancel while the server is `starting`.
+    let env = Env::start(Duration::from_secs(2)).await;
+    let worker = env.spawn_worker("w1", Duration::from_secs(30));
+    let id = env.enqueue(&spec("cancel-me", BTreeMap::new(), true)).await;
+    wait_step(&env, id, "poweron_waiting").await;
+    let server_id = {
+        let job = fleet_scheduler::get_job(&env.pool, id).await.unwrap();
+        recorded_server(&job)
+    };
+    assert_eq!(tagged(&env, id).await, vec![server_id.clone()]);
+    // The job waits (snoozed): the cancel goes through its handler.
+    let outcome = fleet_scheduler::cancel_job(&env.pool, id).await.unwrap();
+    assert_eq!(outcome, fleet_scheduler::CancelOutcome::Requested);
+    let job = env.wait_terminal(id, Duration::from_secs(30)).await;
+    assert_eq!(job.state, JobState::Cancelled, "{:?}", job.errors);
+    let last = job.errors.last().expect("an error entry");
+    assert_eq!(last.kind, failure_kind::CANCELLED);
+    let failure = Failure::from_details(&last.details);
+    assert!(
+        failure
+            .compensation
+            .iter()
+            .any(|n| n.contains(&server_id) && n.contains("terminated")),
+        "{failure:?}"
+    );
+    assert!(failure.left.is_empty(), "{failure:?}");
+    assert_eq!(job.progress.step.as_deref(), Some("compensated"));
+    no_server_left(&env, id).await;
+    assert_volumes_deleted(&env, &failure).await;
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_user_data_failure_after_the_create_removes_the_server() {
+    let env = Env::start(Duration::from_millis(300)).await;
+    let worker = env.spawn_worker("w1", Duration::from_secs(30));
+    // The API refuses keys over 255 characters: `invalid_arguments`, after the create.
+    let user_data = BTreeMap::from([("k".repeat(300), b"#!/bin/sh".to_vec())]);
+    let id = env.enqueue(&spec("bad-user-data", user_data, true)).await;
+    let job = env.wait_terminal(id, Duration::from_secs(30)).await;
+    let (kind, failure) = failed(&job);
+    assert_eq!(kind, failure_kind::UPSTREAM, "{failure:?}");
+    assert_eq!(failure.status, Some(400), "{failure:?}");
+    let server_id = recorded_server(&job);
+    assert!(
+        failure
+            .compensation
+            .iter()
+            .any(|n| n == &format!("deleted server {server_id}")),
+        "{failure:?}"
+    );
+    no_server_left(&env, id).await;
+    // The root volume the create made (a Block volume) is deleted too.
+    assert!(failure.left.is_empty(), "{failure:?}");
+    assert_volumes_deleted(&env, &failure).await;
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_out_of_attempts_removes_its_server() {
+    let env = Env::start(Duration::from_millis(300)).await;
+    // Every user-data answer is lost after the API acted: a transient error each time.
+    env.emu.set_faults(fleet_emulator::Faults {
+        lost_answers: vec![fleet_emulator::LostAnswers {
+            operation: fleet_core::catalog::Operation::SetServerUserData,
+            count: 1000,
+        }],
+        ..fleet_emulator::Faults::default()
+    });
+    let worker = env.spawn_worker("w1", Duration::from_secs(30));
+    let spec = spec(
+        "flaky-user-data",
+        BTreeMap::from([("cloud-init".to_owned(), b"#!/bin/sh".to_vec())]),
+        true,
+    );
+    let job = NewJob::new(spec.kind(), ZONE.as_str(), spec.to_args())
+        .caller("test")
+        .max_attempts(2);
+    let id = fleet_scheduler::enqueue(&env.pool, &job).await.unwrap().id;
+    let job = env.wait_terminal(id, Duration::from_secs(30)).await;
+    let (kind, failure) = failed(&job);
+    assert_eq!(kind, failure_kind::UNAVAILABLE, "{failure:?}");
+    assert_eq!(job.attempt, 2, "both attempts were used");
+    let server_id = recorded_server(&job);
+    assert!(
+        failure
+            .compensation
+            .iter()
+            .any(|n| n == &format!("deleted server {server_id}")),
+        "{failure:?}"
+    );
+    no_server_left(&env, id).await;
+    assert_volumes_deleted(&env, &failure).await;
+    worker.stop().await;
+}
