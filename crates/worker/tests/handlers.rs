@@ -617,25 +617,6 @@ async fn waiting_servers_share_list_pages() {
     worker.stop().await;
 }
 
-/// Polls `check` every 20 ms until it returns `Some`, panicking after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_boot_that_never_ends_fails_at_the_deadline_with_its_history() {
     // Transitions far longer than the job's deadline: the server stays `starting`.

@@ -76,7 +76,7 @@ pub(crate) async fn create_server(
 /// How the create step ended this run.
 enum Made {
     /// The server's id is recorded; the server itself when this run created or adopted it.
-    Server(Option<Server>),
+    Server(Option<Box<Server>>),
     /// The job ends before any server is known.
     Ended(Outcome),
 }
@@ -146,7 +146,7 @@ async fn make_server(
     run.set_resource(ResourceKind::Server, &id);
     run.set_data(&*data);
     run.save("created").await?;
-    Ok(Made::Server(created))
+    Ok(Made::Server(created.map(Box::new)))
 }
 
 /// User data and the boot of the created server. `Outcome::Cancelled` and `Outcome::Fail`
@@ -155,7 +155,7 @@ async fn boot(
     run: &mut Run<'_>,
     job: &CreateServerJob,
     data: &mut CreateServerData,
-    created: Option<Server>,
+    created: Option<Box<Server>>,
 ) -> Result<Outcome, StepError> {
     let zone = run.zone();
     if run.cancel_requested {
@@ -180,7 +180,7 @@ async fn boot(
     }
     if !job.start {
         let server = match created {
-            Some(server) => server,
+            Some(server) => *server,
             None => {
                 run.call(
                     Operation::GetServer,
