@@ -187,3 +187,100 @@ async fn a_create_out_of_attempts_removes_its_server() {
     assert_volumes_deleted(&env, &failure).await;
     worker.stop().await;
 }
+
+/// A server made directly on the emulator with `tags`.
+async fn server_tagged(env: &Env, name: &str, tag: String) -> String {
+    let request = CreateServerRequest {
+        name: Some(name.into()),
+        commercial_type: Some("DEV1-S".into()),
+        image: Some("ubuntu_noble".into()),
+        tags: Some(vec![tag]),
+        ..CreateServerRequest::default()
+    };
+    env.client.create_server(ZONE, &request).await.unwrap().id
+}
+
+async fn set_state(env: &Env, id: i64, state: &str, result: serde_json::Value) {
+    sqlx::query("UPDATE jobs SET state = $2, result = $3, finished_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(state)
+        .bind(result)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_finds_servers_of_ended_jobs_and_leaves_running_ones() {
+    use fleet_worker::jobs::sweeper::{SweepAction, SweepMode};
+    let env = Env::start(Duration::from_millis(300)).await;
+    let spec = spec("sweep", BTreeMap::new(), false);
+    let failed_job = env.enqueue(&spec).await;
+    let running_job = env.enqueue(&spec).await;
+    let completed_job = env.enqueue(&spec).await;
+    set_state(&env, failed_job, "failed", serde_json::Value::Null).await;
+    let orphan = server_tagged(&env, "orphan", job_tag(failed_job)).await;
+    let live = server_tagged(&env, "live", job_tag(running_job)).await;
+    // A completed job keeps the server its result names; a second one it tagged is an orphan.
+    let kept = server_tagged(&env, "kept", job_tag(completed_job)).await;
+    let extra = server_tagged(&env, "extra", job_tag(completed_job)).await;
+    set_state(
+        &env,
+        completed_job,
+        "completed",
+        serde_json::json!({ "id": kept }),
+    )
+    .await;
+    let untagged = env
+        .client
+        .create_server(ZONE, &{
+            let mut r = CreateServerRequest {
+                name: Some("untagged".into()),
+                commercial_type: Some("DEV1-S".into()),
+                image: Some("ubuntu_noble".into()),
+                ..CreateServerRequest::default()
+            };
+            r.tags = Some(vec!["fleet-job=not-a-number".into()]);
+            r
+        })
+        .await
+        .unwrap()
+        .id;
+    let (jobs, _guard) = env.zone_jobs("w1");
+
+    let found = jobs.sweep_orphans(SweepMode::Report).await.unwrap();
+    let mut names: Vec<_> = found
+        .iter()
+        .map(|o| (o.job_id, o.resource.clone()))
+        .collect();
+    names.sort();
+    let name = |id: &str| format!("zones/{}/servers/{id}", ZONE.as_str());
+    let mut expected = vec![(failed_job, name(&orphan)), (completed_job, name(&extra))];
+    expected.sort();
+    assert_eq!(names, expected, "{found:?}");
+    assert!(found.iter().all(|o| o.action == SweepAction::Reported));
+    // Report only: every server is still there.
+    for id in [&orphan, &live, &kept, &extra, &untagged] {
+        env.client.get_server(ZONE, id).await.unwrap();
+    }
+
+    let found = jobs.sweep_orphans(SweepMode::Delete).await.unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().all(|o| o.action == SweepAction::Deleted),
+        "{found:?}"
+    );
+    for id in [&orphan, &extra] {
+        let err = env.client.get_server(ZONE, id).await.unwrap_err();
+        assert!(err.is_not_found(), "{id}: {err}");
+    }
+    for id in [&live, &kept, &untagged] {
+        env.client.get_server(ZONE, id).await.unwrap();
+    }
+    assert!(
+        jobs.sweep_orphans(SweepMode::Delete)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -29,6 +29,7 @@ pub mod observe;
 mod resources;
 mod sbs;
 mod servers;
+pub mod sweeper;
 mod undo;
 pub mod watcher;
 
