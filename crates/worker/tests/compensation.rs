@@ -284,3 +284,22 @@ async fn the_sweeper_finds_servers_of_ended_jobs_and_leaves_running_ones() {
             .is_empty()
     );
 }
+
+/// The zone's watcher task runs the sweeper at its interval, in the configured mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zone_owner_sweeps_at_its_interval() {
+    let env = Env::start(Duration::from_millis(300)).await;
+    let job = env.enqueue(&spec("sweep", BTreeMap::new(), false)).await;
+    set_state(&env, job, "cancelled", serde_json::Value::Null).await;
+    let orphan = server_tagged(&env, "orphan", job_tag(job)).await;
+    let settings = fleet_worker::jobs::JobSettings {
+        sweep_mode: fleet_worker::jobs::sweeper::SweepMode::Delete,
+        sweep_interval: Duration::from_millis(200),
+        ..jobs_support::fast_settings()
+    };
+    let worker = env.spawn_worker_with("w1", Duration::from_secs(30), settings);
+    no_server_left(&env, job).await;
+    let err = env.client.get_server(ZONE, &orphan).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    worker.stop().await;
+}

@@ -311,6 +311,8 @@ pub fn fast_jobs() -> JobSettings {
         },
         max_deadline: Some(Duration::from_secs(60)),
         settle_limit: Duration::from_secs(20),
+        sweep_interval: Duration::ZERO,
+        ..JobSettings::default()
     }
 }
 

@@ -78,6 +78,10 @@ pub struct JobSettings {
     /// How long a compensation waits for a resource in a transient state (a `starting`
     /// server) to settle before it can remove it; past it the resource is reported as left.
     pub settle_limit: Duration,
+    /// What the orphan sweeper does ([`sweeper`]).
+    pub sweep_mode: sweeper::SweepMode,
+    /// Time between two sweeps of the zone; zero turns the sweeper off.
+    pub sweep_interval: Duration,
 }
 
 impl Default for JobSettings {
@@ -92,6 +96,8 @@ impl Default for JobSettings {
             watch: WatchSettings::default(),
             max_deadline: None,
             settle_limit: Duration::from_secs(15 * 60),
+            sweep_mode: sweeper::SweepMode::Report,
+            sweep_interval: crate::config::DEFAULT_SWEEP_INTERVAL,
         }
     }
 }
@@ -144,20 +150,19 @@ impl ZoneJobs {
         &self.inner.watcher
     }
 
-    /// Observes the resources the zone's jobs wait on until `shutdown` fires or the lease
-    /// is lost.
+    /// Observes the resources the zone's jobs wait on, and sweeps the zone for orphans
+    /// ([`sweeper`]), until `shutdown` fires or the lease is lost.
     pub async fn run_watcher(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = &self.inner.ctx;
-        self.inner
-            .watcher
-            .run(
-                &self.inner.client,
-                ctx.zone,
-                &ctx.guard,
-                &ctx.pool,
-                shutdown,
-            )
-            .await
+        let watch = self.inner.watcher.run(
+            &self.inner.client,
+            ctx.zone,
+            &ctx.guard,
+            &ctx.pool,
+            shutdown.clone(),
+        );
+        let (watched, ()) = tokio::join!(watch, self.run_sweeper(shutdown));
+        watched
     }
 
     /// Runs one attempt of `job`.

@@ -17,7 +17,9 @@ use fleet_scheduler::{JobState, SchedulerError};
 use opentelemetry::KeyValue;
 
 use super::ZoneJobs;
-use super::error::StepError;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{ErrorClass, StepError};
 
 /// Orphans found by the sweeper, by `zone`, `kind` and `action` (`reported`, `deleted`,
 /// `failed`).
@@ -160,6 +162,30 @@ impl ZoneJobs {
             }
         }
         Ok(orphans)
+    }
+
+    /// Sweeps every `sweep_interval` (never when it is zero) until `shutdown` fires or the
+    /// lease is lost; a failed sweep is logged and tried again at the next interval.
+    pub(crate) async fn run_sweeper(&self, shutdown: CancellationToken) {
+        let settings = &self.inner.settings;
+        if settings.sweep_interval.is_zero() {
+            return;
+        }
+        let lost = self.inner.ctx.guard.token();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = lost.cancelled() => return,
+                () = tokio::time::sleep(settings.sweep_interval) => {}
+            }
+            if let Err(err) = self.sweep_orphans(settings.sweep_mode).await {
+                if err.class() == ErrorClass::LeaseLost {
+                    return;
+                }
+                tracing::warn!(zone = %self.inner.ctx.zone, error = %err,
+                    "orphan sweep failed; trying again at the next interval");
+            }
+        }
     }
 
     async fn call<T>(

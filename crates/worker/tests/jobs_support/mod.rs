@@ -60,6 +60,8 @@ pub fn fast_settings() -> JobSettings {
         },
         max_deadline: None,
         settle_limit: Duration::from_secs(20),
+        sweep_interval: Duration::ZERO,
+        ..JobSettings::default()
     }
 }
 
