@@ -1,6 +1,7 @@
 //! No orphans: a server create that ends without its server — cancelled, failed for good
 //! after the create, or out of attempts — removes the server it made and records what it did
-//! in the job's last error entry.
+//! in the job's last error entry; and the orphan sweeper finds the servers of jobs that ended
+//! without them, and only those.
 
 mod jobs_support;
 
