@@ -51,6 +51,10 @@ pub struct Failure {
     /// What the job did to undo its partial work, or what it left and where.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compensation: Vec<String>,
+    /// Resources the job made and could not remove (names, `zones/{zone}/servers/{id}`),
+    /// left for the caller (or the orphan sweeper) to delete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left: Vec<String>,
     /// Resource name, when known (`zones/{zone}/servers/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,

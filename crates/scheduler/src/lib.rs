@@ -27,7 +27,8 @@
 //! | — | enqueue, `run_at` absent or past | `available` |
 //! | — | enqueue, `run_at` in the future | `scheduled` |
 //! | `available`, `scheduled`, `retryable` | claim: `run_at <= now()`, zone not paused, no earlier unfinished job on the same resource; `attempt += 1`, `lease_token += 1`, lease set | `running` |
-//! | `available`, `scheduled`, `retryable` | [`cancel_job`] | `cancelled` |
+//! | `available`, `scheduled`, `retryable`, never run (`started_at` null) | [`cancel_job`] | `cancelled` |
+//! | `available`, `scheduled`, `retryable`, has run (`started_at` set) | [`cancel_job`] | `available` now with `cancel_requested = true` (its handler runs once more to undo its partial work, and returns [`Outcome::Cancelled`]) |
 //! | `running` | [`cancel_job`] | `running` with `cancel_requested = true` (the handler sees it at its next heartbeat / progress / snooze call, or at its next claim, and returns [`Outcome::Cancelled`]) |
 //! | `running` | complete (fenced) | `completed` |
 //! | `running` | fail (fenced) | `failed` |

@@ -59,7 +59,7 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
         Outcome::Snooze { .. } => "snooze",
         Outcome::Retry(_) => "retry",
         Outcome::Fail(_) => "fail",
-        Outcome::Cancelled => "cancelled",
+        Outcome::Cancelled | Outcome::CancelledWith(_) => "cancelled",
     }
 }
 

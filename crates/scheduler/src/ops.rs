@@ -86,19 +86,31 @@ pub async fn list_jobs(
 pub enum CancelOutcome {
     /// The job was waiting (scheduled/available/retryable) and is now cancelled.
     Cancelled,
-    /// The job is running: `cancel_requested` is set; its handler sees it at its next step.
+    /// The job is running, or has run and waits: `cancel_requested` is set; its handler sees
+    /// it at its next step (a waiting one is made claimable at once for that).
     Requested,
     /// The job had already finished in this state.
     AlreadyFinished(JobState),
 }
 
-/// Cancels a job: at once when it is not running, cooperatively when it is.
+/// Cancels a job: at once when it never ran, cooperatively when it is running or has run.
+///
+/// A job that has run (`started_at` set) may hold partial work upstream (a server it
+/// created): while it waits (`scheduled`, `retryable`, `available` after a rescue) it is
+/// made `available` now with `cancel_requested`, so that its handler runs once more, undoes
+/// what it made and returns [`crate::Outcome::Cancelled`]. A job that never ran is cancelled
+/// at once.
 pub async fn cancel_job(pool: &PgPool, id: i64) -> Result<CancelOutcome> {
     let row = sqlx::query(
         "WITH upd AS ( \
            UPDATE jobs SET cancel_requested = true, updated_at = now(), \
-                  state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END, \
-                  finished_at = CASE WHEN state = 'running' THEN NULL ELSE now() END \
+                  state = CASE WHEN state = 'running' THEN 'running' \
+                               WHEN started_at IS NOT NULL THEN 'available' \
+                               ELSE 'cancelled' END, \
+                  run_at = CASE WHEN state <> 'running' AND started_at IS NOT NULL \
+                                THEN now() ELSE run_at END, \
+                  finished_at = CASE WHEN state = 'running' OR started_at IS NOT NULL \
+                                     THEN NULL ELSE now() END \
            WHERE id = $1 AND state IN ('scheduled', 'available', 'retryable', 'running') \
            RETURNING id, state) \
          SELECT state, pg_notify($2, id::text) FROM upd",
@@ -110,7 +122,7 @@ pub async fn cancel_job(pool: &PgPool, id: i64) -> Result<CancelOutcome> {
     match row {
         Some(row) => {
             let state: String = row.try_get("state")?;
-            Ok(if state == "running" {
+            Ok(if state == "running" || state == "available" {
                 CancelOutcome::Requested
             } else {
                 CancelOutcome::Cancelled

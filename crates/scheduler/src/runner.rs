@@ -53,6 +53,9 @@ pub enum Outcome {
     Fail(JobError),
     /// Stopped because a cancel was requested.
     Cancelled,
+    /// Stopped because a cancel was requested, with the handler's record of it (what it
+    /// undid, what it left) as the job's last error entry.
+    CancelledWith(JobError),
 }
 
 /// Runner settings.
@@ -543,6 +546,9 @@ async fn run_one<H, Fut>(
             .await
             .map(|()| RunnerCounters::inc(&counters.failed, 1)),
         Outcome::Cancelled => lease::finish_cancelled(&pool, &lease, None)
+            .await
+            .map(|()| RunnerCounters::inc(&counters.cancelled, 1)),
+        Outcome::CancelledWith(reason) => lease::finish_cancelled(&pool, &lease, Some(&reason))
             .await
             .map(|()| RunnerCounters::inc(&counters.cancelled, 1)),
     };

@@ -45,23 +45,51 @@ async fn cancel_waiting_jobs_at_once() {
     ));
 }
 
+/// A job that has run may hold partial work upstream: a cancel while it waits (retryable,
+/// or scheduled by a snooze) makes it claimable at once with the request, so its handler
+/// can undo that work; it is not cancelled behind the handler's back.
 #[tokio::test]
-async fn cancel_retryable_job() {
+async fn cancel_of_a_waiting_job_that_has_run_goes_through_its_handler() {
     let pool = db().await;
-    let e = enqueue(&pool, &NewJob::new("k", "z", json!({})))
+    let retried = enqueue(&pool, &NewJob::new("k", "z", json!({})))
         .await
         .unwrap();
     let job = claim_n(&pool, &["z"], 1).await.remove(0);
     job.retry(&JobError::new("5xx", "boom"), &RetryPolicy::default())
         .await
         .unwrap();
+    let snoozed = enqueue(&pool, &NewJob::new("k", "z", json!({})))
+        .await
+        .unwrap();
+    let job = claim_n(&pool, &["z"], 1).await.remove(0);
+    assert_eq!(job.id(), snoozed.id);
+    job.snooze(OffsetDateTime::now_utc() + time::Duration::hours(1), None)
+        .await
+        .unwrap();
+    for id in [retried.id, snoozed.id] {
+        assert_eq!(
+            cancel_job(&pool, id).await.unwrap(),
+            CancelOutcome::Requested
+        );
+        let row = get_job(&pool, id).await.unwrap();
+        assert_eq!(row.state, JobState::Available, "{row:?}");
+        assert!(row.cancel_requested);
+        assert!(row.finished_at.is_none());
+    }
+    // Both are claimable now (not at their back-off or snooze time), carrying the request.
+    let claimed = claim_n(&pool, &["z"], 10).await;
+    assert_eq!(claimed.len(), 2);
+    assert!(claimed.iter().all(ClaimedJob::is_cancel_requested));
+    for job in claimed {
+        job.cancelled(Some(&JobError::new("cancelled", "undone")))
+            .await
+            .unwrap();
+    }
+    let row = get_job(&pool, snoozed.id).await.unwrap();
+    assert_eq!(row.state, JobState::Cancelled);
     assert_eq!(
-        cancel_job(&pool, e.id).await.unwrap(),
-        CancelOutcome::Cancelled
-    );
-    assert_eq!(
-        get_job(&pool, e.id).await.unwrap().state,
-        JobState::Cancelled
+        row.errors.last().map(|e| e.message.as_str()),
+        Some("undone")
     );
 }
 

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use fleet_core::Zone;
 
+use crate::jobs::sweeper::SweepMode;
+
 /// Default internal gRPC listen address.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 50052);
 /// Default zone lease TTL.
@@ -80,10 +82,22 @@ pub struct WorkerConfig {
     /// Postgres pool size.
     #[arg(long, env = "FLEET_WORKER_DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_MAX_CONNECTIONS)]
     pub db_max_connections: u32,
+    /// What the orphan sweeper does with a server tagged by a job that ended without it
+    /// (`report`: log and count; `delete`).
+    #[arg(long, env = "FLEET_WORKER_ORPHAN_SWEEP", value_enum, default_value_t = SweepMode::Report)]
+    pub orphan_sweep: SweepMode,
+    /// Time between two orphan sweeps of a held zone; `0s` turns the sweeper off.
+    #[arg(long, env = "FLEET_WORKER_ORPHAN_SWEEP_INTERVAL",
+        default_value = humantime::format_duration(DEFAULT_SWEEP_INTERVAL).to_string(),
+        value_parser = humantime::parse_duration)]
+    pub orphan_sweep_interval: Duration,
     /// The Scaleway client settings.
     #[command(flatten)]
     pub scaleway: fleet_scaleway::Config,
 }
+
+/// Default of `FLEET_WORKER_ORPHAN_SWEEP_INTERVAL`.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 impl fmt::Debug for WorkerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,6 +111,8 @@ impl fmt::Debug for WorkerConfig {
             .field("concurrency", &self.concurrency)
             .field("job_lease", &self.job_lease)
             .field("db_max_connections", &self.db_max_connections)
+            .field("orphan_sweep", &self.orphan_sweep)
+            .field("orphan_sweep_interval", &self.orphan_sweep_interval)
             .field("scaleway", &self.scaleway)
             .finish()
     }
@@ -115,6 +131,8 @@ impl WorkerConfig {
             concurrency: DEFAULT_CONCURRENCY,
             job_lease: DEFAULT_JOB_LEASE,
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            orphan_sweep: SweepMode::Report,
+            orphan_sweep_interval: DEFAULT_SWEEP_INTERVAL,
             scaleway,
         }
     }

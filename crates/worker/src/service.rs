@@ -67,7 +67,12 @@ impl WorkerConfig {
     /// Connects to Postgres, applies the migrations, builds the Scaleway client and binds the
     /// internal gRPC listener. The zones run the worker's job handlers.
     pub async fn build(self) -> Result<Worker, BuildError> {
-        self.build_with(jobs_factory(JobSettings::default())).await
+        let settings = JobSettings {
+            sweep_mode: self.orphan_sweep,
+            sweep_interval: self.orphan_sweep_interval,
+            ..JobSettings::default()
+        };
+        self.build_with(jobs_factory(settings)).await
     }
 
     /// [`WorkerConfig::build`] with another zone work (tests, tools).

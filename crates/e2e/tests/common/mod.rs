@@ -310,6 +310,9 @@ pub fn fast_jobs() -> JobSettings {
             ..WatchSettings::default()
         },
         max_deadline: Some(Duration::from_secs(60)),
+        settle_limit: Duration::from_secs(20),
+        sweep_interval: Duration::ZERO,
+        ..JobSettings::default()
     }
 }
 

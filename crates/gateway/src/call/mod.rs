@@ -342,6 +342,7 @@ pub(crate) fn upstream_error(
             zone: zone.to_owned(),
             operation: endpoint.operation.name().to_owned(),
             resource: resource_name(endpoint.path, zone, prepared),
+            compensation: Default::default(),
         }),
     }
 }

@@ -192,6 +192,7 @@ fn upstream_unavailable(zone: &str, status: &Status) -> GatewayError {
             zone: zone.to_owned(),
             operation: metadata("operation").unwrap_or_default(),
             resource: None,
+            compensation: Default::default(),
         }),
     }
 }

@@ -67,6 +67,40 @@ pub struct UpstreamContext {
     pub operation: String,
     /// Resource name the call was about, e.g. `zones/fr-par-1/servers/{id}`, when known.
     pub resource: Option<String>,
+    /// What the failed job undid (empty for synchronous calls).
+    pub compensation: Compensation,
+}
+
+/// What a job that ended without its resource undid, and what it left (see
+/// `fleet_jobs::Failure::compensation` and `left`); shown in the `ErrorInfo` metadata as
+/// `compensation` (the steps, `; `-separated) and `left` (resource names, `,`-separated).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compensation {
+    pub notes: Vec<String>,
+    pub left: Vec<String>,
+}
+
+impl Compensation {
+    /// The compensation a job's failure record holds.
+    pub fn of(failure: &fleet_jobs::Failure) -> Self {
+        Self {
+            notes: failure.compensation.clone(),
+            left: failure.left.clone(),
+        }
+    }
+
+    /// Adds the `compensation` and `left` entries (when there is something to say).
+    pub(crate) fn add_to(&self, metadata: &mut HashMap<String, String>) {
+        if !self.notes.is_empty() {
+            metadata.insert(
+                "compensation".into(),
+                clip(&self.notes.join("; "), MAX_MESSAGE_CHARS),
+            );
+        }
+        if !self.left.is_empty() {
+            metadata.insert("left".into(), clip(&self.left.join(","), MAX_MESSAGE_CHARS));
+        }
+    }
 }
 
 /// What a failed job recorded (see `fleet_jobs::Failure`).
@@ -77,6 +111,7 @@ pub struct JobFailure {
     pub resource: Option<String>,
     pub state: Option<String>,
     pub target: Option<String>,
+    pub compensation: Compensation,
 }
 
 /// Everything that can go wrong in the gateway; [`GatewayError::to_status`] is the table.
@@ -135,9 +170,9 @@ pub enum GatewayError {
     /// A finished job recorded why it failed.
     #[error("operation failed: {}", .0.message)]
     JobFailed(Box<JobFailure>),
-    /// The operation was cancelled.
+    /// The operation was cancelled; what it undid first.
     #[error("operation cancelled")]
-    Cancelled,
+    Cancelled(Box<Compensation>),
     /// The resource is not in a state that allows the call (e.g. pausing a finished batch).
     #[error("{message}")]
     FailedPrecondition {
@@ -272,15 +307,15 @@ impl GatewayError {
                 info(&mut details, "INTERNAL", []);
                 (Code::Internal, format!("internal error: {message}"))
             }
-            GatewayError::JobFailed(f) => {
-                return job_failure_status(&f.kind, &f.message, &f.resource, &f.state, &f.target);
-            }
+            GatewayError::JobFailed(f) => return job_failure_status(f),
             GatewayError::FailedPrecondition { reason, message } => {
                 info(&mut details, reason, []);
                 (Code::FailedPrecondition, message.clone())
             }
-            GatewayError::Cancelled => {
-                info(&mut details, "CANCELLED", []);
+            GatewayError::Cancelled(compensation) => {
+                let mut metadata = HashMap::new();
+                compensation.add_to(&mut metadata);
+                details.set_error_info("CANCELLED", DOMAIN, metadata);
                 (
                     Code::Cancelled,
                     "operation cancelled at the caller's request".to_owned(),
@@ -412,23 +447,26 @@ fn info<const N: usize>(details: &mut ErrorDetails, reason: &str, metadata: [(&s
 }
 
 /// A failed job's record as a status.
-fn job_failure_status(
-    kind: &str,
-    message: &str,
-    resource: &Option<String>,
-    state: &Option<String>,
-    target: &Option<String>,
-) -> Status {
+fn job_failure_status(failure: &JobFailure) -> Status {
     use fleet_jobs::failure_kind as k;
+    let JobFailure {
+        kind,
+        message,
+        resource,
+        state,
+        target,
+        compensation,
+    } = failure;
     let mut details = ErrorDetails::new();
     let mut metadata: HashMap<String, String> = HashMap::new();
+    compensation.add_to(&mut metadata);
     if let Some(resource) = resource {
         metadata.insert("resource".into(), resource.clone());
     }
     if let Some(state) = state {
         metadata.insert("currentState".into(), state.clone());
     }
-    let code = match kind {
+    let code = match kind.as_str() {
         k::UNREACHABLE_STATE => {
             let description = match (target, state) {
                 (Some(target), Some(state)) => format!("must reach {target}; it is {state}"),

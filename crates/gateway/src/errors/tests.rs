@@ -24,6 +24,7 @@ fn ctx() -> UpstreamContext {
         zone: "fr-par-1".into(),
         operation: "get_server".into(),
         resource: None,
+        compensation: Default::default(),
     }
 }
 
@@ -278,7 +279,11 @@ fn internal_errors() {
             false,
         ),
         (GatewayError::Internal("bug".into()), Code::Internal, false),
-        (GatewayError::Cancelled, Code::Cancelled, false),
+        (
+            GatewayError::Cancelled(Box::default()),
+            Code::Cancelled,
+            false,
+        ),
     ];
     for (err, code, retry) in cases {
         let s = err.to_status();
@@ -316,4 +321,56 @@ fn rpc_status_keeps_details() {
     .to_rpc_status();
     assert_eq!(status.code, Code::Unavailable as i32);
     assert!(!status.details.is_empty());
+}
+
+/// The compensation a failed or cancelled job recorded reaches the status's `ErrorInfo`,
+/// whichever way the job ended (its own failure kind, an upstream error, a cancel).
+#[test]
+fn compensation_is_in_the_error_info() {
+    let compensation = Compensation {
+        notes: vec!["deleted server s1".into(), "deleted volume v1".into()],
+        left: vec!["zones/fr-par-1/volumes/v2".into()],
+    };
+    let failed = GatewayError::JobFailed(Box::new(JobFailure {
+        kind: fleet_jobs::failure_kind::UNAVAILABLE.into(),
+        message: "retries exhausted".into(),
+        compensation: compensation.clone(),
+        ..JobFailure::default()
+    }));
+    let upstream = GatewayError::Upstream {
+        status: 400,
+        error: Box::new(ApiError::from_body(
+            serde_json::json!({"type": "invalid_arguments", "message": "bad key", "details": []})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )),
+        retry_after: None,
+        context: Box::new(UpstreamContext {
+            compensation: compensation.clone(),
+            ..ctx()
+        }),
+    };
+    let cancelled = GatewayError::Cancelled(Box::new(compensation));
+    for err in [failed, upstream, cancelled] {
+        let status = err.to_status();
+        let details = status.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(
+            info.metadata.get("compensation").map(String::as_str),
+            Some("deleted server s1; deleted volume v1"),
+            "{err:?}"
+        );
+        assert_eq!(
+            info.metadata.get("left").map(String::as_str),
+            Some("zones/fr-par-1/volumes/v2"),
+            "{err:?}"
+        );
+    }
+    // Nothing undone: no entries.
+    let status = GatewayError::Cancelled(Box::default()).to_status();
+    let details = status.get_error_details();
+    let info = details.error_info().expect("error info");
+    assert!(!info.metadata.contains_key("compensation"));
+    assert!(!info.metadata.contains_key("left"));
 }

@@ -87,6 +87,7 @@ impl Answer<'_> {
         for (k, v) in extra {
             metadata.insert(k.to_owned(), v);
         }
+        self.context.compensation.add_to(&mut metadata);
         metadata.retain(|_, v| !v.is_empty());
         self.details.set_error_info(reason, DOMAIN, metadata);
     }
@@ -411,6 +412,7 @@ fn status_only(
     metadata.insert("zone".into(), context.zone.clone());
     metadata.insert("upstreamType".into(), error.error_type().to_owned());
     metadata.insert("upstreamStatus".into(), status.to_string());
+    context.compensation.add_to(&mut metadata);
     metadata.retain(|_, v| !v.is_empty());
     let text = if error.message().is_empty() {
         format!("http {status}")

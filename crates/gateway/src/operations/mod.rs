@@ -18,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{Caller, ProjectScope};
 use crate::batches;
-use crate::errors::{GatewayError, UpstreamContext};
+use crate::errors::{Compensation, GatewayError, UpstreamContext};
 use crate::request::convert::dynamic_from_json;
 use crate::request::methods::response_type;
 
@@ -179,9 +179,7 @@ pub fn to_operation(job: &Job, method: Option<&str>) -> v1::Operation {
     let result = match job.state {
         JobState::Completed => Some(completed(job, method)),
         JobState::Failed => Some(v1::operation::Result::Error(failure(job).to_rpc_status())),
-        JobState::Cancelled => Some(v1::operation::Result::Error(
-            GatewayError::Cancelled.to_rpc_status(),
-        )),
+        JobState::Cancelled => Some(v1::operation::Result::Error(cancelled(job).to_rpc_status())),
         _ => None,
     };
     v1::Operation {
@@ -245,19 +243,31 @@ pub fn failure(job: &Job) -> GatewayError {
                 zone: job.zone.clone(),
                 operation: job.kind.clone(),
                 resource: failure.resource.clone(),
+                compensation: Compensation::of(&failure),
             }),
         };
     }
     if last.kind == failure_kind::CANCELLED {
-        return GatewayError::Cancelled;
+        return GatewayError::Cancelled(Box::new(Compensation::of(&failure)));
     }
     GatewayError::JobFailed(Box::new(crate::errors::JobFailure {
         kind: last.kind.clone(),
         message: last.message.clone(),
+        compensation: Compensation::of(&failure),
         resource: failure.resource,
         state: failure.state,
         target: failure.target,
     }))
+}
+
+/// A cancelled job as a gateway error, with what it undid before it ended.
+fn cancelled(job: &Job) -> GatewayError {
+    let failure = job
+        .errors
+        .last()
+        .map(|last| Failure::from_details(&last.details))
+        .unwrap_or_default();
+    GatewayError::Cancelled(Box::new(Compensation::of(&failure)))
 }
 
 /// The method that started job `id`, if recorded.

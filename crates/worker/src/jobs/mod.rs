@@ -29,6 +29,8 @@ pub mod observe;
 mod resources;
 mod sbs;
 mod servers;
+pub mod sweeper;
+mod undo;
 pub mod watcher;
 
 use std::fmt;
@@ -73,6 +75,13 @@ pub struct JobSettings {
     /// Caps the deadline of every operation (tests, tools); `None` keeps each kind's own
     /// ([`JobSpec::deadline`]).
     pub max_deadline: Option<Duration>,
+    /// How long a compensation waits for a resource in a transient state (a `starting`
+    /// server) to settle before it can remove it; past it the resource is reported as left.
+    pub settle_limit: Duration,
+    /// What the orphan sweeper does ([`sweeper`]).
+    pub sweep_mode: sweeper::SweepMode,
+    /// Time between two sweeps of the zone; zero turns the sweeper off.
+    pub sweep_interval: Duration,
 }
 
 impl Default for JobSettings {
@@ -86,6 +95,9 @@ impl Default for JobSettings {
             lease_lost_delay: Duration::from_secs(2),
             watch: WatchSettings::default(),
             max_deadline: None,
+            settle_limit: Duration::from_secs(15 * 60),
+            sweep_mode: sweeper::SweepMode::Report,
+            sweep_interval: crate::config::DEFAULT_SWEEP_INTERVAL,
         }
     }
 }
@@ -138,20 +150,19 @@ impl ZoneJobs {
         &self.inner.watcher
     }
 
-    /// Observes the resources the zone's jobs wait on until `shutdown` fires or the lease
-    /// is lost.
+    /// Observes the resources the zone's jobs wait on, and sweeps the zone for orphans
+    /// ([`sweeper`]), until `shutdown` fires or the lease is lost.
     pub async fn run_watcher(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = &self.inner.ctx;
-        self.inner
-            .watcher
-            .run(
-                &self.inner.client,
-                ctx.zone,
-                &ctx.guard,
-                &ctx.pool,
-                shutdown,
-            )
-            .await
+        let watch = self.inner.watcher.run(
+            &self.inner.client,
+            ctx.zone,
+            &ctx.guard,
+            &ctx.pool,
+            shutdown.clone(),
+        );
+        let (watched, ()) = tokio::join!(watch, self.run_sweeper(shutdown));
+        watched
     }
 
     /// Runs one attempt of `job`.
@@ -190,7 +201,8 @@ impl ZoneJobs {
         if run.past_deadline() && run.detail.history.is_empty() {
             return run.deadline_exceeded(None, None);
         }
-        if job.is_cancel_requested() {
+        // A create undoes what it made before it ends as cancelled (see [`undo`]).
+        if job.is_cancel_requested() && !matches!(spec, JobSpec::CreateServer(_)) {
             return Outcome::Cancelled;
         }
         let operation = spec.kind();
@@ -301,7 +313,7 @@ impl<'a> Run<'a> {
             job,
             detail,
             step: job.job.progress.step.clone().unwrap_or_default(),
-            cancel_requested: false,
+            cancel_requested: job.is_cancel_requested(),
             deadline,
         })
     }
@@ -320,6 +332,11 @@ impl<'a> Run<'a> {
 
     pub(crate) fn job_id(&self) -> i64 {
         self.job.id()
+    }
+
+    /// This attempt is the job's last: a transient failure now ends the job.
+    pub(crate) fn last_attempt(&self) -> bool {
+        self.job.job.attempt >= self.job.job.max_attempts
     }
 
     pub(crate) fn past_deadline(&self) -> bool {
@@ -650,6 +667,18 @@ impl<'a> Run<'a> {
         since: OffsetDateTime,
         expect: Option<&str>,
     ) -> Outcome {
+        self.park_within(key, since, expect, self.deadline)
+    }
+
+    /// [`Run::park`] with a limit of its own instead of the operation's deadline (an undo
+    /// may wait past it).
+    pub(crate) fn park_within(
+        &self,
+        key: &WatchKey,
+        since: OffsetDateTime,
+        expect: Option<&str>,
+        limit: OffsetDateTime,
+    ) -> Outcome {
         let settings = self.settings();
         let now = OffsetDateTime::now_utc();
         let elapsed: Duration = (now - since).try_into().unwrap_or(Duration::ZERO);
@@ -664,7 +693,7 @@ impl<'a> Run<'a> {
                 settings.max_poll_unwatched.max(settings.min_poll),
             )
         };
-        let remaining: Duration = (self.deadline - now).try_into().unwrap_or(Duration::ZERO);
+        let remaining: Duration = (limit - now).try_into().unwrap_or(Duration::ZERO);
         let delay = delay.min(remaining + Duration::from_millis(100));
         let due = if elapsed < settings.min_poll {
             since + settings.min_poll

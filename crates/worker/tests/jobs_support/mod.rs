@@ -59,6 +59,9 @@ pub fn fast_settings() -> JobSettings {
             ..WatchSettings::default()
         },
         max_deadline: None,
+        settle_limit: Duration::from_secs(20),
+        sweep_interval: Duration::ZERO,
+        ..JobSettings::default()
     }
 }
 
