@@ -37,6 +37,27 @@ pub(crate) enum Drive {
     Failed(Waited),
 }
 
+/// Powers `server_id` on (its step state at `get` in `data`) and ends the job with the
+/// running server, or snoozes while it boots, or fails with what the boot went through: the
+/// last step of the handlers that leave a server running.
+pub(crate) async fn power_on_to_finish<D: Serialize>(
+    run: &mut Run<'_>,
+    data: &mut D,
+    get: fn(&mut D) -> &mut ActionState,
+    server_id: &str,
+) -> Result<Outcome, StepError> {
+    let request = ServerActionRequest::new(ServerAction::Poweron);
+    Ok(
+        match drive(run, data, get, server_id, &request, "poweron").await? {
+            Drive::Done(server) => {
+                Outcome::Complete(serde_json::to_value(server).unwrap_or(Value::Null))
+            }
+            Drive::Pending(outcome) => outcome,
+            Drive::Failed(waited) => run.wait_failed(&waited, "running", Vec::new()),
+        },
+    )
+}
+
 /// The state an action leads to; `None` for terminate (the server disappears).
 fn action_target(action: &ServerAction) -> Option<&'static str> {
     match action {

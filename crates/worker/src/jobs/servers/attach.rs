@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::actions::{ActionState, Drive, drive, issued_at};
+use super::actions::{ActionState, Drive, drive, issued_at, power_on_to_finish};
 use crate::jobs::error::StepError;
 use crate::jobs::observe::{Observed, WatchKey};
 use crate::jobs::{Judge, Run, Waited, now_rfc3339};
@@ -135,25 +135,7 @@ async fn volume_move(
         }
     }
     if data.restart {
-        let request = ServerActionRequest::new(ServerAction::Poweron);
-        return Ok(
-            match drive(
-                run,
-                &mut data,
-                |d| &mut d.poweron,
-                server_id,
-                &request,
-                "poweron",
-            )
-            .await?
-            {
-                Drive::Done(server) => {
-                    Outcome::Complete(serde_json::to_value(server).unwrap_or(Value::Null))
-                }
-                Drive::Pending(outcome) => outcome,
-                Drive::Failed(waited) => run.wait_failed(&waited, "running", Vec::new()),
-            },
-        );
+        return power_on_to_finish(run, &mut data, |d| &mut d.poweron, server_id).await;
     }
     let server = match server {
         Some(server) => server,

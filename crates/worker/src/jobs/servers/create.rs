@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::actions::{ActionState, Drive, drive};
+use super::actions::{ActionState, power_on_to_finish};
 use crate::jobs::error::StepError;
 use crate::jobs::observe::{Observed, WatchKey};
 use crate::jobs::undo::Undo;
@@ -193,25 +193,7 @@ async fn boot(
             serde_json::to_value(server).unwrap_or(Value::Null),
         ));
     }
-    let request = ServerActionRequest::new(ServerAction::Poweron);
-    Ok(
-        match drive(
-            run,
-            data,
-            |d| &mut d.poweron,
-            &server_id,
-            &request,
-            "poweron",
-        )
-        .await?
-        {
-            Drive::Done(server) => {
-                Outcome::Complete(serde_json::to_value(server).unwrap_or(Value::Null))
-            }
-            Drive::Pending(outcome) => outcome,
-            Drive::Failed(waited) => run.wait_failed(&waited, "running", Vec::new()),
-        },
-    )
+    power_on_to_finish(run, data, |d| &mut d.poweron, &server_id).await
 }
 
 /// Runs the recorded undo of the server: waits for it to settle, removes it, deletes the
