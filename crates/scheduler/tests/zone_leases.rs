@@ -116,8 +116,11 @@ async fn membership_lists_live_workers_only() {
 #[tokio::test]
 async fn every_lease_write_is_recorded_in_the_history_with_its_epoch() {
     let pool = db().await;
+    // Long enough that a loaded machine renews well before expiry; the lease is then made to
+    // expire on purpose by a renewal with a short TTL.
+    let ttl = Duration::from_secs(5);
     let short = Duration::from_millis(50);
-    let a = try_acquire_zone(&pool, "fr-par-2", "a", "", short)
+    let a = try_acquire_zone(&pool, "fr-par-2", "a", "", ttl)
         .await
         .unwrap()
         .unwrap();
@@ -137,11 +140,15 @@ async fn every_lease_write_is_recorded_in_the_history_with_its_epoch() {
     );
 
     // A renewal extends the recorded expiry of the same epoch.
-    let renewed = renew_zone(&pool, &a, short).await.unwrap().unwrap();
+    let renewed = renew_zone(&pool, &a, ttl).await.unwrap().unwrap();
     let history = lease_history(&pool).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].expires_at, renewed.expires_at);
     assert!(history[0].expires_at > a.expires_at);
+    // A renewal with a short TTL is recorded too (and lets the lease run out soon).
+    let renewed = renew_zone(&pool, &renewed, short).await.unwrap().unwrap();
+    let history = lease_history(&pool).await.unwrap();
+    assert_eq!(history[0].expires_at, renewed.expires_at);
 
     // Expiry without renewal, then a takeover: a new epoch row; the old row keeps its expiry,
     // which lies before the successor's grant.
