@@ -19,13 +19,6 @@ macro_rules! client {
     }};
 }
 
-fn must<T>(what: &str, result: Result<tonic::Response<T>, tonic::Status>) -> T {
-    match result {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!("{what}: {:?} {}", s.code(), s.message()),
-    }
-}
-
 /// Creates `count` running servers in `zone` tagged `tags`; returns their ids.
 async fn servers(env: &Env, zone: &str, prefix: &str, count: usize, tags: &[&str]) -> Vec<String> {
     let mut servers = client!(env, servers_client::ServersClient);
@@ -51,50 +44,12 @@ async fn servers(env: &Env, zone: &str, prefix: &str, count: usize, tags: &[&str
     }
     let mut ids = Vec::new();
     for name in names {
-        let done = wait(&mut ops, &name).await;
-        let server: v1::Server = response(&done);
+        let done = wait_done(&mut ops, &name).await;
+        let server: v1::Server = unpack(&done);
         assert_eq!(server.state, "running");
         ids.push(server.id);
     }
     ids
-}
-
-async fn wait(ops: &mut v1::operations_client::OperationsClient<Svc>, name: &str) -> v1::Operation {
-    for _ in 0..60 {
-        let op = must(
-            "WaitOperation",
-            ops.wait_operation(v1::WaitOperationRequest {
-                name: name.into(),
-                timeout: Some(prost_types::Duration {
-                    seconds: 5,
-                    nanos: 0,
-                }),
-            })
-            .await,
-        );
-        if op.done {
-            return op;
-        }
-    }
-    panic!("{name} not done");
-}
-
-fn response<T: prost::Message + prost::Name + Default>(op: &v1::Operation) -> T {
-    match &op.result {
-        Some(v1::operation::Result::Response(any)) => {
-            assert_eq!(any.type_url, T::type_url());
-            T::decode(any.value.as_slice()).unwrap()
-        }
-        other => panic!("{}: not a response: {other:?}", op.name),
-    }
-}
-
-fn metadata(op: &v1::Operation) -> v1::OperationMetadata {
-    op.metadata
-        .as_ref()
-        .unwrap()
-        .to_msg::<v1::OperationMetadata>()
-        .unwrap()
 }
 
 fn limit(n: u32) -> Option<v1::RolloutLimit> {
@@ -170,7 +125,7 @@ async fn a_reboot_batch_over_two_zones_reboots_each_server_once_within_max_in_fl
         batches.create_batch(plan).await,
     );
     assert!(planned.done && planned.name.is_empty(), "{planned:?}");
-    let planned: v1::Batch = response(&planned);
+    let planned: v1::Batch = unpack(&planned);
     assert_eq!(planned.state, "planned");
     let mut planned_ids: Vec<String> = planned
         .children
@@ -215,8 +170,8 @@ async fn a_reboot_batch_over_two_zones_reboots_each_server_once_within_max_in_fl
         (md.kind.as_str(), md.method.as_str()),
         ("batch", "fleet.v1.Batches/CreateBatch")
     );
-    let done = wait(&mut ops, &op.name).await;
-    let result: v1::Batch = response(&done);
+    let done = wait_done(&mut ops, &op.name).await;
+    let result: v1::Batch = unpack(&done);
     assert_eq!(result.state, "completed", "{result:?}");
     assert_eq!(result.children.len(), web.len());
     assert!(
@@ -339,8 +294,8 @@ async fn a_batch_halts_after_max_failures_plus_one_and_starts_no_child_after() {
             .create_batch(reboot(&[CANNED_ZONE], &["db"], 1, 1))
             .await,
     );
-    let done = wait(&mut ops, &op.name).await;
-    let result: v1::Batch = response(&done);
+    let done = wait_done(&mut ops, &op.name).await;
+    let result: v1::Batch = unpack(&done);
     assert_eq!(result.state, "halted", "{result:?}");
     assert!(
         result.reason.contains("max_failures 1"),
@@ -507,12 +462,12 @@ async fn pause_resume_and_concurrent_ticks_start_each_child_once() {
             }
         }));
     }
-    let done = wait(&mut ops, &op.name).await;
+    let done = wait_done(&mut ops, &op.name).await;
     stop.cancel();
     for rival in rivals {
         rival.await.unwrap();
     }
-    let result: v1::Batch = response(&done);
+    let result: v1::Batch = unpack(&done);
     assert_eq!(result.state, "completed", "{result:?}");
     let events: Vec<&str> = result.events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["started", "paused", "resumed", "completed"]);

@@ -48,38 +48,8 @@ fn accept<T: std::fmt::Debug>(
     }
 }
 
-fn must<T: std::fmt::Debug>(what: &str, result: Result<tonic::Response<T>, tonic::Status>) -> T {
-    match result {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!("{what}: {:?} {}", s.code(), s.message()),
-    }
-}
-
 fn rid() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-async fn wait_done(
-    ops: &mut v1::operations_client::OperationsClient<Svc>,
-    name: &str,
-) -> v1::Operation {
-    for _ in 0..20 {
-        let op = must(
-            "WaitOperation",
-            ops.wait_operation(v1::WaitOperationRequest {
-                name: name.into(),
-                timeout: Some(prost_types::Duration {
-                    seconds: 5,
-                    nanos: 0,
-                }),
-            })
-            .await,
-        );
-        if op.done {
-            return op;
-        }
-    }
-    panic!("{name} not done");
 }
 
 /// Waits for an operation that may legitimately fail upstream (a made-up file system id, a
@@ -99,21 +69,6 @@ async fn settle(
         eprintln!("{what}: operation failed as mapped: {}", status.message);
     }
     done
-}
-
-fn unpack<M: prost::Message + prost::Name + Default>(op: &v1::Operation) -> M {
-    match &op.result {
-        Some(v1::operation::Result::Response(any)) => any.to_msg().expect("response type"),
-        other => panic!("{} did not succeed: {other:?}", op.name),
-    }
-}
-
-fn metadata(op: &v1::Operation) -> v1::OperationMetadata {
-    op.metadata
-        .as_ref()
-        .expect("metadata")
-        .to_msg()
-        .expect("metadata type")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

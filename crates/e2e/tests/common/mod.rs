@@ -19,6 +19,10 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod operations;
+// Not every test binary reads operations (as for `dead_code` above).
+#[allow(unused_imports)]
+pub use operations::{metadata, must, unpack, wait_done};
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
