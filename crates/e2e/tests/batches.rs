@@ -71,8 +71,9 @@ fn reboot(zones: &[&str], tags: &[&str], in_flight: u32, failures: u32) -> v1::C
         policy: Some(v1::RolloutPolicy {
             max_in_flight: limit(in_flight),
             max_failures: limit(failures),
+            ..Default::default()
         }),
-        validate_only: false,
+        ..Default::default()
     }
 }
 

@@ -1267,6 +1267,7 @@ async fn every_method_is_served() {
         }),
         policy: None,
         validate_only,
+        ..Default::default()
     };
     let planned = must(
         "CreateBatch dry run",

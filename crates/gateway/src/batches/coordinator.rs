@@ -5,7 +5,9 @@
 //! child whose job finished, derives the counts from the children and their jobs (no counter
 //! is kept), halts the batch once failures exceed `max_failures`, skips the children that will
 //! never start, enqueues the next children as ordinary server-action jobs (at
-//! [`CHILD_PRIORITY`]) up to `max_in_flight` and records each job id in the same transaction.
+//! [`CHILD_PRIORITY`]) as the policy allows ([`children_to_start`]: the current wave, within
+//! `max_in_flight` overall and each zone's limit) and records each job id in the same
+//! transaction.
 //! A tick killed half-way commits nothing; a second tick (another gateway, or a re-run after a
 //! lost lease) waits on the lock and sees what the first committed, so no child starts twice.
 //! Each child job also carries the idempotency key `batch-{id}-{position}`: even a replayed
@@ -21,8 +23,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildOutcome, ChildRow, Event,
-    ProgressState, load_batch, load_children, to_proto,
+    BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildRow, Event, ProgressState,
+    Wave, children_to_start, load_batch, load_children, to_proto,
 };
 use crate::errors::GatewayError;
 
@@ -122,11 +124,15 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
         next = BatchState::Cancelled;
         reason = "the parent operation was cancelled".into();
     }
-    let limits = batch.spec.limits;
+    let limits = &batch.spec.limits;
     if next == BatchState::Running && counts.failed > limits.max_failures {
         next = BatchState::Halted;
+        let wave = match Wave::current(limits, &children) {
+            Some(Wave::Canary) => " in the canary wave",
+            _ => "",
+        };
         reason = format!(
-            "{} children failed, more than max_failures {}: no new child starts",
+            "{} children failed{wave}, more than max_failures {}: no new child starts",
             counts.failed, limits.max_failures
         );
     }
@@ -140,13 +146,8 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
         .await?;
     }
     if next.starts_children() {
-        let room = limits.max_in_flight.saturating_sub(counts.in_flight) as usize;
         let action = BatchAction::parse(&batch.spec.action)?;
-        let starting: Vec<&ChildRow> = children
-            .iter()
-            .filter(|c| c.outcome == ChildOutcome::Pending)
-            .take(room)
-            .collect();
+        let starting = children_to_start(limits, &children);
         start_children(&mut tx, &batch, action, &starting).await?;
     }
     let open = children_open(&mut tx, id).await?;

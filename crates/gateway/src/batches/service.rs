@@ -3,6 +3,7 @@
 //! (`ListServers`, every zone for `zone = "all"`, the caller's project scope applied by the
 //! workers), and recorded with the batch and its coordinator job in one transaction.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fleet_proto::v1;
@@ -17,9 +18,9 @@ use super::{
 };
 use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, ProjectScope, caller_of};
-use crate::call::Api;
+use crate::call::{Api, idempotency};
 use crate::errors::GatewayError;
-use crate::operations::to_operation;
+use crate::operations::{self, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
 use crate::request::known_zone;
 
@@ -27,6 +28,8 @@ const PAUSE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[1];
 const RESUME_BATCH: &str = crate::audit::BATCHES_MUTATIONS[2];
 const CANCEL_BATCH: &str = crate::audit::BATCHES_MUTATIONS[3];
 const LIST_SERVERS: &str = "fleet.v1.Servers/ListServers";
+/// The coordinator job's one argument: the hash of the request that created the batch.
+const REQUEST_HASH: &str = "request_hash";
 
 /// The Batches service.
 #[derive(Debug, Clone)]
@@ -59,14 +62,26 @@ impl BatchesApi {
     ) -> Result<v1::Operation, GatewayError> {
         caller.require_operator(CREATE_BATCH)?;
         let action = check_create(&request)?;
-        let selector = request.selector.clone().unwrap_or_default();
-        let selected = self.resolve(caller, &selector).await?;
-        let limits = Limits::resolve(
-            request.policy.as_ref(),
-            u32::try_from(selected.len()).unwrap_or(u32::MAX),
-        )?;
         let mut stored = request.clone();
         stored.validate_only = false;
+        let request_id = Some(request.request_id.clone()).filter(|id| !id.is_empty());
+        let hash = {
+            let mut hashed = stored.clone();
+            hashed.request_id.clear();
+            idempotency::request_hash(CREATE_BATCH, &prost::Message::encode_to_vec(&hashed))
+        };
+        if let (Some(request_id), false) = (&request_id, request.validate_only)
+            && let Some(op) = self.replay(caller, request_id, &hash).await?
+        {
+            return Ok(op);
+        }
+        let selector = request.selector.clone().unwrap_or_default();
+        let selected = self.resolve(caller, &selector).await?;
+        let mut zone_sizes: BTreeMap<String, u32> = BTreeMap::new();
+        for server in &selected {
+            *zone_sizes.entry(server.zone.clone()).or_default() += 1;
+        }
+        let limits = Limits::resolve(request.policy.as_ref(), &zone_sizes)?;
         let spec = StoredSpec {
             request: fleet_proto::json::to_json(&stored),
             action: action.as_str().to_owned(),
@@ -79,12 +94,32 @@ impl BatchesApi {
         let spec_json = serde_json::to_value(&spec)
             .map_err(|err| GatewayError::Internal(format!("batch spec: {err}")))?;
 
-        let mut job = NewJob::new(BATCH_KIND, BATCH_ZONE, json!({})).caller(caller.name.clone());
+        // The request's hash is the job's argument: a request_id reused for another batch is a
+        // conflict at enqueue too (two creates racing with one id).
+        let mut job = NewJob::new(BATCH_KIND, BATCH_ZONE, json!({ REQUEST_HASH: hash }))
+            .caller(caller.name.clone());
         if let Some(project) = &project {
             job = job.project(project.clone());
         }
+        if let Some(request_id) = &request_id {
+            job = job.idempotency_key(request_id.clone());
+        }
         let mut tx = self.api.pool.begin().await?;
-        let enqueued = fleet_scheduler::enqueue_tx(&mut tx, &job).await?;
+        let enqueued = fleet_scheduler::enqueue_tx(&mut tx, &job)
+            .await
+            .map_err(|err| match GatewayError::from(err) {
+                GatewayError::RequestIdReused { request_id, .. } => GatewayError::RequestIdReused {
+                    request_id,
+                    method: CREATE_BATCH.to_owned(),
+                },
+                other => other,
+            })?;
+        if !enqueued.created {
+            // A create with the same request_id won the race: its batch is the answer.
+            tx.rollback().await?;
+            let job = fleet_scheduler::get_job(&self.api.pool, enqueued.id).await?;
+            return Ok(to_operation(&job, Some(CREATE_BATCH)));
+        }
         sqlx::query(
             "INSERT INTO batches (id, caller, project, spec, events) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -122,9 +157,33 @@ impl BatchesApi {
             .await?;
         tx.commit().await?;
         tracing::info!(batch_id = enqueued.id, caller = %caller.name, children = selected.len(),
-            max_in_flight = limits.max_in_flight, max_failures = limits.max_failures, "batch started");
+            max_in_flight = spec.limits.max_in_flight, max_failures = spec.limits.max_failures,
+            canary = spec.limits.canary, "batch started");
         let job = fleet_scheduler::get_job(&self.api.pool, enqueued.id).await?;
         Ok(to_operation(&job, Some(CREATE_BATCH)))
+    }
+
+    /// AIP-155: the Operation of the batch `caller` created before under `request_id`, if
+    /// any; a request_id used for anything else is refused.
+    async fn replay(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        hash: &str,
+    ) -> Result<Option<v1::Operation>, GatewayError> {
+        let Some(job) = operations::by_request_id(&self.api.pool, &caller.name, request_id).await?
+        else {
+            return Ok(None);
+        };
+        let same = job.kind == BATCH_KIND
+            && job.args.get(REQUEST_HASH).and_then(Value::as_str) == Some(hash);
+        if !same {
+            return Err(GatewayError::RequestIdReused {
+                request_id: request_id.to_owned(),
+                method: CREATE_BATCH.to_owned(),
+            });
+        }
+        Ok(Some(to_operation(&job, Some(CREATE_BATCH))))
     }
 
     /// The servers the selector names, in list order (zone by zone).
@@ -287,8 +346,13 @@ pub fn check_create(request: &v1::CreateBatchRequest) -> Result<BatchAction, Gat
             .unwrap_or_default(),
     )?;
     selector_zones(&request.selector.clone().unwrap_or_default())?;
-    // The limits' form does not depend on the selection's size.
-    Limits::resolve(request.policy.as_ref(), 1)?;
+    Limits::check(request.policy.as_ref())?;
+    if !request.request_id.is_empty() && uuid::Uuid::parse_str(&request.request_id).is_err() {
+        return Err(GatewayError::invalid(
+            "request_id",
+            format!("must be a UUID; got {:?}", request.request_id),
+        ));
+    }
     Ok(action)
 }
 
