@@ -57,6 +57,13 @@ pub struct BatchArgs {
     /// Failures tolerated before no new child starts: a count or a percentage
     #[arg(long)]
     pub max_failures: Option<String>,
+    /// Children in flight at once in each zone: a count or a percentage of the zone's share
+    #[arg(long)]
+    pub max_in_flight_per_zone: Option<String>,
+    /// A first wave of this many children (a count or a percentage); the rest start only
+    /// once it finished within --max-failures
+    #[arg(long)]
+    pub canary: Option<String>,
 }
 
 /// `10%` → a percentage, `3` → a count.
@@ -100,17 +107,14 @@ pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchR
             }
         }
     }
+    let limit = |flag: &str, text: &Option<String>| {
+        text.as_deref().map(|t| parse_limit(flag, t)).transpose()
+    };
     let policy = v1::RolloutPolicy {
-        max_in_flight: args
-            .max_in_flight
-            .as_deref()
-            .map(|t| parse_limit("max-in-flight", t))
-            .transpose()?,
-        max_failures: args
-            .max_failures
-            .as_deref()
-            .map(|t| parse_limit("max-failures", t))
-            .transpose()?,
+        max_in_flight: limit("max-in-flight", &args.max_in_flight)?,
+        max_failures: limit("max-failures", &args.max_failures)?,
+        max_in_flight_per_zone: limit("max-in-flight-per-zone", &args.max_in_flight_per_zone)?,
+        canary: limit("canary", &args.canary)?,
     };
     Ok(v1::CreateBatchRequest {
         selector: Some(selector),
@@ -119,7 +123,69 @@ pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchR
         }),
         policy: Some(policy),
         validate_only,
+        request_id: String::new(),
     })
+}
+
+/// The progress line of a batch: its state and wave, then done / failed / in flight of the
+/// total (the one bar `batch run --wait` shows).
+pub fn progress_line(progress: &v1::BatchProgress) -> String {
+    let counts = progress.counts.unwrap_or_default();
+    let done = counts.succeeded + counts.failed + counts.cancelled + counts.skipped;
+    let wave = if progress.wave.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} wave)", progress.wave)
+    };
+    format!(
+        "batch {}{wave}: {done}/{} done, {} failed, {} in flight",
+        progress.state, counts.total, counts.failed, counts.in_flight
+    )
+}
+
+/// The share of a batch's children that are done, in percent.
+pub fn progress_percent(progress: &v1::BatchProgress) -> u64 {
+    let counts = progress.counts.unwrap_or_default();
+    let done = counts.succeeded + counts.failed + counts.cancelled + counts.skipped;
+    match counts.total {
+        0 => 100,
+        total => u64::from(done) * 100 / u64::from(total),
+    }
+}
+
+/// One line per failed child, then why the batch stopped (printed at the end of a run).
+fn failure_lines(batch: &v1::Batch) -> Vec<String> {
+    let mut lines: Vec<String> = batch
+        .children
+        .iter()
+        .filter(|c| c.outcome == "failed")
+        .map(|c| {
+            format!(
+                "failed: {}/{} ({}): {}",
+                c.zone, c.server_id, c.name, c.error
+            )
+        })
+        .collect();
+    if !batch.reason.is_empty() {
+        lines.push(format!("batch {}: {}", batch.state, batch.reason));
+    }
+    lines
+}
+
+/// Why a finished batch is not a clean success (halted, cancelled, or a child failed), for
+/// the exit code.
+fn unfinished(batch: &v1::Batch) -> Option<String> {
+    let failed = batch
+        .children
+        .iter()
+        .filter(|c| c.outcome == "failed")
+        .count();
+    match (batch.state.as_str(), failed) {
+        ("completed", 0) => None,
+        ("completed", n) => Some(format!("completed with {n} failed children")),
+        (state, _) if batch.reason.is_empty() => Some(state.to_owned()),
+        (state, _) => Some(format!("{state}: {}", batch.reason)),
+    }
 }
 
 /// `ID` → `batches/ID`.
@@ -135,28 +201,31 @@ pub async fn run(ctx: &Ctx, cmd: BatchCmd) -> Result<(), CliError> {
     let mut client = ctx.gateway.batches();
     match cmd {
         BatchCmd::Run { batch, long } => {
-            let op = client
-                .create_batch(request(&batch, false)?)
-                .await?
-                .into_inner();
+            let mut create = request(&batch, false)?;
+            create.request_id = long.request_id();
+            let op = client.create_batch(create).await?.into_inner();
             if !long.wait {
                 return ctx.operation(op, &long).await;
             }
             let done = crate::operations::watch(ctx, &op.name, true).await?;
-            if let Some(v1::operation::Result::Response(any)) = &done.result
-                && let Ok(result) = any.to_msg::<v1::Batch>()
-            {
-                for child in result.children.iter().filter(|c| c.outcome == "failed") {
-                    output::note(&format!(
-                        "failed: {}/{} ({}): {}",
-                        child.zone, child.server_id, child.name, child.error
-                    ));
-                }
-                if !result.reason.is_empty() {
-                    output::note(&format!("batch {}: {}", result.state, result.reason));
-                }
+            let finished = match &done.result {
+                Some(v1::operation::Result::Response(any)) => any.to_msg::<v1::Batch>().ok(),
+                _ => None,
+            };
+            let Some(result) = finished else {
+                return crate::operations::print_result(ctx, done);
+            };
+            for line in failure_lines(&result) {
+                output::note(&line);
             }
-            crate::operations::print_result(ctx, done)
+            crate::operations::print_result(ctx, done)?;
+            match unfinished(&result) {
+                Some(why) => Err(CliError::BatchNotCompleted {
+                    name: result.name.clone(),
+                    why,
+                }),
+                None => Ok(()),
+            }
         }
         BatchCmd::Plan { batch } => {
             let op = client
@@ -222,6 +291,8 @@ mod tests {
             action: "reboot".into(),
             max_in_flight: Some("10%".into()),
             max_failures: Some("2".into()),
+            max_in_flight_per_zone: Some("1".into()),
+            canary: Some("5%".into()),
         }
     }
 
@@ -239,6 +310,11 @@ mod tests {
             Some(Limit::Percent(10))
         );
         assert_eq!(policy.max_failures.unwrap().limit, Some(Limit::Count(2)));
+        assert_eq!(
+            policy.max_in_flight_per_zone.unwrap().limit,
+            Some(Limit::Count(1))
+        );
+        assert_eq!(policy.canary.unwrap().limit, Some(Limit::Percent(5)));
         assert!(request.validate_only);
         let several = request_zones(&["fr-par-1", "nl-ams-1"]);
         assert_eq!(several.zones, ["fr-par-1", "nl-ams-1"]);
@@ -247,6 +323,47 @@ mod tests {
 
     fn request_zones(zones: &[&str]) -> v1::BatchSelector {
         request(&args(zones, &[]), false).unwrap().selector.unwrap()
+    }
+
+    #[test]
+    fn the_progress_line_counts_done_failed_and_in_flight() {
+        let progress = v1::BatchProgress {
+            state: "running".into(),
+            wave: "canary".into(),
+            counts: Some(v1::BatchCounts {
+                total: 10,
+                pending: 5,
+                in_flight: 2,
+                succeeded: 2,
+                failed: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            progress_line(&progress),
+            "batch running (canary wave): 3/10 done, 1 failed, 2 in flight"
+        );
+        assert_eq!(progress_percent(&progress), 30);
+        let mut batch = v1::Batch {
+            state: "completed".into(),
+            ..Default::default()
+        };
+        assert_eq!(unfinished(&batch), None);
+        batch.children.push(v1::BatchChild {
+            outcome: "failed".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            unfinished(&batch).as_deref(),
+            Some("completed with 1 failed children")
+        );
+        batch.state = "halted".into();
+        batch.reason = "2 children failed".into();
+        assert_eq!(
+            unfinished(&batch).as_deref(),
+            Some("halted: 2 children failed")
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub mod exit {
     pub const PRECONDITION: u8 = 6;
     /// Gateway unreachable, unavailable or timed out: retrying may help.
     pub const UNAVAILABLE: u8 = 7;
-    /// The long-running operation finished with an error (or was cancelled).
+    /// The long-running operation finished with an error (or was cancelled), or a batch
+    /// waited on halted, was cancelled or had a child fail.
     pub const OPERATION_FAILED: u8 = 8;
     /// Interrupted by Ctrl-C while waiting; the operation goes on.
     pub const INTERRUPTED: u8 = 130;
@@ -86,6 +87,14 @@ pub enum CliError {
     /// Local I/O (reading a file, writing stdout).
     #[error("{0}")]
     Io(String),
+    /// A batch run to its end that halted, was cancelled or had a child fail.
+    #[error("batch {name} did not complete cleanly: {why}")]
+    BatchNotCompleted {
+        /// `batches/{id}`.
+        name: String,
+        /// Its state and reason, or its failed children.
+        why: String,
+    },
     /// Ctrl-C while waiting on an operation.
     #[error("interrupted; operation {0} goes on: follow it with `fleetctl operations watch {0}`")]
     Interrupted(String),
@@ -97,7 +106,9 @@ impl CliError {
         match self {
             CliError::Status(status) => exit_code_for(status.code()),
             CliError::Connect { .. } => exit::UNAVAILABLE,
-            CliError::OperationFailed { .. } => exit::OPERATION_FAILED,
+            CliError::OperationFailed { .. } | CliError::BatchNotCompleted { .. } => {
+                exit::OPERATION_FAILED
+            }
             CliError::Usage(_) => exit::USAGE,
             CliError::Protocol(_) | CliError::Io(_) => exit::GENERIC,
             CliError::Interrupted(_) => exit::INTERRUPTED,

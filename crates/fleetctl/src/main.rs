@@ -39,7 +39,8 @@ Exit codes:
   5  authentication or permission (FLEET_TOKEN / --token)
   6  failed precondition, conflict, busy resource or quota
   7  unavailable or timed out (retrying may help)
-  8  the operation finished with an error or was cancelled (--wait, operations wait/watch)
+  8  the operation finished with an error or was cancelled (--wait, operations wait/watch),
+     or a batch run --wait halted, was cancelled or had a child fail
   130 interrupted while waiting (the operation goes on)
 
 Examples:

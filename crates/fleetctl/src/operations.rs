@@ -269,12 +269,21 @@ impl Progress {
             self.note(&format!("  observed {}{detail}", transition.state));
         }
         self.history_seen = self.history_seen.max(meta.history.len());
-        let percent = meta.percent.clamp(0, 100);
-        let mut line = format!("{} {}", meta.state, meta.step);
-        if !meta.message.is_empty() {
-            line.push_str(": ");
-            line.push_str(&meta.message);
-        }
+        let (percent, line) = match &meta.batch {
+            // A batch's one bar: its children done / failed / in flight.
+            Some(batch) => (
+                i32::try_from(crate::batch::progress_percent(batch)).unwrap_or(100),
+                crate::batch::progress_line(batch),
+            ),
+            None => {
+                let mut line = format!("{} {}", meta.state, meta.step);
+                if !meta.message.is_empty() {
+                    line.push_str(": ");
+                    line.push_str(&meta.message);
+                }
+                (meta.percent.clamp(0, 100), line)
+            }
+        };
         match &self.bar {
             Some(bar) => {
                 bar.set_position(u64::try_from(percent).unwrap_or(0));

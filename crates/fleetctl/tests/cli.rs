@@ -638,14 +638,55 @@ async fn batch_plan_sends_a_dry_run_and_run_wait_prints_each_failed_child() {
         addr,
         Some(TOKEN),
         &[
-            "batch", "run", "--zone", "fr-par-1", "--zone", "nl-ams-1", "--action", "reboot",
-            "--wait", "-o", "json",
+            "batch",
+            "run",
+            "--zone",
+            "fr-par-1",
+            "--zone",
+            "nl-ams-1",
+            "--action",
+            "reboot",
+            "--max-in-flight-per-zone",
+            "1",
+            "--canary",
+            "10%",
+            "--wait",
+            "-o",
+            "json",
         ],
     )
     .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Halted: the documented exit code of an operation that did not succeed.
+    assert_eq!(run.code, 8, "{}", run.stderr);
     let sent = &gateway.calls("CreateBatch")[1].request;
     assert_eq!(sent["selector"]["zones"][1], "nl-ams-1");
+    assert_eq!(sent["policy"]["max_in_flight_per_zone"]["count"], 1);
+    assert_eq!(sent["policy"]["canary"]["percent"], 10);
+    assert!(
+        uuid::Uuid::from_str(sent["request_id"].as_str().unwrap()).is_ok(),
+        "{sent}"
+    );
+    // One progress line per change (no terminal here): the batch's children, not the job.
+    let progress: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("done, "))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            "[  0%] batch running: 0/2 done, 0 failed, 1 in flight",
+            "[ 50%] batch running: 1/2 done, 0 failed, 1 in flight",
+            "[100%] batch halted: 2/2 done, 1 failed, 0 in flight",
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did not complete cleanly: halted"),
+        "{}",
+        run.stderr
+    );
     assert!(
         sent.get("validate_only").is_none_or(|v| v == false),
         "{sent}"

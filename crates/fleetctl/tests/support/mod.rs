@@ -153,6 +153,30 @@ impl Audit for Gateway {
     }
 }
 
+/// The parent operation of the fake batch (two children) with `(succeeded, failed, in
+/// flight)` counts in its progress.
+pub fn batch_operation(name: &str, counts: (u32, u32, u32), done: bool) -> v1::Operation {
+    let (succeeded, failed, in_flight) = counts;
+    let mut op = operation(name, if done { "succeeded" } else { "running" }, 0, done);
+    let mut metadata: v1::OperationMetadata = op.metadata.as_ref().unwrap().to_msg().unwrap();
+    metadata.kind = "batch".into();
+    metadata.batch = Some(v1::BatchProgress {
+        batch: "batches/9".into(),
+        state: if done { "halted" } else { "running" }.into(),
+        counts: Some(v1::BatchCounts {
+            total: 2,
+            pending: 2 - succeeded - failed - in_flight,
+            in_flight,
+            succeeded,
+            failed,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    op.metadata = Some(prost_types::Any::from_msg(&metadata).unwrap());
+    op
+}
+
 /// The Batch the fake answers: two children, one of them failed.
 pub fn batch(state: &str) -> v1::Batch {
     let child = |id: &str, outcome: &str, error: &str| v1::BatchChild {
@@ -535,11 +559,29 @@ impl Operations for Gateway {
                 prost_types::Any::from_msg(&result).unwrap(),
             ));
         }
-        let updates = vec![
-            Ok(operation(&name, "running", 10, false)),
-            Ok(operation(&name, "running", 80, false)),
-            Ok(last),
-        ];
+        let updates = if name == "operations/batch" {
+            vec![
+                Ok(batch_operation(&name, (0, 0, 1), false)),
+                Ok(batch_operation(&name, (1, 0, 1), false)),
+                Ok(batch_operation(&name, (1, 1, 0), true)),
+            ]
+            .into_iter()
+            .map(|op: Result<v1::Operation, Status>| {
+                op.map(|mut op| {
+                    if op.done {
+                        op.result = last.result.clone();
+                    }
+                    op
+                })
+            })
+            .collect()
+        } else {
+            vec![
+                Ok(operation(&name, "running", 10, false)),
+                Ok(operation(&name, "running", 80, false)),
+                Ok(last),
+            ]
+        };
         Ok(Response::new(Box::pin(tokio_stream::iter(updates))))
     }
 }

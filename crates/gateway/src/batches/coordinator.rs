@@ -23,8 +23,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildRow, Event, ProgressState,
-    Wave, children_to_start, load_batch, load_children, to_proto,
+    BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildOutcome, ChildRow, Event,
+    ProgressState, Wave, children_to_start, load_batch, load_children, to_proto,
 };
 use crate::errors::GatewayError;
 
@@ -127,9 +127,16 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
     let limits = &batch.spec.limits;
     if next == BatchState::Running && counts.failed > limits.max_failures {
         next = BatchState::Halted;
-        let wave = match Wave::current(limits, &children) {
-            Some(Wave::Canary) => " in the canary wave",
-            _ => "",
+        // Before any child of the rest has started, the failures are the canary's.
+        let canary_only = limits.canary > 0
+            && children
+                .iter()
+                .filter(|c| Wave::of(limits, c) == Wave::Rest)
+                .all(|c| c.outcome == ChildOutcome::Pending);
+        let wave = if canary_only {
+            " in the canary wave"
+        } else {
+            ""
         };
         reason = format!(
             "{} children failed{wave}, more than max_failures {}: no new child starts",

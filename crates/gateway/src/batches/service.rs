@@ -582,22 +582,29 @@ fn planned(
     }
 }
 
-/// Answers a call's result, auditing it when it is a mutating one.
+/// What the audit record of a mutating call names.
+#[derive(Debug, Default)]
+struct Audited {
+    resource: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Answers a call's result, auditing it when it is a mutating one (`audited`).
 async fn answer<T>(
     api: &Api,
     caller: &Caller,
     method: &'static str,
-    mutating: bool,
-    resource: Option<String>,
+    audited: Option<Audited>,
     result: Result<T, GatewayError>,
 ) -> Result<Response<T>, Status> {
     let result = result.map_err(|err| {
         tracing::debug!(method, error = %err, "batches call refused");
         err.to_status()
     });
-    if mutating {
+    if let Some(audited) = audited {
         let mut record = AuditRecord::new(caller, method);
-        record.resource = resource;
+        record.resource = audited.resource;
+        record.request_id = audited.request_id;
         record.finish(result.as_ref().map(|_| ()));
         audit::record(&api.pool, &record).await;
     }
@@ -613,9 +620,13 @@ impl v1::batches_server::Batches for BatchesApi {
         let caller = self.caller(&request).map_err(|e| e.to_status())?;
         let request = request.into_inner();
         let mutating = !request.validate_only;
+        let request_id = Some(request.request_id.clone()).filter(|id| !id.is_empty());
         let result = self.create(&caller, request).await;
-        let resource = result.as_ref().ok().map(|op| op.name.clone());
-        answer(&self.api, &caller, CREATE_BATCH, mutating, resource, result).await
+        let audited = mutating.then(|| Audited {
+            resource: result.as_ref().ok().map(|op| op.name.clone()),
+            request_id: request_id.map(|id| crate::errors::clip(&id, 64)),
+        });
+        answer(&self.api, &caller, CREATE_BATCH, audited, result).await
     }
 
     async fn get_batch(
@@ -628,7 +639,6 @@ impl v1::batches_server::Batches for BatchesApi {
             &self.api,
             &caller,
             "fleet.v1.Batches/GetBatch",
-            false,
             None,
             result,
         )
@@ -645,7 +655,6 @@ impl v1::batches_server::Batches for BatchesApi {
             &self.api,
             &caller,
             "fleet.v1.Batches/ListBatches",
-            false,
             None,
             result,
         )
@@ -683,8 +692,11 @@ impl BatchesApi {
     ) -> Result<Response<v1::Batch>, Status> {
         let caller = self.caller(&request).map_err(|e| e.to_status())?;
         let name = request.into_inner().name;
-        let resource = Some(crate::errors::clip(&name, 256));
+        let audited = Audited {
+            resource: Some(crate::errors::clip(&name, 256)),
+            request_id: None,
+        };
         let result = self.transition(&caller, method, &name, change).await;
-        answer(&self.api, &caller, method, true, resource, result).await
+        answer(&self.api, &caller, method, Some(audited), result).await
     }
 }
