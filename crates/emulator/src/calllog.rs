@@ -18,6 +18,9 @@ pub struct CallRecord {
     pub method: String,
     /// Request path (without query).
     pub path: String,
+    /// Query string, when the request had one (`servers=id1,id2&per_page=100`): which
+    /// resources a list read asked for.
+    pub query: Option<String>,
     /// Zone segment, when the path has one.
     pub zone: Option<String>,
     /// Status answered; 0 when the connection was reset without a response.

@@ -154,6 +154,7 @@ async fn instance(State(shared): State<Arc<Shared>>, req: Request) -> Response<A
     let at = SystemTime::now();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
     let caller = header_str(req.headers(), "x-fleet-caller");
     let n = shared.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = SplitMix::new(mix(shared.seed ^ 0xa5a5) ^ n)
@@ -179,6 +180,7 @@ async fn instance(State(shared): State<Arc<Shared>>, req: Request) -> Response<A
         at,
         method,
         path,
+        query,
         zone,
         status,
         caller,

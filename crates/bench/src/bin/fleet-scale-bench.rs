@@ -17,29 +17,21 @@
 //! service, without the emulator, which holds the N servers in its own process.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use fleet_core::{CreateServerRequest, ListServersQuery, Zone};
-use fleet_emulator::{Emulator, Quotas};
-use fleet_jobs::{CreateServerJob, JobSpec, parse_job_tag};
-use fleet_scaleway::{Client, Config, RateLimitConfig};
-use fleet_scheduler::{NewJob, SchedulerConfig};
-use fleet_worker::jobs::JobSettings;
-use fleet_worker::{Worker, WorkerConfig, WorkerHandle, jobs_factory};
+use fleet_bench::emulator_process::{EmulatorProcess, run_or_serve};
+use fleet_bench::roles::{
+    WorkerSetup, database_url, enqueue_creates, join_workers, prepare_database, scaleway_config,
+    wait_until_done,
+};
+use fleet_core::{ListServersQuery, Zone};
+use fleet_jobs::parse_job_tag;
+use fleet_scaleway::Client;
+use fleet_scheduler::SchedulerConfig;
 use futures::TryStreamExt;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-const SECRET: &str = "0b7e9f3a-5c2d-4e1f-8a6b-9c0d1e2f3a4b";
-
-/// The hidden flag that turns this binary into the emulator's process.
-const SERVE_EMULATOR: &str = "--serve-emulator";
 
 struct Args {
     servers: usize,
@@ -100,265 +92,6 @@ fn rss_kb() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-// ---------------------------------------------------------------------------------------
-// The emulator's process.
-
-/// `--serve-emulator --listen ADDR --transition-ms N --rate-limit R`: serves the emulator,
-/// prints `listening http://ADDR` once bound, answers `stats` lines on stdin with
-/// `requests=… rate_limited=…`, and exits when stdin closes (its parent is gone).
-async fn serve_emulator(mut flags: impl Iterator<Item = String>) -> anyhow::Result<()> {
-    let mut listen: SocketAddr = "127.0.0.1:0".parse()?;
-    let mut transition = Duration::from_secs(2);
-    let mut rate = 20.0f64;
-    while let Some(flag) = flags.next() {
-        let value = flags
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--listen" => listen = value.parse()?,
-            "--transition-ms" => transition = Duration::from_millis(value.parse()?),
-            "--rate-limit" => rate = value.parse()?,
-            other => bail!("unknown emulator flag {other}"),
-        }
-    }
-    let quotas = Quotas {
-        servers: 1_000_000,
-        volumes: 1_000_000,
-        ..Quotas::default()
-    };
-    let emu = Emulator::builder()
-        .listen(listen)
-        .transition(transition)
-        .rate_limit(rate, rate.ceil() as u32)
-        .quotas(quotas)
-        .start()
-        .await?;
-    println!("listening {}", emu.base_url());
-    // Stdin is read on a thread of its own (blocking reads); its end is the parent's.
-    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    while let Some(line) = lines.recv().await {
-        if line.trim() == "stats" {
-            let log = emu.call_log();
-            let rate_limited = log.iter().filter(|c| c.status == 429).count();
-            println!("requests={} rate_limited={rate_limited}", log.len());
-        }
-    }
-    emu.shutdown().await;
-    Ok(())
-}
-
-/// The emulator's child process; killed when dropped.
-struct EmulatorProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
-    base_url: String,
-}
-
-impl EmulatorProcess {
-    async fn spawn(transition: Duration, rate: f64) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("locating this binary")?;
-        let mut child = tokio::process::Command::new(exe)
-            .arg(SERVE_EMULATOR)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--transition-ms", &transition.as_millis().to_string()])
-            .args(["--rate-limit", &rate.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the emulator process")?;
-        let stdin = child.stdin.take().context("emulator stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("emulator stdout")?).lines();
-        let base_url = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = stdout.next_line().await? {
-                if let Some(url) = line.strip_prefix("listening ") {
-                    return Ok(url.to_owned());
-                }
-            }
-            bail!("the emulator process exited before listening")
-        })
-        .await
-        .context("the emulator process did not start within 30 s")??;
-        Ok(Self {
-            child,
-            stdin,
-            stdout,
-            base_url,
-        })
-    }
-
-    /// `(requests, rate_limited)` from the emulator's call log.
-    async fn stats(&mut self) -> anyhow::Result<(usize, usize)> {
-        self.stdin.write_all(b"stats\n").await?;
-        self.stdin.flush().await?;
-        let line = self
-            .stdout
-            .next_line()
-            .await?
-            .context("the emulator process exited")?;
-        let mut requests = None;
-        let mut rate_limited = None;
-        for part in line.split_whitespace() {
-            match part.split_once('=') {
-                Some(("requests", v)) => requests = Some(v.parse()?),
-                Some(("rate_limited", v)) => rate_limited = Some(v.parse()?),
-                _ => {}
-            }
-        }
-        Ok((
-            requests.context("no requests= in the stats")?,
-            rate_limited.context("no rate_limited= in the stats")?,
-        ))
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The measured process: scheduler service and workers.
-
-fn scaleway_config(base_url: &str, rate: f64) -> Config {
-    // A little under the emulator's limit, with small bursts, so the client's bucket never
-    // runs ahead of the server's.
-    let burst = ((rate / 4.0).ceil() as u32).max(1);
-    Config::new(SECRET)
-        .with_api_url(base_url)
-        .with_rate_limit(RateLimitConfig::uniform(rate * 0.98, burst))
-        .with_timeouts(Duration::from_secs(5), Duration::from_secs(30))
-}
-
-struct RunningWorker {
-    handle: WorkerHandle,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn start_worker(
-    url: &str,
-    base_url: &str,
-    rate: f64,
-    zones: &[Zone],
-    index: usize,
-    concurrency: usize,
-    db_connections: u32,
-    stop: &CancellationToken,
-) -> anyhow::Result<RunningWorker> {
-    let mut config = WorkerConfig::new(url, scaleway_config(base_url, rate));
-    config.zones = Some(zones.to_vec());
-    config.listen = "127.0.0.1:0".parse()?;
-    config.worker_id = Some(format!("bench-worker-{index}"));
-    config.lease_ttl = Duration::from_secs(3);
-    config.concurrency = concurrency;
-    config.db_max_connections = db_connections;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(db_connections)
-        .connect(url)
-        .await?;
-    let client = Client::new(config.scaleway.clone())?;
-    let worker =
-        Worker::from_parts(&config, pool, client, jobs_factory(JobSettings::default())).await?;
-    let handle = worker.handle();
-    let task = tokio::spawn(worker.run(stop.clone()));
-    Ok(RunningWorker { handle, task })
-}
-
-async fn count_states(pool: &PgPool) -> anyhow::Result<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM jobs GROUP BY state")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Waits until the workers hold every zone between them, each its fair share.
-async fn wait_for_shares(workers: &[RunningWorker], zones: usize) -> anyhow::Result<()> {
-    let floor = zones / workers.len();
-    let ceil = zones.div_ceil(workers.len());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let held: Vec<usize> = workers
-            .iter()
-            .map(|w| w.handle.held_zones().len())
-            .collect();
-        if held.iter().sum::<usize>() == zones && held.iter().all(|n| (floor..=ceil).contains(n)) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("zones not shared after 60 s: {held:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// `DATABASE_URL`, or a private cluster kept alive by the returned guard.
-fn database_url() -> anyhow::Result<(Option<fleet_pgcluster::Cluster>, String)> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) => Ok((None, url)),
-        Err(_) => {
-            let cluster =
-                fleet_pgcluster::Cluster::start(fleet_pgcluster::ClusterConfig::temporary())
-                    .context("starting a private postgres")?;
-            let url = cluster.url("postgres");
-            Ok((Some(cluster), url))
-        }
-    }
-}
-
-/// The bench's own connections (enqueue, progress), apart from the workers' pools, on an
-/// emptied schema.
-async fn prepare_database(url: &str) -> anyhow::Result<PgPool> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(url)
-        .await?;
-    fleet_scheduler::migrate(&pool).await?;
-    sqlx::query("TRUNCATE jobs CASCADE").execute(&pool).await?;
-    sqlx::query("DELETE FROM zone_leases")
-        .execute(&pool)
-        .await?;
-    sqlx::query("DELETE FROM fleet_workers")
-        .execute(&pool)
-        .await?;
-    Ok(pool)
-}
-
-/// Enqueues one `create_server` job with `start = true` per server, spread over the zones;
-/// returns when the enqueue started.
-async fn enqueue_creates(pool: &PgPool, servers: usize, zones: &[Zone]) -> anyhow::Result<Instant> {
-    let jobs: Vec<NewJob> = (0..servers)
-        .map(|i| {
-            let zone = zones[i % zones.len()];
-            let spec = JobSpec::CreateServer(CreateServerJob {
-                request: CreateServerRequest {
-                    name: Some(format!("bench-{i}")),
-                    commercial_type: Some("DEV1-S".into()),
-                    image: Some("ubuntu_noble".into()),
-                    ..Default::default()
-                },
-                start: true,
-                ..Default::default()
-            });
-            NewJob::new(spec.kind(), zone.as_str(), spec.to_args()).caller("bench")
-        })
-        .collect();
-    let started = Instant::now();
-    for chunk in jobs.chunks(1000) {
-        fleet_scheduler::enqueue_many(pool, chunk).await?;
-    }
-    Ok(started)
-}
-
 /// Waits until every operation has been started and is waiting (snoozed) on its server.
 async fn wait_in_flight(pool: &PgPool, n: usize, started: Instant) -> anyhow::Result<()> {
     loop {
@@ -375,27 +108,6 @@ async fn wait_in_flight(pool: &PgPool, n: usize, started: Instant) -> anyhow::Re
             bail!("only {waiting} of {n} operations in flight after 15 minutes");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Waits until every job has ended; returns (failed or cancelled, completed).
-async fn wait_until_done(
-    pool: &PgPool,
-    servers: usize,
-    started: Instant,
-) -> anyhow::Result<(i64, i64)> {
-    loop {
-        let counts = count_states(pool).await?;
-        let completed = counts.get("completed").copied().unwrap_or(0);
-        let failed = counts.get("failed").copied().unwrap_or(0)
-            + counts.get("cancelled").copied().unwrap_or(0);
-        if (completed + failed) as usize >= servers {
-            return Ok((failed, completed));
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("not done after 30 minutes: {counts:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -422,15 +134,7 @@ async fn servers_per_job(
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let mut raw = std::env::args().skip(1).peekable();
-    if raw.peek().map(String::as_str) == Some(SERVE_EMULATOR) {
-        raw.next();
-        return runtime.block_on(serve_emulator(raw));
-    }
-    runtime.block_on(bench())
+    run_or_serve(bench)
 }
 
 async fn bench() -> anyhow::Result<()> {
@@ -457,28 +161,16 @@ async fn bench() -> anyhow::Result<()> {
     }
     .build(pool.clone())?;
     let scheduler = tokio::spawn(scheduler.run(stop.clone()));
-    let mut workers = Vec::new();
-    for i in 0..workers_n {
-        workers.push(
-            start_worker(
-                &url,
-                &emu.base_url,
-                rate,
-                &zones,
-                i,
-                concurrency,
-                db_connections,
-                &stop,
-            )
-            .await?,
-        );
+    let workers = WorkerSetup {
+        database_url: &url,
+        emulator_url: &emu.base_url,
+        rate,
+        zones: &zones,
+        concurrency,
+        db_connections,
     }
-    wait_for_shares(&workers, zones.len()).await?;
-    let shares: Vec<String> = workers
-        .iter()
-        .map(|w| format!("{}={:?}", w.handle.id(), w.handle.held_zones()))
-        .collect();
-    eprintln!("zones held: {}", shares.join(" "));
+    .start_sharing(workers_n, &stop)
+    .await?;
 
     let started = enqueue_creates(&pool, servers, &zones).await?;
 
@@ -509,13 +201,7 @@ async fn bench() -> anyhow::Result<()> {
     let wall = started.elapsed().as_secs_f64();
     let (requests, rate_limited) = emu.stats().await?;
     stop.cancel();
-    for w in workers {
-        match w.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => eprintln!("worker failed: {err:#}"),
-            Err(err) => eprintln!("worker task failed: {err}"),
-        }
-    }
+    join_workers(workers).await;
     let _ = scheduler.await;
 
     let per_job = servers_per_job(&emu.base_url, rate, &zones).await?;
