@@ -133,14 +133,15 @@ impl Api {
             }),
             action: Some(v1::BatchAction {
                 server_action: "reboot".into(),
+                ..Default::default()
             }),
             policy: Some(v1::RolloutPolicy {
                 max_in_flight: Some(v1::RolloutLimit {
                     limit: Some(v1::rollout_limit::Limit::Percent(max_in_flight_percent)),
                 }),
-                max_failures: None,
+                ..Default::default()
             }),
-            validate_only: false,
+            ..Default::default()
         };
         let op = self
             .batches
