@@ -77,18 +77,7 @@ pub fn per_server(calls: &[Call], servers: &HashSet<String>) -> HashMap<String, 
 /// The largest number of servers in flight at once (first call to last call). An interval
 /// that ends when another starts does not overlap it.
 pub fn max_overlap<'a>(servers: impl IntoIterator<Item = &'a ServerCalls>) -> usize {
-    let mut edges: Vec<(SystemTime, i32)> = servers
-        .into_iter()
-        .flat_map(|s| [(s.first, 1), (s.last, -1)])
-        .collect();
-    // Ends sort before starts at the same instant.
-    edges.sort();
-    let (mut open, mut max) = (0i32, 0i32);
-    for (_, step) in edges {
-        open += step;
-        max = max.max(open);
-    }
-    usize::try_from(max).unwrap_or(0)
+    fleet_emulator::calllog::max_overlap(servers.into_iter().map(|s| (s.first, s.last)))
 }
 
 #[cfg(test)]

@@ -3,7 +3,11 @@
 //! when someone next measures. It checks the run completes and the shape of its last line;
 //! the figures are measured in release builds and recorded in docs/benchmarks.md.
 
+mod support;
+
 use std::process::Command;
+
+use support::Summary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_bench_runs_and_prints_its_summary_line() {
@@ -18,24 +22,9 @@ async fn batch_bench_runs_and_prints_its_summary_line() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "batch-bench failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    let fields: Vec<(&str, f64)> = last
-        .split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').expect("key=value");
-            (k, v.parse::<f64>().expect("numeric value"))
-        })
-        .collect();
-    let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    let run = Summary::of("batch-bench", &output);
     assert_eq!(
-        keys,
+        run.keys(),
         [
             "wall_s",
             "bound_s",
@@ -44,10 +33,12 @@ async fn batch_bench_runs_and_prints_its_summary_line() {
             "max_in_flight_seen",
             "requests"
         ],
-        "last line: {last}"
+        "last line: {}",
+        run.last
     );
     assert!(
-        fields.iter().all(|(_, v)| v.is_finite() && *v >= 0.0),
-        "every figure is a number ≥ 0: {last}"
+        run.fields.iter().all(|(_, v)| v.is_finite() && *v >= 0.0),
+        "every figure is a number ≥ 0: {}",
+        run.last
     );
 }

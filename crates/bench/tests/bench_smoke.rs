@@ -3,7 +3,11 @@
 //! It asserts the run completes and prints its machine-readable last line; the figures
 //! themselves are measured in release builds and recorded in docs/benchmarks.md.
 
+mod support;
+
 use std::process::Command;
+
+use support::Summary;
 
 #[test]
 fn scheduler_bench_runs_and_prints_its_summary_line() {
@@ -25,38 +29,26 @@ fn scheduler_bench_runs_and_prints_its_summary_line() {
         ])
         .output()
         .expect("run scheduler-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "scheduler-bench failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    let fields: Vec<(&str, f64)> = last
-        .split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').expect("key=value");
-            (k, v.parse::<f64>().expect("numeric value"))
-        })
-        .collect();
-    let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    let run = Summary::of("scheduler-bench", &output);
     assert_eq!(
-        keys,
+        run.keys(),
         [
             "drain_jobs_per_sec",
             "enqueue_to_start_p50_ms",
             "enqueue_to_start_p99_ms",
             "ceiling_jobs_per_sec"
         ],
-        "last line: {last}"
+        "last line: {}",
+        run.last
     );
     assert!(
-        fields.iter().all(|(_, v)| v.is_finite() && *v > 0.0),
-        "every figure is a positive number: {last}"
+        run.fields.iter().all(|(_, v)| v.is_finite() && *v > 0.0),
+        "every figure is a positive number: {}",
+        run.last
     );
     assert!(
-        stdout.contains("drain: 300 jobs") && stdout.contains("ceiling: 300 jobs"),
-        "both timed phases processed every job:\n{stdout}"
+        run.stdout.contains("drain: 300 jobs") && run.stdout.contains("ceiling: 300 jobs"),
+        "both timed phases processed every job:\n{}",
+        run.stdout
     );
 }

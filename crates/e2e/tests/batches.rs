@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use common::*;
+use fleet_emulator::calllog::max_overlap;
 use fleet_proto::v1;
 use serde_json::json;
 use tonic::Code;
@@ -89,22 +90,6 @@ fn action_calls(env: &Env) -> BTreeMap<String, Vec<SystemTime>> {
         }
     }
     calls
-}
-
-/// Largest number of intervals open at once.
-fn max_overlap(intervals: &[(SystemTime, SystemTime)]) -> usize {
-    let mut edges: Vec<(SystemTime, i32)> = intervals
-        .iter()
-        .flat_map(|(a, b)| [(*a, 1), (*b, -1)])
-        .collect();
-    // An interval that ends when another starts does not overlap it.
-    edges.sort();
-    let (mut open, mut max) = (0i32, 0i32);
-    for (_, step) in edges {
-        open += step;
-        max = max.max(open);
-    }
-    usize::try_from(max).unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -218,7 +203,7 @@ async fn a_reboot_batch_over_two_zones_reboots_each_server_once_within_max_in_fl
         .flatten()
         .map(|at| (*at, *at + TRANSITION))
         .collect();
-    let seen = max_overlap(&rebooting);
+    let seen = max_overlap(rebooting.iter().copied());
     assert!(
         seen <= 2,
         "{seen} servers rebooting at once, max_in_flight is 2"
@@ -242,7 +227,11 @@ async fn a_reboot_batch_over_two_zones_reboots_each_server_once_within_max_in_fl
         .iter()
         .map(|(a, b)| ((*a).into(), (*b).into()))
         .collect();
-    assert_eq!(max_overlap(&intervals), 2, "children in flight at once");
+    assert_eq!(
+        max_overlap(intervals.iter().copied()),
+        2,
+        "children in flight at once"
+    );
 
     // GetBatch and ListBatches show the same batch.
     let got = must(

@@ -58,3 +58,20 @@ impl CallLog {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
+
+/// The largest number of `(start, end)` intervals open at once, e.g. resources between their
+/// first and last call. An interval that ends when another starts does not overlap it.
+pub fn max_overlap(intervals: impl IntoIterator<Item = (SystemTime, SystemTime)>) -> usize {
+    let mut edges: Vec<(SystemTime, i32)> = intervals
+        .into_iter()
+        .flat_map(|(start, end)| [(start, 1), (end, -1)])
+        .collect();
+    // Ends sort before starts at the same instant.
+    edges.sort();
+    let (mut open, mut max) = (0i32, 0i32);
+    for (_, step) in edges {
+        open += step;
+        max = max.max(open);
+    }
+    usize::try_from(max).unwrap_or(0)
+}

@@ -133,7 +133,6 @@ impl Api {
             }),
             action: Some(v1::BatchAction {
                 server_action: "reboot".into(),
-                ..Default::default()
             }),
             policy: Some(v1::RolloutPolicy {
                 max_in_flight: Some(v1::RolloutLimit {
