@@ -259,6 +259,7 @@ async fn bench() -> anyhow::Result<()> {
     let wall = started.elapsed().as_secs_f64();
 
     let batch = api.batch(&operation).await?;
+    let phases = child_phases(&pool, &operation).await?;
     let calls = emu.calls().await?;
     stop.cancel();
     join_workers(workers).await;
@@ -291,10 +292,46 @@ async fn bench() -> anyhow::Result<()> {
         batch.max_in_flight,
         seen.len()
     );
+    eprintln!("{phases}");
     println!(
         "wall_s={wall:.2} bound_s={bound:.2} ratio={:.3} failed={failed} max_in_flight_seen={max_in_flight_seen} requests={}",
         wall / bound,
         calls.len()
     );
     Ok(())
+}
+
+/// Where the children's time went, from their jobs' timestamps (seconds after the batch's
+/// creation): when the first and last child was enqueued, claimed and finished, and the
+/// median wait in the queue and run time. It tells a slow coordinator from slow children.
+async fn child_phases(pool: &sqlx::PgPool, operation: &str) -> anyhow::Result<String> {
+    let job_id: i64 = operation
+        .strip_prefix("operations/")
+        .and_then(|id| id.parse().ok())
+        .with_context(|| format!("not an operation name: {operation}"))?;
+    let row: (f64, f64, f64, f64, f64, f64, f64) = sqlx::query_as(
+        "WITH b AS (SELECT created_at FROM jobs WHERE id = $1), \
+              c AS (SELECT j.* FROM jobs j JOIN batch_children bc ON bc.job_id = j.id \
+                    WHERE bc.batch_id = $1) \
+         SELECT extract(epoch FROM min(c.created_at) - b.created_at)::float8, \
+                extract(epoch FROM max(c.created_at) - b.created_at)::float8, \
+                extract(epoch FROM max(c.started_at) - b.created_at)::float8, \
+                extract(epoch FROM max(c.finished_at) - b.created_at)::float8, \
+                extract(epoch FROM percentile_cont(0.5) WITHIN GROUP \
+                  (ORDER BY c.started_at - c.created_at))::float8, \
+                extract(epoch FROM percentile_cont(0.5) WITHIN GROUP \
+                  (ORDER BY c.finished_at - c.started_at))::float8, \
+                extract(epoch FROM max(c.finished_at - c.started_at))::float8 \
+         FROM c, b GROUP BY b.created_at",
+    )
+    .bind(job_id)
+    .fetch_one(pool)
+    .await
+    .context("reading the children's jobs")?;
+    let (first_enq, last_enq, last_start, last_end, wait_p50, run_p50, run_max) = row;
+    Ok(format!(
+        "children (s after the batch's creation): first enqueued {first_enq:.2}, last enqueued \
+         {last_enq:.2}, last claimed {last_start:.2}, last finished {last_end:.2}; queue wait p50 \
+         {wait_p50:.2}, run p50 {run_p50:.2} max {run_max:.2}"
+    ))
 }
