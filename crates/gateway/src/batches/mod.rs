@@ -14,11 +14,11 @@
 pub mod coordinator;
 pub mod service;
 
+use std::collections::BTreeMap;
+
 use fleet_core::ServerAction;
 use fleet_proto::v1;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
