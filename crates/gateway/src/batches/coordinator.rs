@@ -22,9 +22,10 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use super::rollout::{Wave, children_to_start};
 use super::{
     BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildOutcome, ChildRow, Event,
-    ProgressState, Wave, children_to_start, load_batch, load_children, to_proto,
+    ProgressState, load_batch, load_children, to_proto,
 };
 use crate::errors::GatewayError;
 

@@ -11,10 +11,11 @@ use fleet_scheduler::NewJob;
 use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
 
+use super::rollout::Limits;
 use super::{
     BATCH_KIND, BATCH_ZONE, BatchAction, BatchRow, BatchState, CREATE_BATCH, ChildOutcome,
-    ChildRow, Event, Limits, StoredSpec, batch_name, load_batch, load_children, parse_batch_name,
-    to_proto, visible,
+    ChildRow, Event, StoredSpec, batch_name, load_batch, load_children, parse_batch_name, to_proto,
+    visible,
 };
 use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, ProjectScope, caller_of};
