@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use common::batches::{limit, servers};
 use common::*;
 use fleet_emulator::calllog::max_overlap;
 use fleet_proto::v1;
@@ -20,45 +21,6 @@ macro_rules! client {
     }};
 }
 
-/// Creates `count` running servers in `zone` tagged `tags`; returns their ids.
-async fn servers(env: &Env, zone: &str, prefix: &str, count: usize, tags: &[&str]) -> Vec<String> {
-    let mut servers = client!(env, servers_client::ServersClient);
-    let mut ops = client!(env, operations_client::OperationsClient);
-    let mut names = Vec::new();
-    for i in 0..count {
-        let op = must(
-            "CreateServer",
-            servers
-                .create_server(v1::CreateServerRequest {
-                    zone: zone.into(),
-                    name: format!("{prefix}-{i}"),
-                    commercial_type: "DEV1-S".into(),
-                    image: Some("ubuntu_jammy".into()),
-                    project: Some(env.project()),
-                    tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-                    start: true,
-                    ..Default::default()
-                })
-                .await,
-        );
-        names.push(op.name);
-    }
-    let mut ids = Vec::new();
-    for name in names {
-        let done = wait_done(&mut ops, &name).await;
-        let server: v1::Server = unpack(&done);
-        assert_eq!(server.state, "running");
-        ids.push(server.id);
-    }
-    ids
-}
-
-fn limit(n: u32) -> Option<v1::RolloutLimit> {
-    Some(v1::RolloutLimit {
-        limit: Some(v1::rollout_limit::Limit::Count(n)),
-    })
-}
-
 fn reboot(zones: &[&str], tags: &[&str], in_flight: u32, failures: u32) -> v1::CreateBatchRequest {
     v1::CreateBatchRequest {
         selector: Some(v1::BatchSelector {
@@ -66,9 +28,7 @@ fn reboot(zones: &[&str], tags: &[&str], in_flight: u32, failures: u32) -> v1::C
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             ..Default::default()
         }),
-        action: Some(v1::BatchAction {
-            server_action: "reboot".into(),
-        }),
+        action: Some(v1::BatchAction::power(v1::BatchPowerAction::Reboot)),
         policy: Some(v1::RolloutPolicy {
             max_in_flight: limit(in_flight),
             max_failures: limit(failures),
@@ -537,9 +497,7 @@ async fn a_request_id_makes_create_batch_idempotent() {
     let _: v1::Batch = unpack(&done);
 
     let mut other = request.clone();
-    other.action = Some(v1::BatchAction {
-        server_action: "poweroff".into(),
-    });
+    other.action = Some(v1::BatchAction::power(v1::BatchPowerAction::Poweroff));
     let refused = batches.create_batch(other).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(
@@ -661,19 +619,15 @@ async fn unserved_actions_and_empty_selections_are_refused() {
         "{}",
         refused.message()
     );
-    request.action = Some(v1::BatchAction {
-        server_action: "terminate".into(),
-    });
+    request.action = Some(v1::BatchAction::power(v1::BatchPowerAction::Unspecified));
     let refused = batches.create_batch(request.clone()).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(
-        refused.message().contains("not implemented yet"),
+        refused.message().contains("must be poweron, poweroff"),
         "{}",
         refused.message()
     );
-    request.action = Some(v1::BatchAction {
-        server_action: "reboot".into(),
-    });
+    request.action = Some(v1::BatchAction::power(v1::BatchPowerAction::Reboot));
     request.selector.as_mut().unwrap().zones = vec![ZONE.into(), "mars-1".into()];
     let refused = batches.create_batch(request.clone()).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);

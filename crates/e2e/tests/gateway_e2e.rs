@@ -1262,9 +1262,7 @@ async fn every_method_is_served() {
             server_ids: vec![sid.clone()],
             ..Default::default()
         }),
-        action: Some(v1::BatchAction {
-            server_action: "poweron".into(),
-        }),
+        action: Some(v1::BatchAction::power(v1::BatchPowerAction::Poweron)),
         policy: None,
         validate_only,
         ..Default::default()

@@ -270,9 +270,7 @@ async fn a_batch_outlives_its_killed_coordinator_and_runs_each_child_once() {
                 tags: vec![TAG.into()],
                 ..Default::default()
             }),
-            action: Some(v1::BatchAction {
-                server_action: "reboot".into(),
-            }),
+            action: Some(v1::BatchAction::power(v1::BatchPowerAction::Reboot)),
             policy: Some(v1::RolloutPolicy {
                 max_in_flight: Some(v1::RolloutLimit {
                     limit: Some(v1::rollout_limit::Limit::Count(MAX_IN_FLIGHT)),

@@ -1,4 +1,4 @@
-//! The `batch` commands: one action over a selection of servers with a rollout policy
+//! The `batch` commands: one action over a selection of servers or volumes with a rollout policy
 //! (`run`, `plan` for the dry run), and `get`, `list`, `pause`, `resume`, `cancel`.
 
 use clap::{Args, Subcommand};
@@ -45,12 +45,20 @@ pub struct BatchArgs {
     #[arg(long, required = true)]
     pub zone: Vec<String>,
     /// Selector terms, all of which must hold (repeatable): tag=T, project=P, name-prefix=N,
-    /// state=S, type=COMMERCIAL_TYPE, id=SERVER_ID
+    /// state=S, type=COMMERCIAL_TYPE, id=SERVER_ID; with --volumes: volume-type=T,
+    /// volume-id=VOLUME_ID (and tag, project, name-prefix)
     #[arg(long)]
     pub selector: Vec<String>,
-    /// Server action of each child: poweron, poweroff or reboot
+    /// Select volumes instead of servers (for snapshot and block-migration)
+    #[arg(long)]
+    pub volumes: bool,
+    /// What each child does: poweron, poweroff, stop_in_place, reboot, terminate, backup,
+    /// enable_routed_ip, snapshot, set-tags, add-tags, remove-tags, change-type,
+    /// block-migration or delete
     #[arg(long)]
     pub action: String,
+    #[command(flatten)]
+    pub options: ActionOptions,
     /// Children in flight at once: a count or a percentage (10%)
     #[arg(long)]
     pub max_in_flight: Option<String>,
@@ -64,6 +72,86 @@ pub struct BatchArgs {
     /// once it finished within --max-failures
     #[arg(long)]
     pub canary: Option<String>,
+}
+
+/// The options of the actions that take some.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ActionOptions {
+    /// backup, snapshot: name of each image or snapshot; {name}, {id}, {batch} and
+    /// {position} are replaced
+    #[arg(long)]
+    pub name_template: Option<String>,
+    /// set-tags, add-tags, remove-tags: the tags (repeatable); snapshot: tags of each snapshot
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// change-type: the new commercial type, e.g. DEV1-M
+    #[arg(long)]
+    pub commercial_type: Option<String>,
+    /// enable_routed_ip: disable IPv6 during the migration
+    #[arg(long)]
+    pub disable_ipv6: bool,
+    /// delete: power off first
+    #[arg(long)]
+    pub stop_first: bool,
+    /// delete: also delete the volumes the server leaves
+    #[arg(long)]
+    pub delete_volumes: bool,
+    /// delete: also delete its flexible IPs
+    #[arg(long)]
+    pub delete_ips: bool,
+}
+
+/// The BatchAction `--action` and its options name.
+pub fn parse_action(action: &str, options: &ActionOptions) -> Result<v1::BatchAction, CliError> {
+    use v1::batch_action::Action;
+    use v1::batch_tags::Operation;
+    let tags = |operation: Operation| {
+        Action::Tags(v1::BatchTags {
+            operation: operation as i32,
+            tags: options.tags.clone(),
+        })
+    };
+    let power = |p: v1::BatchPowerAction| Action::Power(p as i32);
+    let name_template = options.name_template.clone().unwrap_or_default();
+    let parsed = match action {
+        "poweron" => power(v1::BatchPowerAction::Poweron),
+        "poweroff" => power(v1::BatchPowerAction::Poweroff),
+        "stop_in_place" => power(v1::BatchPowerAction::StopInPlace),
+        "reboot" => power(v1::BatchPowerAction::Reboot),
+        "terminate" => power(v1::BatchPowerAction::Terminate),
+        "backup" => Action::Backup(v1::BatchBackup { name_template }),
+        "enable_routed_ip" => Action::EnableRoutedIp(v1::BatchEnableRoutedIp {
+            disable_ipv6: options.disable_ipv6,
+        }),
+        "snapshot" => Action::Snapshot(v1::BatchSnapshot {
+            name_template,
+            tags: options.tags.clone(),
+        }),
+        "set-tags" => tags(Operation::Set),
+        "add-tags" => tags(Operation::Add),
+        "remove-tags" => tags(Operation::Remove),
+        "change-type" => Action::ChangeCommercialType(v1::BatchChangeType {
+            commercial_type: options.commercial_type.clone().ok_or_else(|| {
+                CliError::Usage("--action change-type needs --commercial-type".into())
+            })?,
+        }),
+        "block-migration" => Action::ApplyBlockMigration(v1::BatchBlockMigration {}),
+        "delete" => Action::Delete(v1::BatchDelete {
+            stop_first: options.stop_first,
+            delete_volumes: options.delete_volumes,
+            delete_ips: options.delete_ips,
+        }),
+        other => {
+            return Err(CliError::Usage(format!(
+                "--action: unknown action {other:?} (poweron, poweroff, stop_in_place, reboot, \
+                 terminate, backup, enable_routed_ip, snapshot, set-tags, add-tags, \
+                 remove-tags, change-type, block-migration, delete)"
+            )));
+        }
+    };
+    Ok(v1::BatchAction {
+        action: Some(parsed),
+    })
 }
 
 /// `10%` → a percentage, `3` → a count.
@@ -100,12 +188,18 @@ pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchR
             "state" => selector.state = value,
             "type" => selector.commercial_type = value,
             "id" => selector.server_ids.push(value),
+            "volume-type" => selector.volume_type = value,
+            "volume-id" => selector.volume_ids.push(value),
             other => {
                 return Err(CliError::Usage(format!(
-                    "--selector: unknown key {other:?} (tag, project, name-prefix, state, type, id)"
+                    "--selector: unknown key {other:?} (tag, project, name-prefix, state, type, \
+                     id, volume-type, volume-id)"
                 )));
             }
         }
+    }
+    if args.volumes {
+        selector.target = v1::BatchTarget::Volumes as i32;
     }
     let limit = |flag: &str, text: &Option<String>| {
         text.as_deref().map(|t| parse_limit(flag, t)).transpose()
@@ -118,9 +212,7 @@ pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchR
     };
     Ok(v1::CreateBatchRequest {
         selector: Some(selector),
-        action: Some(v1::BatchAction {
-            server_action: args.action.clone(),
-        }),
+        action: Some(parse_action(&args.action, &args.options)?),
         policy: Some(policy),
         validate_only,
         request_id: String::new(),
@@ -160,10 +252,12 @@ fn failure_lines(batch: &v1::Batch) -> Vec<String> {
         .iter()
         .filter(|c| c.outcome == "failed")
         .map(|c| {
-            format!(
-                "failed: {}/{} ({}): {}",
-                c.zone, c.server_id, c.name, c.error
-            )
+            let id = if c.volume_id.is_empty() {
+                &c.server_id
+            } else {
+                &c.volume_id
+            };
+            format!("failed: {}/{id} ({}): {}", c.zone, c.name, c.error)
         })
         .collect();
     if !batch.reason.is_empty() {
@@ -288,7 +382,9 @@ mod tests {
         BatchArgs {
             zone: zone.iter().map(|z| (*z).to_owned()).collect(),
             selector: selector.iter().map(|s| (*s).to_owned()).collect(),
+            volumes: false,
             action: "reboot".into(),
+            options: ActionOptions::default(),
             max_in_flight: Some("10%".into()),
             max_failures: Some("2".into()),
             max_in_flight_per_zone: Some("1".into()),
@@ -364,6 +460,74 @@ mod tests {
             unfinished(&batch).as_deref(),
             Some("halted: 2 children failed")
         );
+    }
+
+    #[test]
+    fn every_action_and_its_options_make_a_typed_action() {
+        use v1::batch_action::Action;
+        let mut batch = args(&["fr-par-1"], &["volume-type=sbs_volume", "volume-id=v1"]);
+        batch.volumes = true;
+        batch.action = "snapshot".into();
+        batch.options.name_template = Some("{name}-pre".into());
+        batch.options.tags = vec!["release".into()];
+        let request = request(&batch, true).unwrap();
+        let selector = request.selector.unwrap();
+        assert_eq!(selector.target, v1::BatchTarget::Volumes as i32);
+        assert_eq!(
+            (
+                selector.volume_type.as_str(),
+                selector.volume_ids.as_slice()
+            ),
+            ("sbs_volume", &["v1".to_owned()][..])
+        );
+        assert_eq!(
+            request.action.unwrap().action,
+            Some(Action::Snapshot(v1::BatchSnapshot {
+                name_template: "{name}-pre".into(),
+                tags: vec!["release".into()],
+            }))
+        );
+        let options = ActionOptions {
+            tags: vec!["web".into()],
+            commercial_type: Some("DEV1-M".into()),
+            stop_first: true,
+            delete_volumes: true,
+            ..ActionOptions::default()
+        };
+        let action = |name: &str| parse_action(name, &options).unwrap().action.unwrap();
+        assert_eq!(
+            action("stop_in_place"),
+            Action::Power(v1::BatchPowerAction::StopInPlace as i32)
+        );
+        assert_eq!(
+            action("remove-tags"),
+            Action::Tags(v1::BatchTags {
+                operation: v1::batch_tags::Operation::Remove as i32,
+                tags: vec!["web".into()],
+            })
+        );
+        assert_eq!(
+            action("change-type"),
+            Action::ChangeCommercialType(v1::BatchChangeType {
+                commercial_type: "DEV1-M".into()
+            })
+        );
+        assert_eq!(
+            action("delete"),
+            Action::Delete(v1::BatchDelete {
+                stop_first: true,
+                delete_volumes: true,
+                delete_ips: false,
+            })
+        );
+        assert!(matches!(
+            parse_action("change-type", &ActionOptions::default()),
+            Err(CliError::Usage(_))
+        ));
+        assert!(matches!(
+            parse_action("explode", &options),
+            Err(CliError::Usage(_))
+        ));
     }
 
     #[test]

@@ -49,6 +49,15 @@ pub mod fleet {
 pub use fleet::internal::v1 as internal;
 pub use fleet::v1;
 
+impl v1::BatchAction {
+    /// A batch action that runs one server power action on each child.
+    pub fn power(action: v1::BatchPowerAction) -> Self {
+        Self {
+            action: Some(v1::batch_action::Action::Power(action as i32)),
+        }
+    }
+}
+
 /// Encoded `google.protobuf.FileDescriptorSet` of every fleet proto and its imports
 /// (google.protobuf, google.rpc), with source info. Register it with
 /// tonic-reflection; [`descriptor_pool`] decodes it once.

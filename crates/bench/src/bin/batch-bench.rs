@@ -131,9 +131,7 @@ impl Api {
                 zone: "all".into(),
                 ..Default::default()
             }),
-            action: Some(v1::BatchAction {
-                server_action: "reboot".into(),
-            }),
+            action: Some(v1::BatchAction::power(v1::BatchPowerAction::Reboot)),
             policy: Some(v1::RolloutPolicy {
                 max_in_flight: Some(v1::RolloutLimit {
                     limit: Some(v1::rollout_limit::Limit::Percent(max_in_flight_percent)),

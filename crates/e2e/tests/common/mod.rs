@@ -19,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod batches;
 pub mod operations;
 // Not every test binary reads operations (as for `dead_code` above).
 #[allow(unused_imports)]

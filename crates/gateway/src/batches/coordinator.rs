@@ -4,7 +4,7 @@
 //! A tick is one transaction under the batch row's lock: it records the outcome of every
 //! child whose job finished, derives the counts from the children and their jobs (no counter
 //! is kept), halts the batch once failures exceed `max_failures`, skips the children that will
-//! never start, enqueues the next children as ordinary server-action jobs (at
+//! never start, enqueues the next children as ordinary jobs (at
 //! [`CHILD_PRIORITY`]) as the policy allows ([`children_to_start`]: the current wave, within
 //! `max_in_flight` overall and each zone's limit) and records each job id in the same
 //! transaction.
@@ -15,7 +15,6 @@
 
 use std::time::Duration;
 
-use fleet_jobs::{JobSpec, ResourceKind, ServerActionJob, resource_key};
 use fleet_scheduler::{ClaimedJob, JobError, NewJob, Outcome, Progress, Runner, RunnerConfig};
 use serde_json::json;
 use sqlx::PgPool;
@@ -24,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::rollout::{Wave, children_to_start};
 use super::{
-    BATCH_ZONE, BatchAction, BatchRow, BatchState, CHILD_PRIORITY, ChildOutcome, ChildRow, Event,
-    ProgressState, load_batch, load_children, to_proto,
+    BATCH_ZONE, BatchRow, BatchState, CHILD_PRIORITY, ChildOutcome, ChildRow, Event, ProgressState,
+    load_batch, load_children, to_proto,
 };
 use crate::errors::GatewayError;
 
@@ -154,9 +153,8 @@ pub async fn tick(pool: &PgPool, id: i64, cancel_requested: bool) -> Result<Tick
         .await?;
     }
     if next.starts_children() {
-        let action = BatchAction::parse(&batch.spec.action)?;
         let starting = children_to_start(limits, &children);
-        start_children(&mut tx, &batch, action, &starting).await?;
+        start_children(&mut tx, &batch, &starting).await?;
     }
     let open = children_open(&mut tx, id).await?;
     if open == 0 && next == BatchState::Running {
@@ -244,41 +242,32 @@ async fn children_open(conn: &mut sqlx::PgConnection, id: i64) -> Result<i64, Ga
     .await?)
 }
 
-/// Enqueues one server-action job per child and records its id, in the caller's transaction.
+/// Enqueues each child's job ([`super::BatchAction::child_job`]) and records its id, in the
+/// caller's transaction.
 async fn start_children(
     conn: &mut sqlx::PgConnection,
     batch: &BatchRow,
-    action: BatchAction,
     children: &[&ChildRow],
 ) -> Result<(), GatewayError> {
     if children.is_empty() {
         return Ok(());
     }
-    let jobs: Vec<NewJob> = children
-        .iter()
-        .map(|child| {
-            let spec = JobSpec::ServerAction(ServerActionJob {
-                server_id: child.server_id.clone(),
-                request: fleet_core::ServerActionRequest {
-                    action: Some(action.server_action()),
-                    ..Default::default()
-                },
-            });
-            let mut job = NewJob::new(spec.kind(), child.zone.clone(), spec.to_args())
-                .caller(batch.caller.clone())
-                .priority(CHILD_PRIORITY)
-                .resource(resource_key(
-                    &child.zone,
-                    ResourceKind::Server,
-                    &child.server_id,
-                ))
-                .idempotency_key(format!("batch-{}-{}", batch.id, child.position));
-            if let Some(project) = &child.project {
-                job = job.project(project.clone());
-            }
-            job
-        })
-        .collect();
+    let mut jobs = Vec::with_capacity(children.len());
+    let mut methods = Vec::with_capacity(children.len());
+    for child in children {
+        let (child_job, _) = batch.spec.action.child_job(batch.id, child)?;
+        let spec = child_job.spec;
+        let mut job = NewJob::new(spec.kind(), child.zone.clone(), spec.to_args())
+            .caller(batch.caller.clone())
+            .priority(CHILD_PRIORITY)
+            .resource(child_job.resource)
+            .idempotency_key(format!("batch-{}-{}", batch.id, child.position));
+        if let Some(project) = &child.project {
+            job = job.project(project.clone());
+        }
+        jobs.push(job);
+        methods.push(child_job.method);
+    }
     let enqueued = fleet_scheduler::enqueue_many_tx(&mut *conn, &jobs).await?;
     let positions: Vec<i32> = children.iter().map(|c| c.position).collect();
     let ids: Vec<i64> = enqueued.iter().map(|e| e.id).collect();
@@ -294,25 +283,17 @@ async fn start_children(
     .await?;
     sqlx::query(
         "INSERT INTO gateway_operations (job_id, method) \
-         SELECT id, $2 FROM unnest($1::int8[]) AS id ON CONFLICT (job_id) DO NOTHING",
+         SELECT * FROM unnest($1::int8[], $2::text[]) ON CONFLICT (job_id) DO NOTHING",
     )
     .bind(&ids)
-    .bind(action_method(action))
+    .bind(&methods)
     .execute(&mut *conn)
     .await?;
     tracing::info!(
         batch_id = batch.id,
         started = ids.len(),
+        action = %batch.spec.action.label(),
         "batch children started"
     );
     Ok(())
-}
-
-/// The public method a child's job stands for (its operation's `method`).
-fn action_method(action: BatchAction) -> &'static str {
-    match action {
-        BatchAction::PowerOn => "fleet.v1.ServerActions/PowerOnServer",
-        BatchAction::PowerOff => "fleet.v1.ServerActions/PowerOffServer",
-        BatchAction::Reboot => "fleet.v1.ServerActions/RebootServer",
-    }
 }

@@ -3,21 +3,23 @@
 //!
 //! A batch is a job of kind [`BATCH_KIND`] in the pseudo-zone [`BATCH_ZONE`] (its id is the
 //! batch's id and its parent operation's), a `batches` row (spec, state, events) and one
-//! `batch_children` row per selected server. The coordinator ([`coordinator`]) runs that job:
+//! `batch_children` row per selected server, or per volume for volume actions
+//! ([`action::ChildTarget`]). The coordinator ([`coordinator`]) runs that job:
 //! each tick, in one transaction, records the outcomes of finished children, derives the counts
-//! from the children and their jobs, starts children as ordinary server-action jobs up to
+//! from the children and their jobs, starts children as ordinary jobs ([`action`]) up to
 //! `max_in_flight`, halts past `max_failures`, and snoozes until the next tick.
 //!
 //! `service.rs` is the `fleet.v1.Batches` service; this module the model, the policy
 //! arithmetic and the reads both share.
 
+pub mod action;
 pub mod coordinator;
 pub mod rollout;
+pub mod select;
 pub mod service;
 
 use std::collections::BTreeMap;
 
-use fleet_core::ServerAction;
 use fleet_proto::v1;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,6 +29,7 @@ use time::OffsetDateTime;
 use crate::auth::{Caller, ProjectScope};
 use crate::errors::GatewayError;
 use crate::operations::timestamp;
+pub use action::{BatchAction, ChildTarget};
 use rollout::{Limits, Wave};
 
 /// Job kind of a batch's coordinator job.
@@ -38,55 +41,6 @@ pub const CREATE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[0];
 /// Priority of a child job: after single operations of the same zone (lower runs first, and
 /// single operations have 0), so a batch never starves them.
 pub const CHILD_PRIORITY: i16 = 10;
-
-/// The actions a batch can run. Only server power actions are served yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchAction {
-    PowerOn,
-    PowerOff,
-    Reboot,
-}
-
-impl BatchAction {
-    /// Every served action, for messages.
-    pub const ALL: [BatchAction; 3] = [Self::PowerOn, Self::PowerOff, Self::Reboot];
-
-    /// The server action it runs on each child.
-    pub fn server_action(self) -> ServerAction {
-        match self {
-            Self::PowerOn => ServerAction::Poweron,
-            Self::PowerOff => ServerAction::Poweroff,
-            Self::Reboot => ServerAction::Reboot,
-        }
-    }
-
-    /// The action's name, as the server action's.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PowerOn => "poweron",
-            Self::PowerOff => "poweroff",
-            Self::Reboot => "reboot",
-        }
-    }
-
-    /// The action named `name` (`reboot`), refused with the list of served ones otherwise.
-    pub fn parse(name: &str) -> Result<Self, GatewayError> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == name)
-            .ok_or_else(|| {
-                let served: Vec<&str> = Self::ALL.iter().map(|a| a.as_str()).collect();
-                GatewayError::invalid(
-                    "action.server_action",
-                    format!(
-                        "batches serve only the server power actions {}; got {name:?} \
-                         (other actions are not implemented yet)",
-                        served.join(", ")
-                    ),
-                )
-            })
-    }
-}
 
 /// State of a batch (`batches.state`; `planned` is only a dry run's answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +135,7 @@ impl ChildOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredSpec {
     pub request: Value,
-    pub action: String,
+    pub action: BatchAction,
     pub limits: Limits,
 }
 
@@ -319,7 +273,7 @@ pub async fn load_batch(
 pub struct ChildRow {
     pub position: i32,
     pub zone: String,
-    pub server_id: String,
+    pub target: ChildTarget,
     pub project: Option<String>,
     pub name: String,
     pub state: String,
@@ -364,7 +318,7 @@ pub async fn load_children(
             Ok(ChildRow {
                 position: row.try_get("position")?,
                 zone: row.try_get("zone")?,
-                server_id: row.try_get("resource_id")?,
+                target: ChildTarget::decode(row.try_get("resource_id")?),
                 project: row.try_get("project")?,
                 name: row.try_get("name")?,
                 state: row.try_get("state")?,
@@ -503,7 +457,7 @@ pub fn to_proto(batch: &BatchRow, children: &[ChildRow], with_children: bool) ->
         counts: Some(counts.to_proto()),
         zones: zone_counts(&zones, &batch.spec.limits.zone_in_flight),
         children: if with_children {
-            children.iter().map(child_proto).collect()
+            children.iter().map(|c| child_proto(batch, c)).collect()
         } else {
             Vec::new()
         },
@@ -517,10 +471,18 @@ pub fn to_proto(batch: &BatchRow, children: &[ChildRow], with_children: bool) ->
     }
 }
 
-fn child_proto(child: &ChildRow) -> v1::BatchChild {
+fn child_proto(batch: &BatchRow, child: &ChildRow) -> v1::BatchChild {
+    // What the child does, as its job would be built now (a dry run shows it for each).
+    let (method, plan) = match batch.spec.action.child_job(batch.id, child) {
+        Ok((job, plan)) => (job.method.to_owned(), plan),
+        Err(err) => (String::new(), format!("cannot run: {err}")),
+    };
     v1::BatchChild {
         zone: child.zone.clone(),
-        server_id: child.server_id.clone(),
+        server_id: child.target.server().unwrap_or_default().to_owned(),
+        volume_id: child.target.volume().unwrap_or_default().to_owned(),
+        method,
+        plan,
         name: child.name.clone(),
         state: child.state.clone(),
         outcome: child.outcome.as_str().to_owned(),
@@ -535,20 +497,6 @@ fn child_proto(child: &ChildRow) -> v1::BatchChild {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_power_actions_are_served() {
-        assert_eq!(BatchAction::parse("reboot").unwrap(), BatchAction::Reboot);
-        assert_eq!(
-            BatchAction::parse("poweroff").unwrap(),
-            BatchAction::PowerOff
-        );
-        let err = BatchAction::parse("terminate").unwrap_err().to_string();
-        assert!(err.contains("not implemented yet"), "{err}");
-        for action in BatchAction::ALL {
-            assert_eq!(action.server_action().as_str(), action.as_str());
-        }
-    }
 
     #[test]
     fn states_round_trip() {

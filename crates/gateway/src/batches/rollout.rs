@@ -317,7 +317,7 @@ mod tests {
         ChildRow {
             position,
             zone: zone.to_owned(),
-            server_id: format!("s{position}"),
+            target: crate::batches::ChildTarget::Server(format!("s{position}")),
             project: None,
             name: String::new(),
             state: String::new(),

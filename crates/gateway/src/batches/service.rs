@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
 
 use super::rollout::Limits;
+use super::select::{Selected, check_selector, resolve};
 use super::{
     BATCH_KIND, BATCH_ZONE, BatchAction, BatchRow, BatchState, CREATE_BATCH, ChildOutcome,
     ChildRow, Event, StoredSpec, batch_name, load_batch, load_children, parse_batch_name, to_proto,
@@ -23,12 +24,10 @@ use crate::call::{Api, idempotency};
 use crate::errors::GatewayError;
 use crate::operations::{self, to_operation};
 use crate::paging::{PageToken, filter_hash, page_size};
-use crate::request::known_zone;
 
 const PAUSE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[1];
 const RESUME_BATCH: &str = crate::audit::BATCHES_MUTATIONS[2];
 const CANCEL_BATCH: &str = crate::audit::BATCHES_MUTATIONS[3];
-const LIST_SERVERS: &str = "fleet.v1.Servers/ListServers";
 /// The coordinator job's one argument: the hash of the request that created the batch.
 const REQUEST_HASH: &str = "request_hash";
 
@@ -36,16 +35,6 @@ const REQUEST_HASH: &str = "request_hash";
 #[derive(Debug, Clone)]
 pub struct BatchesApi {
     pub api: Arc<Api>,
-}
-
-/// One server of a resolved selection.
-#[derive(Debug, Clone)]
-struct Selected {
-    zone: String,
-    id: String,
-    name: String,
-    state: String,
-    project: Option<String>,
 }
 
 impl BatchesApi {
@@ -77,7 +66,7 @@ impl BatchesApi {
             return Ok(op);
         }
         let selector = request.selector.clone().unwrap_or_default();
-        let selected = self.resolve(caller, &selector).await?;
+        let selected = resolve(&self.api, caller, &selector, &action).await?;
         let mut zone_sizes: BTreeMap<String, u32> = BTreeMap::new();
         for server in &selected {
             *zone_sizes.entry(server.zone.clone()).or_default() += 1;
@@ -85,9 +74,14 @@ impl BatchesApi {
         let limits = Limits::resolve(request.policy.as_ref(), &zone_sizes)?;
         let spec = StoredSpec {
             request: fleet_proto::json::to_json(&stored),
-            action: action.as_str().to_owned(),
+            action,
             limits,
         };
+        // Every child's job must be one its single RPC would accept (a name a template makes
+        // may not be): refused now rather than as failed children.
+        for child in child_rows(&selected) {
+            spec.action.child_job(0, &child)?;
+        }
         let project = Some(selector.project.clone()).filter(|p| !p.is_empty());
         if request.validate_only {
             return Ok(planned(caller, project, spec, &selected));
@@ -145,7 +139,7 @@ impl BatchesApi {
         .bind(enqueued.id)
         .bind(&positions)
         .bind(column(|s| Some(s.zone.clone())))
-        .bind(column(|s| Some(s.id.clone())))
+        .bind(column(|s| Some(s.target.encode())))
         .bind(column(|s| s.project.clone()))
         .bind(column(|s| Some(s.name.clone())))
         .bind(column(|s| Some(s.state.clone())))
@@ -185,82 +179,6 @@ impl BatchesApi {
             });
         }
         Ok(Some(to_operation(&job, Some(CREATE_BATCH))))
-    }
-
-    /// The servers the selector names, in list order (zone by zone).
-    async fn resolve(
-        &self,
-        caller: &Caller,
-        selector: &v1::BatchSelector,
-    ) -> Result<Vec<Selected>, GatewayError> {
-        let zones = selector_zones(selector)?;
-        let mut servers = Vec::new();
-        for zone in &zones {
-            servers.extend(
-                self.api
-                    .list_every(LIST_SERVERS, caller, list_query(zone, selector))
-                    .await?
-                    .into_iter()
-                    .map(|item| (*zone, item)),
-            );
-        }
-        let text = |item: &Value, key: &str| {
-            item.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let selected: Vec<Selected> = servers
-            .iter()
-            .map(|(zone, item)| (*zone, item))
-            // The upstream name filter matches anywhere in the name; the selector's is a prefix.
-            .filter(|(_, item)| text(item, "name").starts_with(&selector.name_prefix))
-            // Tags: all of them, whatever the upstream filter's semantics.
-            .filter(|(_, item)| {
-                let tags: Vec<String> = item
-                    .get("tags")
-                    .and_then(Value::as_array)
-                    .map(|t| {
-                        t.iter()
-                            .filter_map(|v| v.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                selector.tags.iter().all(|t| tags.contains(t))
-            })
-            .filter(|(_, item)| {
-                selector.server_ids.is_empty() || selector.server_ids.contains(&text(item, "id"))
-            })
-            .map(|(zone, item)| Selected {
-                zone: Some(text(item, "zone"))
-                    .filter(|z| !z.is_empty())
-                    .unwrap_or_else(|| zone.to_owned()),
-                id: text(item, "id"),
-                name: text(item, "name"),
-                state: text(item, "state"),
-                project: Some(text(item, "project")).filter(|p| !p.is_empty()),
-            })
-            .collect();
-        if let Some(missing) = selector
-            .server_ids
-            .iter()
-            .find(|id| !selected.iter().any(|s| &s.id == *id))
-        {
-            return Err(GatewayError::invalid(
-                "selector.server_ids",
-                format!(
-                    "no server {missing} matches the selector in {}",
-                    zones.join(", ")
-                ),
-            ));
-        }
-        if selected.is_empty() {
-            return Err(GatewayError::invalid(
-                "selector",
-                "matches no server: a batch needs at least one",
-            ));
-        }
-        Ok(selected)
     }
 
     async fn get(&self, caller: &Caller, name: &str) -> Result<v1::Batch, GatewayError> {
@@ -337,16 +255,11 @@ impl BatchesApi {
 }
 
 /// The checks of a CreateBatch request that need no caller and no database (the offline
-/// check runs them too): the action, the zones, the policy's form. Answers the action.
+/// check runs them too): the action and its options, the selector against the action, the
+/// policy's form. Answers the action.
 pub fn check_create(request: &v1::CreateBatchRequest) -> Result<BatchAction, GatewayError> {
-    let action = BatchAction::parse(
-        request
-            .action
-            .as_ref()
-            .map(|a| a.server_action.as_str())
-            .unwrap_or_default(),
-    )?;
-    selector_zones(&request.selector.clone().unwrap_or_default())?;
+    let action = BatchAction::from_proto(request.action.as_ref())?;
+    check_selector(&request.selector.clone().unwrap_or_default(), &action)?;
     Limits::check(request.policy.as_ref())?;
     if !request.request_id.is_empty() && uuid::Uuid::parse_str(&request.request_id).is_err() {
         return Err(GatewayError::invalid(
@@ -355,72 +268,6 @@ pub fn check_create(request: &v1::CreateBatchRequest) -> Result<BatchAction, Gat
         ));
     }
     Ok(action)
-}
-
-/// The zones a selector names (`zone`, `"all"`, or `zones`), checked.
-fn selector_zones(selector: &v1::BatchSelector) -> Result<Vec<&str>, GatewayError> {
-    let zones: Vec<&str> = match (selector.zone.as_str(), selector.zones.as_slice()) {
-        ("", []) => {
-            return Err(GatewayError::invalid(
-                "selector.zone",
-                "required: a zone, \"all\", or zones",
-            ));
-        }
-        ("", zones) => zones.iter().map(String::as_str).collect(),
-        (zone, []) => vec![zone],
-        (_, _) => {
-            return Err(GatewayError::invalid(
-                "selector.zones",
-                "give zone or zones, not both",
-            ));
-        }
-    };
-    for (i, zone) in zones.iter().enumerate() {
-        let all_alone = *zone == "all" && zones.len() == 1;
-        if zones[..i].contains(zone) {
-            return Err(GatewayError::invalid(
-                format!("selector.zones[{i}]"),
-                format!("zone {zone} is named twice"),
-            ));
-        }
-        if !all_alone && !known_zone(zone) {
-            let field = if selector.zones.is_empty() {
-                "selector.zone".to_owned()
-            } else {
-                format!("selector.zones[{i}]")
-            };
-            return Err(GatewayError::invalid(
-                field,
-                format!("must be a zone or \"all\"; got {zone:?}"),
-            ));
-        }
-    }
-    Ok(zones)
-}
-
-/// The ListServers request of one zone of a selector.
-fn list_query(zone: &str, selector: &v1::BatchSelector) -> Value {
-    let mut query = json!({ "zone": zone, "page_size": crate::paging::MAX_PAGE_SIZE });
-    let fields = [
-        ("project", &selector.project),
-        ("name", &selector.name_prefix),
-        ("state", &selector.state),
-        ("commercial_type", &selector.commercial_type),
-    ];
-    if let Value::Object(map) = &mut query {
-        for (key, value) in fields {
-            if !value.is_empty() {
-                map.insert(key.into(), json!(value));
-            }
-        }
-        if !selector.tags.is_empty() {
-            map.insert("tags".into(), json!(selector.tags));
-        }
-        if !selector.server_ids.is_empty() {
-            map.insert("servers".into(), json!(selector.server_ids));
-        }
-    }
-    query
 }
 
 /// A caller's change of a batch's state.
@@ -523,6 +370,25 @@ async fn visible_batch(
     }
 }
 
+/// The pending children of a resolved selection, in selection order.
+fn child_rows(selected: &[Selected]) -> Vec<ChildRow> {
+    selected
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ChildRow {
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            zone: s.zone.clone(),
+            target: s.target.clone(),
+            project: s.project.clone(),
+            name: s.name.clone(),
+            state: s.state.clone(),
+            job_id: None,
+            outcome: ChildOutcome::Pending,
+            error: None,
+        })
+        .collect()
+}
+
 /// The answer of a dry run: a done Operation without a name whose response is the Batch that
 /// would run.
 fn planned(
@@ -543,21 +409,7 @@ fn planned(
         created_at: now,
         updated_at: now,
     };
-    let children: Vec<ChildRow> = selected
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ChildRow {
-            position: i32::try_from(i).unwrap_or(i32::MAX),
-            zone: s.zone.clone(),
-            server_id: s.id.clone(),
-            project: s.project.clone(),
-            name: s.name.clone(),
-            state: s.state.clone(),
-            job_id: None,
-            outcome: ChildOutcome::Pending,
-            error: None,
-        })
-        .collect();
+    let children = child_rows(selected);
     let mut batch = to_proto(&row, &children, true);
     batch.name = String::new();
     batch.operation = String::new();
@@ -567,7 +419,11 @@ fn planned(
         zone: BATCH_ZONE.into(),
         state: "succeeded".into(),
         percent: 100,
-        message: format!("dry run: {} servers would be acted on", children.len()),
+        message: format!(
+            "dry run: {} children would run {}",
+            children.len(),
+            row.spec.action.label()
+        ),
         caller: caller.name.clone(),
         project: project.unwrap_or_default(),
         method: CREATE_BATCH.into(),

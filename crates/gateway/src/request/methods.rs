@@ -121,16 +121,20 @@ pub fn method(grpc_method: &str) -> Result<&'static MethodInfo, GatewayError> {
 
 /// The fully qualified response type of an operation (`Operation.response`): the
 /// `operation_info.response_type` option of the method that started it, when recorded, else
-/// of the long-running methods whose catalog operation the job kind names.
-/// `kind` is [`fleet_jobs::JobSpec::kind`]: mostly the catalog operation with, for server
+/// of the long-running methods whose catalog operation the job kind names (a synchronous
+/// method's record: its output type). `kind` is [`fleet_jobs::JobSpec::kind`]: mostly the catalog operation with, for server
 /// actions, the action after a dot (`server_action.poweron`); `block_import_snapshot` is the
 /// job of `block_import_snapshot_from_object_storage`, which only its method's record names.
 pub fn response_type(method: Option<&str>, kind: &str) -> Option<&'static str> {
-    if let Some(found) = method
-        .and_then(|m| methods().get(m))
-        .and_then(|info| info.response_type.as_deref())
-    {
-        return Some(found);
+    if let Some(info) = method.and_then(|m| methods().get(m)) {
+        if let Some(found) = info.response_type.as_deref() {
+            return Some(found);
+        }
+        // A job recorded under a synchronous method (a batch's tag or type change, under
+        // UpdateServer) answers what that method answers.
+        if !info.long_running {
+            return Some(info.output.full_name());
+        }
     }
     let operation = kind.split('.').next().unwrap_or(kind);
     methods()
