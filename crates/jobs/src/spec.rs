@@ -5,7 +5,8 @@
 //! [`DeleteServerOutput`]; create_snapshot → a snapshot; export_snapshot →
 //! [`ExportSnapshotOutput`]; create_image → an image; create_volume → a volume;
 //! create_private_nic → a private NIC; block migration → the migration plan it applied;
-//! block_update_volume → a volume; block_import_snapshot → a snapshot.
+//! block_update_volume → a volume; block_import_snapshot → a snapshot; update_server_tags and
+//! change_server_type → a server.
 //!
 //! Volumes and snapshots in results are fleet's unified shapes
 //! (`fleet_core::block::unified`): the Instance object, or a Block one converted to it.
@@ -129,6 +130,8 @@ pub enum JobSpec {
     BlockMigration(BlockMigrationJob),
     UpdateBlockVolume(UpdateBlockVolumeJob),
     ImportBlockSnapshot(ImportBlockSnapshotJob),
+    UpdateServerTags(UpdateServerTagsJob),
+    ChangeServerType(ChangeServerTypeJob),
 }
 
 /// `POST servers`, then optionally user data and power-on until `running`.
@@ -270,6 +273,68 @@ pub struct BlockMigrationJob {
     pub validation_key: Option<String>,
 }
 
+/// How [`UpdateServerTagsJob`] changes a server's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagsOperation {
+    /// The tags become exactly the job's.
+    #[default]
+    Set,
+    /// The job's tags are added (each once); the others are kept.
+    Add,
+    /// The job's tags are removed; the others are kept.
+    Remove,
+}
+
+impl TagsOperation {
+    /// The tags a server carrying `current` ends with: order kept, new ones appended.
+    pub fn apply(self, current: &[String], tags: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let source = match self {
+            TagsOperation::Set => tags,
+            TagsOperation::Add => current,
+            TagsOperation::Remove => current,
+        };
+        for tag in source {
+            if self == TagsOperation::Remove && tags.contains(tag) {
+                continue;
+            }
+            if !out.contains(tag) {
+                out.push(tag.clone());
+            }
+        }
+        if self == TagsOperation::Add {
+            for tag in tags {
+                if !out.contains(tag) {
+                    out.push(tag.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A read-modify-write of a server's tags: `GET servers/{id}`, then `PATCH` with the tags
+/// [`TagsOperation::apply`] makes (no call when they are unchanged). One job, so it is
+/// serialized with the server's other jobs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateServerTagsJob {
+    pub server_id: String,
+    pub operation: TagsOperation,
+    pub tags: Vec<String>,
+}
+
+/// Change a server's commercial type: power off a running server (waiting for `stopped`),
+/// `PATCH commercial_type`, and power it back on when it was running: the previous power
+/// state is restored.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangeServerTypeJob {
+    pub server_id: String,
+    pub commercial_type: String,
+}
+
 /// Error decoding a job's `args`.
 #[derive(Debug, thiserror::Error)]
 #[error("job args do not decode as a fleet job: {0}")]
@@ -297,6 +362,8 @@ impl JobSpec {
             JobSpec::BlockMigration(_) => "apply_block_migration".into(),
             JobSpec::UpdateBlockVolume(_) => "block_update_volume".into(),
             JobSpec::ImportBlockSnapshot(_) => "block_import_snapshot".into(),
+            JobSpec::UpdateServerTags(_) => "update_server_tags".into(),
+            JobSpec::ChangeServerType(_) => "change_server_type".into(),
         }
     }
 
@@ -312,7 +379,9 @@ impl JobSpec {
             | JobSpec::DetachVolume(DetachVolumeJob { server_id, .. })
             | JobSpec::AttachFileSystem(FileSystemJob { server_id, .. })
             | JobSpec::DetachFileSystem(FileSystemJob { server_id, .. })
-            | JobSpec::CreatePrivateNic(CreatePrivateNicJob { server_id, .. }) => {
+            | JobSpec::CreatePrivateNic(CreatePrivateNicJob { server_id, .. })
+            | JobSpec::UpdateServerTags(UpdateServerTagsJob { server_id, .. })
+            | JobSpec::ChangeServerType(ChangeServerTypeJob { server_id, .. }) => {
                 Some((ResourceKind::Server, server_id))
             }
             JobSpec::ExportSnapshot(job) => Some((ResourceKind::Snapshot, &job.snapshot_id)),
@@ -358,6 +427,9 @@ impl JobSpec {
             JobSpec::BlockMigration(_) => 6 * 60,
             JobSpec::UpdateBlockVolume(_) => 60,
             JobSpec::ImportBlockSnapshot(_) => 6 * 60,
+            JobSpec::UpdateServerTags(_) => 5,
+            // Two power transitions and the change.
+            JobSpec::ChangeServerType(_) => 60,
         };
         Duration::from_secs(minutes * MIN)
     }
@@ -465,6 +537,32 @@ mod tests {
         let args = resize.to_args();
         assert_eq!(args["type"], "update_block_volume");
         assert_eq!(JobSpec::from_args(&args).unwrap(), resize);
+    }
+
+    #[test]
+    fn tag_operations_keep_order_and_never_repeat_a_tag() {
+        let tags = |t: &[&str]| -> Vec<String> { t.iter().map(|s| s.to_string()).collect() };
+        let current = tags(&["web", "prod", "web"]);
+        assert_eq!(
+            TagsOperation::Set.apply(&current, &tags(&["a", "b", "a"])),
+            tags(&["a", "b"])
+        );
+        assert_eq!(
+            TagsOperation::Add.apply(&current, &tags(&["prod", "new"])),
+            tags(&["web", "prod", "new"])
+        );
+        assert_eq!(
+            TagsOperation::Remove.apply(&current, &tags(&["web", "absent"])),
+            tags(&["prod"])
+        );
+        let job = JobSpec::UpdateServerTags(UpdateServerTagsJob {
+            server_id: "s".into(),
+            operation: TagsOperation::Remove,
+            tags: tags(&["x"]),
+        });
+        assert_eq!(job.to_args()["operation"], "remove");
+        assert_eq!(JobSpec::from_args(&job.to_args()).unwrap(), job);
+        assert_eq!(job.target(), Some((ResourceKind::Server, "s")));
     }
 
     #[test]

@@ -222,6 +222,8 @@ impl ZoneJobs {
             JobSpec::BlockMigration(s) => resources::block_migration(&mut run, s).await,
             JobSpec::UpdateBlockVolume(s) => sbs::update_volume(&mut run, s).await,
             JobSpec::ImportBlockSnapshot(s) => sbs::import_snapshot(&mut run, s).await,
+            JobSpec::UpdateServerTags(s) => servers::update_server_tags(&mut run, s).await,
+            JobSpec::ChangeServerType(s) => servers::change_server_type(&mut run, s).await,
         };
         match result {
             Ok(outcome) => outcome,
