@@ -16,6 +16,11 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
+/// Of the operations on existing servers, the share that are reboot batches.
+const BATCH_SHARE: f64 = 0.15;
+/// Servers in a batch at most.
+const BATCH_SIZE: usize = 4;
+
 /// Root volume of created servers: the whole local budget of a DEV1-S.
 const ROOT_VOLUME_BYTES: u64 = 20_000_000_000;
 const BLOCK_VOLUME_BYTES: u64 = 10_000_000_000;
@@ -33,6 +38,8 @@ pub enum OpKind {
     CreateBlockSnapshot,
     /// An SBS volume (the Block API).
     CreateBlockVolume,
+    /// A reboot batch over a few running servers of one zone (`crate::batches`).
+    RebootBatch,
 }
 
 impl OpKind {
@@ -45,6 +52,7 @@ impl OpKind {
             OpKind::CreateSnapshot => "create_snapshot",
             OpKind::CreateBlockSnapshot => "create_snapshot.sbs",
             OpKind::CreateBlockVolume => "create_volume.sbs",
+            OpKind::RebootBatch => "batch.reboot",
         }
     }
 
@@ -60,6 +68,7 @@ impl OpKind {
                 "fleet.v1.Snapshots/CreateSnapshot"
             }
             OpKind::CreateBlockVolume => "fleet.v1.Volumes/CreateVolume",
+            OpKind::RebootBatch => fleet_gateway::batches::CREATE_BATCH,
         }
     }
 
@@ -184,6 +193,7 @@ pub struct Api {
     snapshots: v1::snapshots_client::SnapshotsClient<Chan>,
     volumes: v1::volumes_client::VolumesClient<Chan>,
     operations: v1::operations_client::OperationsClient<Chan>,
+    batches: v1::batches_client::BatchesClient<Chan>,
 }
 
 impl Api {
@@ -208,6 +218,10 @@ impl Api {
                 auth.clone(),
             ),
             volumes: v1::volumes_client::VolumesClient::with_interceptor(
+                channel.clone(),
+                auth.clone(),
+            ),
+            batches: v1::batches_client::BatchesClient::with_interceptor(
                 channel.clone(),
                 auth.clone(),
             ),
@@ -263,9 +277,20 @@ pub struct Driver {
 /// What the next operation will be.
 #[derive(Debug, Clone)]
 enum Choice {
-    Create { zone: String },
-    CreateVolume { zone: String },
-    Action { kind: OpKind, server: usize },
+    Create {
+        zone: String,
+    },
+    CreateVolume {
+        zone: String,
+    },
+    Action {
+        kind: OpKind,
+        server: usize,
+    },
+    /// A reboot batch over these running servers of one zone.
+    Batch {
+        servers: Vec<usize>,
+    },
 }
 
 impl Driver {
@@ -327,6 +352,22 @@ impl Driver {
             return Choice::Create { zone };
         }
         let server = idle[rng.random_range(0..idle.len())];
+        if rng.random_bool(BATCH_SHARE) {
+            // Up to BATCH_SIZE running idle servers of the chosen one's zone.
+            let zone = servers[server].zone.clone();
+            let members: Vec<usize> = idle
+                .iter()
+                .copied()
+                .filter(|&i| servers[i].running && servers[i].zone == zone)
+                .take(BATCH_SIZE)
+                .collect();
+            if members.len() >= 2 {
+                for &i in &members {
+                    servers[i].busy = true;
+                }
+                return Choice::Batch { servers: members };
+            }
+        }
         let entry = &mut servers[server];
         let roll: f64 = rng.random();
         let snapshot = if entry.root_is_sbs {
@@ -358,6 +399,10 @@ impl Driver {
             Choice::Action { kind, server } => {
                 let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
                 (*kind, servers[*server].zone.clone())
+            }
+            Choice::Batch { servers: members } => {
+                let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+                (OpKind::RebootBatch, servers[members[0]].zone.clone())
             }
         };
         let mut record = OpRecord {
@@ -499,6 +544,44 @@ impl Driver {
                     .await?
                     .into_inner())
             }
+            Choice::Batch { servers: members } => {
+                let (zone, server_ids) = {
+                    let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+                    let ids = members.iter().map(|&i| servers[i].id.clone()).collect();
+                    (servers[members[0]].zone.clone(), ids)
+                };
+                // One child at a time, so a batch lives long enough to see kills and storms;
+                // one failure tolerated, so a storm can halt it.
+                let one = |n| {
+                    Some(v1::RolloutLimit {
+                        limit: Some(v1::rollout_limit::Limit::Count(n)),
+                    })
+                };
+                let request = v1::CreateBatchRequest {
+                    selector: Some(v1::BatchSelector {
+                        zone,
+                        server_ids,
+                        ..Default::default()
+                    }),
+                    action: Some(v1::BatchAction {
+                        server_action: "reboot".to_owned(),
+                    }),
+                    policy: Some(v1::RolloutPolicy {
+                        max_in_flight: one(1),
+                        max_failures: one(1),
+                        ..Default::default()
+                    }),
+                    request_id: request_id.to_owned(),
+                    ..Default::default()
+                };
+                Ok(self
+                    .api
+                    .batches
+                    .clone()
+                    .create_batch(timed(request, timeout))
+                    .await?
+                    .into_inner())
+            }
             Choice::Action { kind, server } => {
                 let (zone, id, volume) = {
                     let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
@@ -531,8 +614,8 @@ impl Driver {
                             .create_snapshot(timed(request, timeout))
                             .await
                     }
-                    OpKind::CreateServer | OpKind::CreateBlockVolume => {
-                        return Err(Status::internal("a create is not a server action"));
+                    OpKind::CreateServer | OpKind::CreateBlockVolume | OpKind::RebootBatch => {
+                        return Err(Status::internal("not a single server action"));
                     }
                 };
                 Ok(answer?.into_inner())
@@ -609,6 +692,18 @@ impl Driver {
                 });
             }
             Choice::CreateVolume { .. } => {}
+            Choice::Batch { servers: members } => {
+                // A batch that succeeded rebooted every member (still running); otherwise
+                // their states are unknown: they stay retired.
+                let completed = response
+                    .and_then(|a| v1::Batch::decode(a.value.as_slice()).ok())
+                    .is_some_and(|b| b.state == "completed");
+                if completed && record.error.is_none() {
+                    for &i in members {
+                        servers[i].busy = false;
+                    }
+                }
+            }
             Choice::Action { kind, server } => {
                 let entry = &mut servers[*server];
                 entry.busy = false;

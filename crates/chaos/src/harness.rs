@@ -385,6 +385,8 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     let calls = retry_admin(|| emu.calls()).await?;
     // Read after the call log, so every logged call's epoch is in it.
     let leases = lease_spans(&pool).await?;
+    let (batches, children, child_jobs) =
+        with_retries("the batch tables", || crate::batches::load(&pool)).await?;
 
     drop(reaper);
     drop(poller);
@@ -397,7 +399,9 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     // The cluster stops (and its directory goes) when the last handle drops.
     drop(cluster);
 
+    let jobs = crate::batches::without_children(jobs, &records, &children);
     let mut report = assemble(&config, &records, &finals, &jobs, &tagged);
+    report.batches = crate::batches::check(&batches, &children, &child_jobs);
     report.owners = analysis::check_owners(&calls, &leases);
     report.calls_total = calls.len();
     report.failovers = analysis::failovers(&disruptions.worker_kills, &leases, &calls);

@@ -9,6 +9,7 @@
 
 pub mod accounting;
 pub mod analysis;
+pub mod batches;
 pub mod binary;
 pub mod driver;
 pub mod emulator;

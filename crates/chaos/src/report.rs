@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::analysis::{Failover, JobCheck, OnceCheck, OrphanCheck, OwnerCheck};
+use crate::batches::BatchCheck;
 use crate::procs::UnexpectedExit;
 
 /// Per operation kind.
@@ -49,6 +50,8 @@ pub struct Report {
     pub jobs: JobCheck,
     /// Tagged resources upstream that no completed job accounts for.
     pub orphans: OrphanCheck,
+    /// Every batch ended, each child ran once, outcomes and counts agree with the jobs.
+    pub batches: BatchCheck,
     pub owners: OwnerCheck,
     pub failovers: Vec<Failover>,
     pub max_failover: Option<Duration>,
@@ -87,6 +90,7 @@ impl Report {
             && self.once.missing == 0
             && self.jobs.duplicate_jobs == 0
             && self.orphans.orphans == 0
+            && self.batches.faults.is_empty()
             && self.owners.double_owner_calls == 0
             && self.late_failovers == 0
             && self.unexpected_exits.is_empty()
@@ -103,7 +107,7 @@ impl Report {
         };
         format!(
             "ops={} terminal={} lost={} duplicates={} double_owner_calls={} duplicate_jobs={} \
-             unexpected_exits={} orphans={} max_failover_s={failover}",
+             unexpected_exits={} orphans={} batches={} batch_faults={} max_failover_s={failover}",
             self.ops,
             self.terminal,
             self.lost,
@@ -112,6 +116,8 @@ impl Report {
             self.jobs.duplicate_jobs,
             self.unexpected_exits.len(),
             self.orphans.orphans,
+            self.batches.batches,
+            self.batches.faults.len(),
         )
     }
 
@@ -162,6 +168,15 @@ impl Report {
                 self.once.missing.to_string(),
             ),
             ("orphan resources", self.orphans.orphans.to_string()),
+            (
+                "batches / children / faults",
+                format!(
+                    "{} / {} / {}",
+                    self.batches.batches,
+                    self.batches.children,
+                    self.batches.faults.len()
+                ),
+            ),
             ("upstream calls logged", self.calls_total.to_string()),
             (
                 "worker calls attributed / epochs",
@@ -285,6 +300,7 @@ impl Report {
             .chain(&self.once.examples)
             .chain(&self.jobs.examples)
             .chain(&self.orphans.examples)
+            .chain(&self.batches.faults)
         {
             let _ = writeln!(out, "violation: {example}");
         }
@@ -316,18 +332,21 @@ mod tests {
         assert_eq!(
             clean.summary_line(),
             "ops=200 terminal=200 lost=0 duplicates=0 double_owner_calls=0 duplicate_jobs=0 \
-             unexpected_exits=0 orphans=0 max_failover_s=2.35"
+             unexpected_exits=0 orphans=0 batches=0 batch_faults=0 max_failover_s=2.35"
         );
         assert!(clean.passed());
         assert!(clean.table().contains("lost"));
         // Each broken promise alone fails the run.
         type Break = (&'static str, fn(&mut Report));
-        let breaks: [Break; 8] = [
+        let breaks: [Break; 9] = [
             ("lost", |r| r.lost = 1),
             ("duplicates", |r| r.once.duplicates = 1),
             ("missing", |r| r.once.missing = 1),
             ("duplicate_jobs", |r| r.jobs.duplicate_jobs = 1),
             ("orphans", |r| r.orphans.orphans = 1),
+            ("batch fault", |r| {
+                r.batches.faults.push("batch 1 did not end".into())
+            }),
             ("double_owner_calls", |r| r.owners.double_owner_calls = 1),
             ("late failover", |r| r.late_failovers = 1),
             ("unexpected exit", |r| {

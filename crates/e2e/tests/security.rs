@@ -941,8 +941,8 @@ async fn hostile_strings_are_refused_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_rate_and_time_limits() {
     let env = start(|config| {
-        config.max_message_bytes = 2 * 1024 * 1024;
-        config.request_timeout = Duration::from_secs(2);
+        config.transport.max_message_bytes = 2 * 1024 * 1024;
+        config.transport.request_timeout = Duration::from_secs(2);
     })
     .await;
     let rid = || uuid::Uuid::new_v4().to_string();

@@ -3,7 +3,8 @@
 //! long-running operations while ten processes are SIGKILLed, Postgres restarts once with an
 //! immediate shutdown and fault storms blow upstream. Promises 1 (nothing lost), 2 (nothing
 //! created twice), 3 (one job per request_id) and 4 (every call inside its epoch's lease,
-//! bounded failover) must hold, and no process may die unplanned.
+//! bounded failover) must hold, every batch among them must end with each child run once and
+//! its counts its children's, and no process may die unplanned.
 //!
 //! The seed fixes the timeline, the operation mix and the request ids; set `FLEET_CHAOS_SEED`
 //! to replay another one. Run with `--nocapture` to see the summary table.
@@ -57,6 +58,12 @@ fn chaos_short_mode_keeps_the_promises() {
         report.orphans.orphans, 0,
         "resources no completed job accounts for"
     );
+    assert_eq!(
+        report.batches.faults,
+        Vec::<String>::new(),
+        "batches that broke a promise"
+    );
+    assert!(report.batches.batches > 0, "the mix ran batches");
     assert_eq!(
         report.owners.double_owner_calls, 0,
         "calls outside their epoch's lease"

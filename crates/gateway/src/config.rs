@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use humantime::parse_duration;
+
 use crate::auth::{CallerConfig, Callers, CallersError};
 use crate::limits::{self, Limit};
 
@@ -47,6 +49,11 @@ pub const DEFAULT_AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 /// Default pause between two ticks of a batch's coordinator.
 pub const DEFAULT_BATCH_TICK: Duration = Duration::from_millis(250);
 
+/// A duration default as `--help` shows it and `humantime::parse_duration` reads it back.
+fn shown(default: Duration) -> String {
+    humantime::format_duration(default).to_string()
+}
+
 /// Settings of the gateway.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayConfig {
@@ -68,88 +75,114 @@ pub struct GatewayConfig {
     pub migrate: bool,
     /// How long a zone's owner is cached.
     #[arg(long, env = "FLEET_GATEWAY_OWNER_CACHE",
-        default_value = humantime::format_duration(DEFAULT_OWNER_CACHE).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_OWNER_CACHE), value_parser = parse_duration)]
     pub owner_cache: Duration,
     /// Longest synchronous call to a worker, retries included.
     #[arg(long, env = "FLEET_GATEWAY_CALL_TIMEOUT",
-        default_value = humantime::format_duration(DEFAULT_CALL_TIMEOUT).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_CALL_TIMEOUT), value_parser = parse_duration)]
     pub call_timeout: Duration,
-    /// Server-side bound of any unary request (above the WaitOperation cap).
-    #[arg(long, env = "FLEET_GATEWAY_REQUEST_TIMEOUT",
-        default_value = humantime::format_duration(DEFAULT_REQUEST_TIMEOUT).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub request_timeout: Duration,
     /// Longest WaitOperation.
     #[arg(long, env = "FLEET_GATEWAY_WAIT_CAP",
-        default_value = humantime::format_duration(DEFAULT_WAIT_CAP).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_WAIT_CAP), value_parser = parse_duration)]
     pub wait_cap: Duration,
-    /// Largest request or response message, in bytes.
-    #[arg(long, env = "FLEET_GATEWAY_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
-    pub max_message_bytes: usize,
-    /// HTTP/2 keep-alive ping interval.
-    #[arg(long, env = "FLEET_GATEWAY_KEEPALIVE_INTERVAL",
-        default_value = humantime::format_duration(DEFAULT_KEEPALIVE_INTERVAL).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub keepalive_interval: Duration,
-    /// HTTP/2 keep-alive ping timeout.
-    #[arg(long, env = "FLEET_GATEWAY_KEEPALIVE_TIMEOUT",
-        default_value = humantime::format_duration(DEFAULT_KEEPALIVE_TIMEOUT).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub keepalive_timeout: Duration,
-    /// Connections are closed after this age, so that clients rebalance across replicas.
-    #[arg(long, env = "FLEET_GATEWAY_MAX_CONNECTION_AGE",
-        default_value = humantime::format_duration(DEFAULT_MAX_CONNECTION_AGE).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub max_connection_age: Duration,
-    /// Time in-flight calls get on a connection closed for its age.
-    #[arg(long, env = "FLEET_GATEWAY_MAX_CONNECTION_AGE_GRACE",
-        default_value = humantime::format_duration(DEFAULT_MAX_CONNECTION_AGE_GRACE).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub max_connection_age_grace: Duration,
     /// Bound of the drain at shutdown.
     #[arg(long, env = "FLEET_GATEWAY_DRAIN_TIMEOUT",
-        default_value = humantime::format_duration(DEFAULT_DRAIN_TIMEOUT).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_DRAIN_TIMEOUT), value_parser = parse_duration)]
     pub drain_timeout: Duration,
     /// Readiness probe period.
     #[arg(long, env = "FLEET_GATEWAY_HEALTH_INTERVAL",
-        default_value = humantime::format_duration(DEFAULT_HEALTH_INTERVAL).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_HEALTH_INTERVAL), value_parser = parse_duration)]
     pub health_interval: Duration,
-    /// How long a synchronous mutation's `request_id` is remembered.
-    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_RETENTION",
-        default_value = humantime::format_duration(DEFAULT_REQUEST_ID_RETENTION).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub request_id_retention: Duration,
-    /// How often expired `request_id` records are pruned.
-    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_PRUNE_INTERVAL",
-        default_value = humantime::format_duration(DEFAULT_REQUEST_ID_PRUNE_INTERVAL).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub request_id_prune_interval: Duration,
-    /// How long audit records are kept (independent of job pruning).
-    #[arg(long, env = "FLEET_GATEWAY_AUDIT_RETENTION",
-        default_value = humantime::format_duration(DEFAULT_AUDIT_RETENTION).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub audit_retention: Duration,
-    /// How often expired audit records are pruned.
-    #[arg(long, env = "FLEET_GATEWAY_AUDIT_PRUNE_INTERVAL",
-        default_value = humantime::format_duration(DEFAULT_AUDIT_PRUNE_INTERVAL).to_string(),
-        value_parser = humantime::parse_duration)]
-    pub audit_prune_interval: Duration,
     /// Pause between two ticks of a running batch (how soon a finished child is replaced).
     #[arg(long, env = "FLEET_GATEWAY_BATCH_TICK",
-        default_value = humantime::format_duration(DEFAULT_BATCH_TICK).to_string(),
-        value_parser = humantime::parse_duration)]
+        default_value = shown(DEFAULT_BATCH_TICK), value_parser = parse_duration)]
     pub batch_tick: Duration,
+    /// The gRPC transport: message and request bounds, HTTP/2 keep-alive, connection age.
+    #[command(flatten)]
+    pub transport: TransportSettings,
+    /// How long the gateway's own records are kept.
+    #[command(flatten)]
+    pub retention: RetentionSettings,
     /// Postgres pool size.
     #[arg(long, env = "FLEET_GATEWAY_DB_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS)]
     pub db_connections: u32,
     /// Default per-caller rate limit, for callers that set none of their own.
     #[command(flatten)]
     pub caller_limit: Limit,
+}
+
+/// The gRPC transport's settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TransportSettings {
+    /// Server-side bound of any unary request (above the WaitOperation cap).
+    #[arg(long, env = "FLEET_GATEWAY_REQUEST_TIMEOUT",
+        default_value = shown(DEFAULT_REQUEST_TIMEOUT), value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest request or response message, in bytes.
+    #[arg(long, env = "FLEET_GATEWAY_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// HTTP/2 keep-alive ping interval.
+    #[arg(long, env = "FLEET_GATEWAY_KEEPALIVE_INTERVAL",
+        default_value = shown(DEFAULT_KEEPALIVE_INTERVAL), value_parser = parse_duration)]
+    pub keepalive_interval: Duration,
+    /// HTTP/2 keep-alive ping timeout.
+    #[arg(long, env = "FLEET_GATEWAY_KEEPALIVE_TIMEOUT",
+        default_value = shown(DEFAULT_KEEPALIVE_TIMEOUT), value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+    /// Connections are closed after this age, so that clients rebalance across replicas.
+    #[arg(long, env = "FLEET_GATEWAY_MAX_CONNECTION_AGE",
+        default_value = shown(DEFAULT_MAX_CONNECTION_AGE), value_parser = parse_duration)]
+    pub max_connection_age: Duration,
+    /// Time in-flight calls get on a connection closed for its age.
+    #[arg(long, env = "FLEET_GATEWAY_MAX_CONNECTION_AGE_GRACE",
+        default_value = shown(DEFAULT_MAX_CONNECTION_AGE_GRACE), value_parser = parse_duration)]
+    pub max_connection_age_grace: Duration,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        TransportSettings {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            max_connection_age: DEFAULT_MAX_CONNECTION_AGE,
+            max_connection_age_grace: DEFAULT_MAX_CONNECTION_AGE_GRACE,
+        }
+    }
+}
+
+/// How long the gateway keeps its own records (`request_id`s of synchronous mutations, audit
+/// records) and how often it prunes them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionSettings {
+    /// How long a synchronous mutation's `request_id` is remembered.
+    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_RETENTION",
+        default_value = shown(DEFAULT_REQUEST_ID_RETENTION), value_parser = parse_duration)]
+    pub request_id_retention: Duration,
+    /// How often expired `request_id` records are pruned.
+    #[arg(long, env = "FLEET_GATEWAY_REQUEST_ID_PRUNE_INTERVAL",
+        default_value = shown(DEFAULT_REQUEST_ID_PRUNE_INTERVAL), value_parser = parse_duration)]
+    pub request_id_prune_interval: Duration,
+    /// How long audit records are kept (independent of job pruning).
+    #[arg(long, env = "FLEET_GATEWAY_AUDIT_RETENTION",
+        default_value = shown(DEFAULT_AUDIT_RETENTION), value_parser = parse_duration)]
+    pub audit_retention: Duration,
+    /// How often expired audit records are pruned.
+    #[arg(long, env = "FLEET_GATEWAY_AUDIT_PRUNE_INTERVAL",
+        default_value = shown(DEFAULT_AUDIT_PRUNE_INTERVAL), value_parser = parse_duration)]
+    pub audit_prune_interval: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
+            request_id_prune_interval: DEFAULT_REQUEST_ID_PRUNE_INTERVAL,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
+            audit_prune_interval: DEFAULT_AUDIT_PRUNE_INTERVAL,
+        }
+    }
 }
 
 /// The callers file or JSON text; at least one is required on the command line. JSON wins
@@ -254,20 +287,12 @@ impl GatewayConfig {
             migrate: true,
             owner_cache: DEFAULT_OWNER_CACHE,
             call_timeout: DEFAULT_CALL_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             wait_cap: DEFAULT_WAIT_CAP,
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            keepalive_interval: DEFAULT_KEEPALIVE_INTERVAL,
-            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
-            max_connection_age: DEFAULT_MAX_CONNECTION_AGE,
-            max_connection_age_grace: DEFAULT_MAX_CONNECTION_AGE_GRACE,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             health_interval: DEFAULT_HEALTH_INTERVAL,
-            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
-            request_id_prune_interval: DEFAULT_REQUEST_ID_PRUNE_INTERVAL,
-            audit_retention: DEFAULT_AUDIT_RETENTION,
-            audit_prune_interval: DEFAULT_AUDIT_PRUNE_INTERVAL,
             batch_tick: DEFAULT_BATCH_TICK,
+            transport: TransportSettings::default(),
+            retention: RetentionSettings::default(),
             db_connections: DEFAULT_DB_CONNECTIONS,
             caller_limit: Limit::default(),
         }
@@ -341,7 +366,10 @@ mod tests {
             "--audit-retention=30days",
         ])
         .unwrap();
-        assert_eq!(config.audit_retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(
+            config.retention.audit_retention,
+            Duration::from_secs(30 * 24 * 3600)
+        );
         assert_eq!(config.owner_cache, Duration::from_millis(250));
         assert_eq!(config.drain_timeout, Duration::from_secs(60));
         assert!(!config.migrate);

@@ -102,8 +102,8 @@ async fn only_the_young_record_is_left(
 async fn request_ids_older_than_their_retention_are_pruned() {
     let retention = Duration::from_secs(3600);
     only_the_young_record_is_left(Table::Requests, retention, |config| {
-        config.request_id_retention = retention;
-        config.request_id_prune_interval = Duration::from_millis(50);
+        config.retention.request_id_retention = retention;
+        config.retention.request_id_prune_interval = Duration::from_millis(50);
     })
     .await;
 }
@@ -112,11 +112,11 @@ async fn request_ids_older_than_their_retention_are_pruned() {
 async fn audit_records_follow_the_audit_retention_only() {
     let retention = Duration::from_secs(10 * DAY);
     only_the_young_record_is_left(Table::Audit, retention, |config| {
-        config.audit_retention = retention;
-        config.audit_prune_interval = Duration::from_millis(50);
+        config.retention.audit_retention = retention;
+        config.retention.audit_prune_interval = Duration::from_millis(50);
         // A request_id retention far shorter than the audit's must not prune the audit.
-        config.request_id_retention = Duration::from_secs(60);
-        config.request_id_prune_interval = Duration::from_millis(50);
+        config.retention.request_id_retention = Duration::from_secs(60);
+        config.retention.request_id_prune_interval = Duration::from_millis(50);
     })
     .await;
 }

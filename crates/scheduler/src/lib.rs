@@ -100,7 +100,8 @@ pub use stats::{QueueStat, queue_stats};
 pub use wake::wake_jobs;
 pub use zone_lease::{
     LeaseEpoch, WorkerMember, ZoneLease, heartbeat_worker, lease_history, leave_workers,
-    live_workers, release_zone, renew_zone, try_acquire_zone, zone_owner, zone_owners,
+    live_workers, prune_lease_history, release_zone, renew_zone, try_acquire_zone, zone_owner,
+    zone_owners,
 };
 pub use zones::{ZonePause, list_zone_pauses, pause_zone, resume_zone};
 

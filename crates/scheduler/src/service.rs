@@ -5,7 +5,8 @@
 //!   lease recorded in the error history), or to `failed` when attempts are exhausted, or to
 //!   `cancelled` when a cancel was requested.
 //! * `cron`: fires due recurring schedules (see [`crate::schedule`]).
-//! * `pruner`: deletes finished jobs older than the retention.
+//! * `pruner`: deletes finished jobs older than the retention, and zone lease epochs that
+//!   expired longer ago than theirs (never a zone's current one).
 //!
 //! Due `scheduled`/`retryable` jobs need no promotion: the claim query takes them directly
 //! (`run_at <= now()`), which saves one write per delayed job.
@@ -21,6 +22,7 @@ use crate::error::{Result, SchedulerError};
 use crate::job::JobState;
 use crate::notify::JOB_EVENTS_CHANNEL;
 use crate::schedule::fire_due_schedules;
+use crate::zone_lease::prune_lease_history;
 
 /// A job put back by the rescuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +122,8 @@ pub struct SchedulerConfig {
     pub prune_batch: i64,
     pub completed_retention: Duration,
     pub failed_retention: Duration,
+    /// How long an expired zone lease epoch stays in `zone_lease_history`.
+    pub lease_history_retention: Duration,
     /// How often queue depth and age are sampled into the metrics.
     pub metrics_interval: Duration,
 }
@@ -136,6 +140,7 @@ impl Default for SchedulerConfig {
             prune_batch: 10_000,
             completed_retention: Duration::from_secs(7 * 24 * 3600),
             failed_retention: Duration::from_secs(30 * 24 * 3600),
+            lease_history_retention: Duration::from_secs(30 * 24 * 3600),
             metrics_interval: Duration::from_secs(15),
         }
     }
@@ -212,6 +217,7 @@ impl SchedulerService {
         );
         let pool = self.pool.clone();
         let (batch, completed, failed) = (c.prune_batch, c.completed_retention, c.failed_retention);
+        let lease_history = c.lease_history_retention;
         spawn(
             "pruner",
             c.prune_interval,
@@ -222,6 +228,19 @@ impl SchedulerService {
                         let n = prune_finished(&pool, completed, failed, batch).await?;
                         if n > 0 {
                             tracing::info!(task = "pruner", deleted = n, "pruned finished jobs");
+                        }
+                        if (n as i64) < batch {
+                            break;
+                        }
+                    }
+                    loop {
+                        let n = prune_lease_history(&pool, lease_history, batch).await?;
+                        if n > 0 {
+                            tracing::info!(
+                                task = "pruner",
+                                deleted = n,
+                                "pruned expired zone lease epochs"
+                            );
                         }
                         if (n as i64) < batch {
                             return Ok(());

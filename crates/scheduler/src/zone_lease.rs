@@ -172,6 +172,26 @@ pub async fn lease_history(pool: &PgPool) -> Result<Vec<LeaseEpoch>> {
     Ok(out)
 }
 
+/// Deletes up to `limit` recorded epochs that expired more than `retention` ago, never a
+/// zone's current epoch (the one its `zone_leases` row holds, however old). The history only
+/// has to outlive the checks that read it (the chaos harness, an investigation); every
+/// failover adds a row, so without this it grows for ever.
+pub async fn prune_lease_history(pool: &PgPool, retention: Duration, limit: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM zone_lease_history WHERE (zone, epoch) IN ( \
+           SELECT h.zone, h.epoch FROM zone_lease_history h \
+           WHERE h.expires_at < now() - $1 * interval '1 second' \
+             AND NOT EXISTS (SELECT 1 FROM zone_leases l \
+                             WHERE l.zone = h.zone AND l.epoch = h.epoch) \
+           LIMIT $2)",
+    )
+    .bind(retention.as_secs_f64())
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Leases held now (unexpired), by zone.
 pub async fn zone_owners(pool: &PgPool) -> Result<Vec<ZoneLease>> {
     let sql =

@@ -177,3 +177,46 @@ async fn every_lease_write_is_recorded_in_the_history_with_its_epoch() {
     assert!(history[1].expires_at < b.expires_at);
     assert!(history[1].expires_at >= history[1].acquired_at);
 }
+
+#[tokio::test]
+async fn expired_epochs_are_pruned_after_the_retention_but_never_a_current_one() {
+    let pool = db().await;
+    let day = Duration::from_secs(24 * 3600);
+    // fr-par-1: epoch 1 released, epoch 2 held now. nl-ams-1: epoch 1 held now.
+    let first = try_acquire_zone(&pool, "fr-par-1", "a", "", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(release_zone(&pool, &first).await.unwrap());
+    let current = try_acquire_zone(&pool, "fr-par-1", "b", "", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    try_acquire_zone(&pool, "nl-ams-1", "a", "", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let epochs = |history: Vec<LeaseEpoch>| -> Vec<(String, i64)> {
+        history.into_iter().map(|e| (e.zone, e.epoch)).collect()
+    };
+    // Young epochs stay.
+    assert_eq!(prune_lease_history(&pool, day, 100).await.unwrap(), 0);
+    // Every recorded epoch made to look 40 days old: the released one goes, the current ones
+    // (however old their record) stay.
+    sqlx::query(
+        "UPDATE zone_lease_history SET acquired_at = now() - interval '41 days', \
+         expires_at = now() - interval '40 days'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(prune_lease_history(&pool, 30 * day, 100).await.unwrap(), 1);
+    assert_eq!(
+        epochs(lease_history(&pool).await.unwrap()),
+        [
+            ("fr-par-1".to_owned(), current.epoch),
+            ("nl-ams-1".to_owned(), 1)
+        ]
+    );
+    assert_eq!(prune_lease_history(&pool, 30 * day, 100).await.unwrap(), 0);
+}

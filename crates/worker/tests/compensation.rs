@@ -286,6 +286,163 @@ async fn the_sweeper_finds_servers_of_ended_jobs_and_leaves_running_ones() {
     );
 }
 
+/// The storage a job tags is swept like its servers: Instance volumes and snapshots, Block
+/// volumes and snapshots of a failed job are orphans (an attached one waits), the one a
+/// completed job names is kept, untagged ones are never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_finds_storage_of_ended_jobs() {
+    use fleet_core::{CreateSnapshotRequest, CreateVolumeRequest, Maybe, VolumeVolumeType, block};
+    use fleet_jobs::ResourceKind;
+    use fleet_worker::jobs::sweeper::{SweepAction, SweepMode};
+    const GB: u64 = 1_000_000_000;
+    let env = Env::start(Duration::from_millis(300)).await;
+    let spec = spec("sweep", BTreeMap::new(), false);
+    let failed_job = env.enqueue(&spec).await;
+    let completed_job = env.enqueue(&spec).await;
+    set_state(&env, failed_job, "failed", serde_json::Value::Null).await;
+    let c = &env.client;
+    let instance_volume = |name: &str, tags: Vec<String>| CreateVolumeRequest {
+        name: Some(name.into()),
+        volume_type: Some(VolumeVolumeType::LSsd),
+        size: Some(10 * GB),
+        tags: Some(tags),
+        ..CreateVolumeRequest::default()
+    };
+    let volume = c
+        .create_volume(ZONE, &instance_volume("orphan", vec![job_tag(failed_job)]))
+        .await
+        .unwrap()
+        .id;
+    let untagged = c
+        .create_volume(ZONE, &instance_volume("untagged", Vec::new()))
+        .await
+        .unwrap()
+        .id;
+    let snapshot = c
+        .create_snapshot(
+            ZONE,
+            &CreateSnapshotRequest {
+                name: Some("orphan".into()),
+                volume_id: Some(untagged.clone()),
+                tags: Some(vec![job_tag(failed_job)]),
+                ..CreateSnapshotRequest::default()
+            },
+        )
+        .await
+        .unwrap()
+        .snapshot
+        .id;
+    let block_volume = |name: &str, job: i64| block::CreateVolumeRequest {
+        tags: Maybe::Value(vec![job_tag(job)]),
+        ..block::CreateVolumeRequest::empty(name, 10 * GB)
+    };
+    let block_orphan = c
+        .block_create_volume(ZONE, &block_volume("orphan", failed_job))
+        .await
+        .unwrap()
+        .id;
+    let block_kept = c
+        .block_create_volume(ZONE, &block_volume("kept", completed_job))
+        .await
+        .unwrap()
+        .id;
+    set_state(
+        &env,
+        completed_job,
+        "completed",
+        serde_json::json!({ "id": block_kept }),
+    )
+    .await;
+    // A Block volume is snapshotted once it is available.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while c.block_get_volume(ZONE, &block_kept).await.unwrap().status
+        != block::VolumeStatus::Available
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let block_snapshot = c
+        .block_create_snapshot(
+            ZONE,
+            &block::CreateSnapshotRequest {
+                volume_id: Some(block_kept.clone()),
+                name: Some("orphan".into()),
+                tags: Maybe::Value(vec![job_tag(failed_job)]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let (jobs, _guard) = env.zone_jobs("w1");
+
+    let found = jobs.sweep_orphans(SweepMode::Report).await.unwrap();
+    let mut kinds: Vec<_> = found.iter().map(|o| (o.kind, o.resource.clone())).collect();
+    kinds.sort();
+    let name = |kind: ResourceKind, id: &str| fleet_jobs::resource_name(ZONE.as_str(), kind, id);
+    let mut expected = vec![
+        (ResourceKind::Volume, name(ResourceKind::Volume, &volume)),
+        (
+            ResourceKind::Snapshot,
+            name(ResourceKind::Snapshot, &snapshot),
+        ),
+        (
+            ResourceKind::BlockVolume,
+            name(ResourceKind::BlockVolume, &block_orphan),
+        ),
+        (
+            ResourceKind::BlockSnapshot,
+            name(ResourceKind::BlockSnapshot, &block_snapshot),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(kinds, expected, "{found:?}");
+    assert!(found.iter().all(|o| o.job_id == failed_job));
+
+    // Deleted once settled (a snapshot or volume still being created waits for a later sweep).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = jobs.sweep_orphans(SweepMode::Delete).await.unwrap();
+        if found.is_empty() {
+            break;
+        }
+        assert!(
+            found
+                .iter()
+                .all(|o| matches!(o.action, SweepAction::Deleted | SweepAction::Waiting)),
+            "{found:?}"
+        );
+        assert!(tokio::time::Instant::now() < deadline, "{found:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        c.get_volume(ZONE, &volume)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        c.get_snapshot(ZONE, &snapshot)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        c.block_get_volume(ZONE, &block_orphan)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        c.block_get_snapshot(ZONE, &block_snapshot)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    c.get_volume(ZONE, &untagged).await.unwrap();
+    c.block_get_volume(ZONE, &block_kept).await.unwrap();
+}
+
 /// The zone's watcher task runs the sweeper at its interval, in the configured mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_zone_owner_sweeps_at_its_interval() {

@@ -5,10 +5,12 @@
 mod ownership_support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use fleet_core::Zone;
+use fleet_emulator::Faults;
 use fleet_scaleway::Client;
+use fleet_scheduler::LeaseEpoch;
 use ownership_support::{
     Running, assert_no_overlap, chatty, db, emulator, eventually, scaleway_config, start,
     worker_config,
@@ -180,4 +182,84 @@ async fn a_joining_worker_takes_its_share_and_a_leaving_one_hands_over() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Every call made under a lease epoch arrived before that epoch's recorded expiry.
+fn assert_calls_within_leases(log: &[fleet_emulator::CallRecord], history: &[LeaseEpoch]) {
+    for call in log {
+        let (Some(zone), Some(caller)) = (&call.zone, &call.caller) else {
+            continue;
+        };
+        let (_, epoch) = caller.rsplit_once('/').expect("caller is worker/epoch");
+        let epoch: i64 = epoch.parse().expect("epoch is a number");
+        let lease = history
+            .iter()
+            .find(|l| &l.zone == zone && l.epoch == epoch)
+            .unwrap_or_else(|| panic!("{zone}: no recorded lease for epoch {epoch}"));
+        let expired = SystemTime::from(lease.expires_at);
+        assert!(
+            call.at < expired,
+            "{zone}: epoch {epoch} called {} {} {:?} after its lease expired",
+            call.method,
+            call.path,
+            call.at.duration_since(expired).unwrap_or_default()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_stuck_in_a_database_call_still_stops_calling_at_its_deadline() {
+    let (url, pool) = db().await;
+    let emu = emulator().await;
+    let client = Client::new(scaleway_config(&emu)).unwrap();
+    let zone = Zone::FrPar1;
+    let config = worker_config(&url, &emu, &[zone], TTL);
+    let a = start(&config, &pool, &client, chatty()).await;
+    let (_, first) = eventually(
+        "the worker to own its zone",
+        Duration::from_secs(10),
+        || async { a.handle.held_epochs().into_iter().next() },
+    )
+    .await;
+
+    // The zone answers 429 while its pause table is locked: the owner's throttle, pausing the
+    // zone's claims, waits on the lock for as long as it is held.
+    let mut locker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE zone_pauses IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    emu.set_faults(Faults {
+        rate_429: 1.0,
+        zones: Some(vec![zone.as_str().to_owned()]),
+        ..Faults::default()
+    });
+    eventually(
+        "the claim pause to wait on the lock",
+        Duration::from_secs(10),
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO zone_pauses%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (waiting > 0).then_some(())
+        },
+    )
+    .await;
+    // The owner gives the epoch up by its deadline although its loop is waiting on the lock.
+    eventually("the stuck owner to give its epoch up", TTL * 2, || async {
+        (!a.handle.held_epochs().contains(&(zone, first))).then_some(())
+    })
+    .await;
+    // Long enough past the expiry for a worker still calling to show in the log.
+    tokio::time::sleep(TTL).await;
+    locker.commit().await.unwrap();
+    emu.set_faults(Faults::default());
+
+    let history = fleet_scheduler::lease_history(&pool).await.unwrap();
+    assert_calls_within_leases(&emu.call_log(), &history);
+    a.stop().await.unwrap();
 }

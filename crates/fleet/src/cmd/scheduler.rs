@@ -18,6 +18,9 @@ pub struct Args {
     /// How long failed and cancelled jobs are kept.
     #[arg(long, env = "FLEET_SCHEDULER_FAILED_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub failed_retention: Duration,
+    /// How long an expired zone lease epoch stays in the lease history.
+    #[arg(long, env = "FLEET_SCHEDULER_LEASE_HISTORY_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub lease_history_retention: Duration,
 }
 
 impl Args {
@@ -26,6 +29,7 @@ impl Args {
             rescue_interval: self.rescue_interval,
             completed_retention: self.completed_retention,
             failed_retention: self.failed_retention,
+            lease_history_retention: self.lease_history_retention,
             ..SchedulerConfig::default()
         }
     }

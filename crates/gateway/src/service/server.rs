@@ -84,13 +84,13 @@ impl Gateway {
         let pruner_tasks = [
             (
                 Pruned::RequestIds,
-                config.request_id_retention,
-                config.request_id_prune_interval,
+                config.retention.request_id_retention,
+                config.retention.request_id_prune_interval,
             ),
             (
                 Pruned::Audit,
-                config.audit_retention,
-                config.audit_prune_interval,
+                config.retention.audit_retention,
+                config.retention.audit_prune_interval,
             ),
         ]
         .map(|(pruned, retention, interval)| {
@@ -139,28 +139,33 @@ impl Gateway {
                 v1::operations_server::OperationsServer<OperationsApi>,
                 ops,
                 auth,
-                config.max_message_bytes
+                config.transport.max_message_bytes
             ))
             .add_service(public_service!(
                 v1::audit_server::AuditServer<AuditApi>,
                 audit,
                 auth,
-                config.max_message_bytes
+                config.transport.max_message_bytes
             ))
             .add_service(public_service!(
                 v1::batches_server::BatchesServer<BatchesApi>,
                 batches,
                 auth,
-                config.max_message_bytes
+                config.transport.max_message_bytes
             ));
-        add_endpoint_services(&mut routes, &fleet, &auth, config.max_message_bytes);
+        add_endpoint_services(
+            &mut routes,
+            &fleet,
+            &auth,
+            config.transport.max_message_bytes,
+        );
         let router = Server::builder()
             .layer(fleet_telemetry::grpc::RpcServerLayer::new())
-            .timeout(config.request_timeout)
-            .http2_keepalive_interval(Some(config.keepalive_interval))
-            .http2_keepalive_timeout(Some(config.keepalive_timeout))
-            .max_connection_age(config.max_connection_age)
-            .max_connection_age_grace(config.max_connection_age_grace)
+            .timeout(config.transport.request_timeout)
+            .http2_keepalive_interval(Some(config.transport.keepalive_interval))
+            .http2_keepalive_timeout(Some(config.transport.keepalive_timeout))
+            .max_connection_age(config.transport.max_connection_age)
+            .max_connection_age_grace(config.transport.max_connection_age_grace)
             .tcp_nodelay(true)
             .add_routes(routes.routes());
 

@@ -13,9 +13,11 @@
 //! The lease expires at `db_now(renewal) + ttl`. The holder measures its own deadline from the
 //! instant *before* it sent the renewal, minus a safety margin of `ttl / 10` (clock rate
 //! drift, requests on the wire), so its deadline always comes before any other worker may take
-//! the zone. At the deadline, or as soon as a renewal says the lease is lost, the zone's
-//! [`ZoneGuard`] is revoked: its cancellation token stops the zone's client (every rate-limit
-//! wait, back-off sleep and request in flight) and stops the zone's runner and watcher. A
+//! the zone. At the deadline (watched by a task of its own, so that nothing the zone task's
+//! loop waits for, such as a database call, can delay it), or as soon as a renewal says the
+//! lease is lost, the zone's [`ZoneGuard`] is revoked: its cancellation token stops the zone's
+//! client (every rate-limit wait, back-off sleep and request in flight) and stops the zone's
+//! runner and watcher. A
 //! renewal that hangs is cut at the deadline too, so a stuck database cannot keep a worker
 //! calling a zone it may have lost. If the task itself is dropped (the worker's run future is
 //! aborted) the guard is revoked on drop.

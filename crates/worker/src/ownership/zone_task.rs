@@ -9,7 +9,8 @@ use fleet_core::Zone;
 use fleet_scaleway::Client;
 use fleet_scheduler::{Listener, Runner, RunnerConfig, ZoneLease, release_zone, renew_zone};
 use sqlx::PgPool;
-use tokio::task::JoinSet;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +36,37 @@ struct RevokeOnDrop(ZoneGuard);
 impl Drop for RevokeOnDrop {
     fn drop(&mut self) {
         self.0.revoke();
+    }
+}
+
+/// Revokes the guard at the lease deadline from a task of its own, so that nothing the zone
+/// task's loop waits for (a database call in the throttle, a starved select) can let the
+/// worker call the zone past its deadline. Each renewal moves the deadline on.
+fn spawn_deadline_watch(guard: ZoneGuard, mut deadline: watch::Receiver<Instant>) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            let at = *deadline.borrow_and_update();
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {
+                    guard.revoke();
+                    return;
+                }
+                changed = deadline.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// Stops the deadline watch when the zone task ends (the guard is revoked then anyway).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -88,6 +120,8 @@ impl ZoneTask {
         let zone = self.zone;
         let epoch = self.lease.epoch;
         let _revoke = RevokeOnDrop(self.guard.clone());
+        let (deadline, watched) = watch::channel(self.deadline);
+        let _watch = spawn_deadline_watch(self.guard.clone(), watched);
         let _unlist = UnlistOnDrop {
             held: self.held.clone(),
             zone,
@@ -140,13 +174,22 @@ impl ZoneTask {
                         continue;
                     }
                     match self.renew().await {
-                        Ok(()) => {}
+                        // The watch may have revoked the guard while the renewal was on its way.
+                        Ok(()) if !self.guard.is_held() => break ZoneEnd::Expired,
+                        Ok(()) => {
+                            deadline.send_replace(self.deadline);
+                        }
                         Err(end) => break end,
                     }
                 }
                 _ = throttle_tick.tick(), if !stopping => {
                     if let Some(pause) = throttle.observe(self.client.throttled(zone), Instant::now()) {
-                        pause_claims(&self.pool, zone, pause).await;
+                        // Bounded by the deadline, so the loop is back in time to end the zone.
+                        let paused = pause_claims(&self.pool, zone, pause);
+                        if tokio::time::timeout_at(self.deadline, paused).await.is_err() {
+                            tracing::warn!(worker_id = %self.config.worker_id, zone = %zone,
+                                epoch, "pausing claims of a rate-limited zone timed out");
+                        }
                     }
                 }
             }

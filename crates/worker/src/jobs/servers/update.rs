@@ -46,13 +46,21 @@ pub(crate) async fn update_server_tags(
         tags: Some(tags),
         ..Default::default()
     };
-    let server = run
-        .call(
-            Operation::UpdateServer,
-            run.client().update_server(zone, &job.server_id, &request),
-        )
-        .await?;
+    let server = patch_server(run, &job.server_id, &request).await?;
     Ok(complete(&server))
+}
+
+/// One `PATCH` of the server (idempotent: a re-run sends the same fields again).
+async fn patch_server(
+    run: &Run<'_>,
+    server_id: &str,
+    request: &UpdateServerRequest,
+) -> Result<Server, StepError> {
+    run.call(
+        Operation::UpdateServer,
+        run.client().update_server(run.zone(), server_id, request),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -152,12 +160,7 @@ pub(crate) async fn change_server_type(
             commercial_type: Some(job.commercial_type.clone()),
             ..Default::default()
         };
-        let server = run
-            .call(
-                Operation::UpdateServer,
-                run.client().update_server(zone, &job.server_id, &request),
-            )
-            .await?;
+        let server = patch_server(run, &job.server_id, &request).await?;
         data.changed = true;
         run.set_data(&data);
         run.save("changed").await?;
