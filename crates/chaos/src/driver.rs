@@ -563,9 +563,7 @@ impl Driver {
                         server_ids,
                         ..Default::default()
                     }),
-                    action: Some(v1::BatchAction {
-                        server_action: "reboot".to_owned(),
-                    }),
+                    action: Some(v1::BatchAction::power(v1::BatchPowerAction::Reboot)),
                     policy: Some(v1::RolloutPolicy {
                         max_in_flight: one(1),
                         max_failures: one(1),

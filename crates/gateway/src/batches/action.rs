@@ -14,7 +14,7 @@ use fleet_jobs::{
 };
 use fleet_proto::v1;
 use fleet_proto::v1::batch_action::Action as ProtoAction;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use super::ChildRow;
@@ -72,6 +72,45 @@ pub enum BatchAction {
         delete_volumes: bool,
         delete_ips: bool,
     },
+}
+
+/// Reads the action of a stored batch. Batches stored before every action was served hold the
+/// power action's bare name (`"reboot"`); they are read as that power action, so a batch
+/// accepted before an upgrade runs on after it.
+pub(super) fn stored_action<'de, D: Deserializer<'de>>(d: D) -> Result<BatchAction, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Current(BatchAction),
+        PowerName(String),
+    }
+    match Stored::deserialize(d)? {
+        Stored::Current(action) => Ok(action),
+        // Matched by name: the wire enum reads an unknown name as its default (poweron).
+        Stored::PowerName(name) => ServerAction::KNOWN
+            .iter()
+            .copied()
+            .find(|action| action.as_str() == name && power_rpc(*action).is_some())
+            .map(|action| BatchAction::Power { action })
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "stored batch action {name:?} is not a power action"
+                ))
+            }),
+    }
+}
+
+/// The RPC of a power action; `None` for the server actions that are not power actions
+/// (backup and routed IPs have their own batch actions, with options).
+fn power_rpc(action: ServerAction) -> Option<&'static str> {
+    match action {
+        ServerAction::Poweron => Some(POWER_ON),
+        ServerAction::Poweroff => Some(POWER_OFF),
+        ServerAction::StopInPlace => Some(STOP_IN_PLACE),
+        ServerAction::Reboot => Some(REBOOT),
+        ServerAction::Terminate => Some(TERMINATE),
+        ServerAction::Backup | ServerAction::EnableRoutedIp => None,
+    }
 }
 
 /// The job one child runs.
@@ -224,13 +263,12 @@ impl BatchAction {
         };
         let (rpc, request, plan_text) = match self {
             Self::Power { action } => {
-                let rpc = match action {
-                    ServerAction::Poweron => POWER_ON,
-                    ServerAction::Poweroff => POWER_OFF,
-                    ServerAction::StopInPlace => STOP_IN_PLACE,
-                    ServerAction::Reboot => REBOOT,
-                    _ => TERMINATE,
-                };
+                let rpc = power_rpc(*action).ok_or_else(|| {
+                    GatewayError::Internal(format!(
+                        "batch {batch_id} stores {:?} as a power action",
+                        action.as_str()
+                    ))
+                })?;
                 let text = format!("{} server {server}", action.as_str());
                 (rpc, server_request(json!({})), text)
             }
@@ -457,6 +495,34 @@ mod tests {
 
     const SERVER: &str = "11111111-2222-3333-4444-555555555555";
     const VOLUME: &str = "22222222-2222-3333-4444-555555555555";
+
+    #[test]
+    fn a_batch_stored_with_a_bare_power_action_name_still_reads() {
+        #[derive(Deserialize)]
+        struct Spec {
+            #[serde(deserialize_with = "stored_action")]
+            action: BatchAction,
+        }
+        let old: Spec = serde_json::from_value(json!({"action": "reboot"})).unwrap();
+        assert_eq!(
+            old.action,
+            BatchAction::Power {
+                action: ServerAction::Reboot
+            }
+        );
+        let current = BatchAction::Tags {
+            operation: TagsOperation::Add,
+            tags: vec!["tier=db".into()],
+        };
+        let new: Spec =
+            serde_json::from_value(json!({ "action": serde_json::to_value(&current).unwrap() }))
+                .unwrap();
+        assert_eq!(new.action, current);
+        assert!(serde_json::from_value::<Spec>(json!({"action": {"type": "frobnicate"}})).is_err());
+        // A bare name that was never a batch's power action is refused, not run as another.
+        assert!(serde_json::from_value::<Spec>(json!({"action": "backup"})).is_err());
+        assert!(serde_json::from_value::<Spec>(json!({"action": "frobnicate"})).is_err());
+    }
 
     fn child(target: ChildTarget) -> ChildRow {
         ChildRow {

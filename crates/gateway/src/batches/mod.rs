@@ -135,6 +135,7 @@ impl ChildOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredSpec {
     pub request: Value,
+    #[serde(deserialize_with = "action::stored_action")]
     pub action: BatchAction,
     pub limits: Limits,
 }
