@@ -187,6 +187,7 @@ pub fn batch(state: &str) -> v1::Batch {
         outcome: outcome.into(),
         operation: String::new(),
         error: error.into(),
+        ..Default::default()
     };
     v1::Batch {
         name: "batches/9".into(),

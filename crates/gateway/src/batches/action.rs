@@ -82,34 +82,30 @@ pub(super) fn stored_action<'de, D: Deserializer<'de>>(d: D) -> Result<BatchActi
     #[serde(untagged)]
     enum Stored {
         Current(BatchAction),
-        PowerName(String),
+        PowerName(ServerAction),
     }
     match Stored::deserialize(d)? {
         Stored::Current(action) => Ok(action),
-        // Matched by name: the wire enum reads an unknown name as its default (poweron).
-        Stored::PowerName(name) => ServerAction::KNOWN
-            .iter()
-            .copied()
-            .find(|action| action.as_str() == name && power_rpc(*action).is_some())
-            .map(|action| BatchAction::Power { action })
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "stored batch action {name:?} is not a power action"
-                ))
-            }),
+        Stored::PowerName(action) if power_rpc(&action).is_some() => {
+            Ok(BatchAction::Power { action })
+        }
+        Stored::PowerName(action) => Err(serde::de::Error::custom(format!(
+            "stored batch action {:?} is not a power action",
+            action.as_str()
+        ))),
     }
 }
 
 /// The RPC of a power action; `None` for the server actions that are not power actions
 /// (backup and routed IPs have their own batch actions, with options).
-fn power_rpc(action: ServerAction) -> Option<&'static str> {
+fn power_rpc(action: &ServerAction) -> Option<&'static str> {
     match action {
         ServerAction::Poweron => Some(POWER_ON),
         ServerAction::Poweroff => Some(POWER_OFF),
         ServerAction::StopInPlace => Some(STOP_IN_PLACE),
         ServerAction::Reboot => Some(REBOOT),
         ServerAction::Terminate => Some(TERMINATE),
-        ServerAction::Backup | ServerAction::EnableRoutedIp => None,
+        ServerAction::Backup | ServerAction::EnableRoutedIp | ServerAction::Other(_) => None,
     }
 }
 
@@ -263,7 +259,7 @@ impl BatchAction {
         };
         let (rpc, request, plan_text) = match self {
             Self::Power { action } => {
-                let rpc = power_rpc(*action).ok_or_else(|| {
+                let rpc = power_rpc(action).ok_or_else(|| {
                     GatewayError::Internal(format!(
                         "batch {batch_id} stores {:?} as a power action",
                         action.as_str()
