@@ -62,7 +62,7 @@ impl Default for WatchSettings {
         Self {
             min_round: Duration::from_millis(250),
             max_round: Duration::from_secs(5),
-            rate_share: 0.05,
+            rate_share: 0.15,
             keep: Duration::from_secs(120),
         }
     }
