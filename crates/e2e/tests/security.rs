@@ -542,13 +542,13 @@ fn matrix(project: &str, server: &str) -> BTreeMap<&'static str, Row> {
             mutate: Some((
                 "fleet.v1.Batches/CreateBatch",
                 json!({"selector": {"zone": ZONE, "server_ids": [server]},
-                       "action": {"server_action": "reboot"}}),
+                       "action": {"power": "BATCH_POWER_ACTION_REBOOT"}}),
             )),
             // The selection is resolved through the List path, so the project scope holds.
             other_project: Some((
                 "fleet.v1.Batches/CreateBatch",
                 json!({"selector": {"zone": ZONE, "project": project},
-                       "action": {"server_action": "reboot"}, "validate_only": true}),
+                       "action": {"power": "BATCH_POWER_ACTION_REBOOT"}, "validate_only": true}),
             )),
         },
     );
