@@ -6,6 +6,7 @@
 //! (which has no snapshot), and for a block migration its `b_ssd` ones (the only type that
 //! migrates).
 
+use fleet_core::VolumeServerVolumeType;
 use fleet_proto::v1;
 use serde_json::{Value, json};
 
@@ -17,9 +18,6 @@ use crate::request::known_zone;
 
 const LIST_SERVERS: &str = "fleet.v1.Servers/ListServers";
 const LIST_VOLUMES: &str = "fleet.v1.Volumes/ListVolumes";
-const SCRATCH: &str = "scratch";
-/// The only volume type a block migration moves to SBS.
-const MIGRATABLE: &str = "b_ssd";
 
 /// One child of a resolved selection.
 #[derive(Debug, Clone)]
@@ -282,10 +280,11 @@ fn server_volumes(
     slots
         .into_iter()
         .filter(|(_, v)| {
-            let kind = text(v, "volume_type");
+            let kind = VolumeServerVolumeType::from(text(v, "volume_type"));
             match action {
-                BatchAction::BlockMigration => kind == MIGRATABLE,
-                _ => kind != SCRATCH,
+                // b_ssd is the only type a block migration moves to SBS.
+                BatchAction::BlockMigration => kind == VolumeServerVolumeType::BSsd,
+                _ => kind != VolumeServerVolumeType::Scratch,
             }
         })
         .map(|(slot, v)| Selected {
