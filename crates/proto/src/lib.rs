@@ -76,7 +76,12 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
 }
 
 /// The public services of fleet's own, which stand for no Scaleway endpoint.
-pub const OWN_SERVICES: &[&str] = &["fleet.v1.Operations", "fleet.v1.Audit", "fleet.v1.Batches"];
+pub const OWN_SERVICES: &[&str] = &[
+    "fleet.v1.Operations",
+    "fleet.v1.Audit",
+    "fleet.v1.Batches",
+    "fleet.v1.Policies",
+];
 
 /// Fully qualified names of every service in the descriptor set.
 pub const SERVICES: &[&str] = &[
@@ -96,6 +101,7 @@ pub const SERVICES: &[&str] = &[
     "fleet.v1.Operations",
     "fleet.v1.Audit",
     "fleet.v1.Batches",
+    "fleet.v1.Policies",
     "fleet.internal.v1.ZoneCalls",
 ];
 
