@@ -284,7 +284,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn validate(job: &NewJob) -> Result<()> {
+pub(crate) fn validate(job: &NewJob) -> Result<()> {
     if job.kind.is_empty() || job.kind.len() > 200 {
         return Err(SchedulerError::Invalid(
             "kind must be 1 to 200 characters".into(),

@@ -92,8 +92,10 @@ pub use notify::{Listener, ListenerEvent};
 pub use ops::{CancelOutcome, JobFilter, JobPage, cancel_job, get_job, list_jobs, wait_for_change};
 pub use runner::{Outcome, Runner, RunnerConfig, RunnerCounters};
 pub use schedule::{
-    Fired, Schedule, ScheduleSpec, delete_schedule, fire_due_schedules, list_schedules, next_fire,
-    upsert_schedule,
+    CatchUp, DEFAULT_LATE_AFTER, DEFAULT_TIME_ZONE, Fired, MAX_FIRES_PER_CALL, MIN_LATE_AFTER,
+    MISSED_COUNT_CAP, Schedule, ScheduleSpec, Slot, SlotOutcome, delete_schedule,
+    fire_due_schedules, fire_due_schedules_at, get_schedule, list_schedules, list_slots, next_fire,
+    set_schedule_enabled, upsert_schedule, upsert_schedule_at,
 };
 pub use service::{Rescued, SchedulerConfig, SchedulerService, prune_finished, rescue_expired};
 pub use stats::{QueueStat, queue_stats};

@@ -210,7 +210,7 @@ impl SchedulerService {
             Box::new(move || {
                 let pool = pool.clone();
                 Box::pin(async move {
-                    while fire_due_schedules(&pool, batch).await?.len() as i64 == batch {}
+                    while fire_due_schedules(&pool, batch).await?.len() as i64 >= batch {}
                     Ok(())
                 })
             }),
