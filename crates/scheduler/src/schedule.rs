@@ -495,13 +495,16 @@ pub async fn upsert_schedule(pool: &PgPool, spec: &ScheduleSpec) -> Result<Sched
 /// and zone, and otherwise also starts at the next slot after `now` (module docs). Refuses an
 /// empty name, a bad cron expression, an unknown zone, a bad job template or a `late_after`
 /// under [`MIN_LATE_AFTER`] with [`SchedulerError::Invalid`], storing nothing.
-pub async fn upsert_schedule_at(
-    pool: &PgPool,
+///
+/// `db` is a pool, or a connection already in a transaction (a savepoint then, so the change
+/// commits with the caller's).
+pub async fn upsert_schedule_at<'c>(
+    db: impl sqlx::Acquire<'c, Database = sqlx::Postgres>,
     spec: &ScheduleSpec,
     now: OffsetDateTime,
 ) -> Result<Schedule> {
     let checked = check_spec(spec, now)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let old = sqlx::query(
         "SELECT cron, time_zone, enabled, next_run_at FROM schedules WHERE name = $1 FOR UPDATE",
     )
@@ -593,13 +596,15 @@ pub async fn get_schedule(pool: &PgPool, name: &str) -> Result<Option<Schedule>>
 /// Enables or disables a schedule; `None` if it does not exist. Enabling a disabled schedule
 /// starts it at its next slot after `now`, so the slots of the disabled time are neither fired
 /// nor counted as missed. Enabling an enabled one, or disabling, leaves `next_run_at` alone.
-pub async fn set_schedule_enabled(
-    pool: &PgPool,
+///
+/// `db` is a pool, or a connection in the caller's transaction.
+pub async fn set_schedule_enabled<'c>(
+    db: impl sqlx::Acquire<'c, Database = sqlx::Postgres>,
     name: &str,
     enabled: bool,
     now: OffsetDateTime,
 ) -> Result<Option<Schedule>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let Some(row) = sqlx::query("SELECT * FROM schedules WHERE name = $1 FOR UPDATE")
         .bind(name)
         .fetch_optional(&mut *tx)
@@ -646,6 +651,20 @@ pub async fn list_slots(
     .fetch_all(pool)
     .await?;
     rows.iter().map(slot_from_row).collect()
+}
+
+/// The record of one slot of `schedule`, by its local time.
+pub async fn get_slot<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    schedule: &str,
+    slot_local: &str,
+) -> Result<Option<Slot>> {
+    let row = sqlx::query("SELECT * FROM schedule_slots WHERE schedule = $1 AND slot_local = $2")
+        .bind(schedule)
+        .bind(slot_local)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(slot_from_row).transpose()
 }
 
 fn slot_from_row(r: &sqlx::postgres::PgRow) -> Result<Slot> {
