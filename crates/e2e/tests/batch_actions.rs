@@ -205,6 +205,7 @@ async fn snapshots_take_one_of_each_volume_instance_and_sbs_alike() {
     let snapshot = Action::Snapshot(v1::BatchSnapshot {
         name_template: "{name}-pre".into(),
         tags: vec!["release".into()],
+        ..Default::default()
     });
     // The dry run names each volume and what would be made of it; nothing is called.
     env.emulator.clear_call_log();

@@ -58,6 +58,9 @@ pub enum BatchAction {
     Snapshot {
         name_template: String,
         tags: Vec<String>,
+        /// Server selections: each server's root volume (slot 0) only.
+        #[serde(default)]
+        root_only: bool,
     },
     Tags {
         operation: TagsOperation,
@@ -162,6 +165,7 @@ impl BatchAction {
             ProtoAction::Snapshot(s) => Self::Snapshot {
                 name_template: template(&s.name_template, DEFAULT_SNAPSHOT_NAME, "snapshot")?,
                 tags: s.tags.clone(),
+                root_only: s.root_volume_only,
             },
             ProtoAction::Tags(t) => {
                 let operation = match v1::batch_tags::Operation::try_from(t.operation) {
@@ -281,6 +285,7 @@ impl BatchAction {
             Self::Snapshot {
                 name_template,
                 tags,
+                ..
             } => {
                 let snapshot = name(name_template)?;
                 let volume = target.id();
@@ -585,6 +590,7 @@ mod tests {
         let snapshot = action(ProtoAction::Snapshot(v1::BatchSnapshot {
             name_template: "{name}-{position}".into(),
             tags: vec!["pre-release".into()],
+            ..Default::default()
         }))
         .unwrap();
         let (job, _) = snapshot.child_job(7, &volume).unwrap();
@@ -609,6 +615,7 @@ mod tests {
         let err = action(ProtoAction::Snapshot(v1::BatchSnapshot {
             name_template: "{name}-{when}".into(),
             tags: vec![],
+            ..Default::default()
         }))
         .unwrap_err()
         .to_string();

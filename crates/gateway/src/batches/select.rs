@@ -21,7 +21,7 @@ const LIST_VOLUMES: &str = "fleet.v1.Volumes/ListVolumes";
 
 /// One child of a resolved selection.
 #[derive(Debug, Clone)]
-pub(super) struct Selected {
+pub(crate) struct Selected {
     pub zone: String,
     pub target: ChildTarget,
     pub name: String,
@@ -67,6 +67,16 @@ pub fn check_selector(
         return Err(GatewayError::invalid(
             format!("selector.{field}"),
             format!("does not apply to {what}"),
+        ));
+    }
+    if selects_volumes(selector)
+        && let BatchAction::Snapshot {
+            root_only: true, ..
+        } = action
+    {
+        return Err(GatewayError::invalid(
+            "action.snapshot.root_volume_only",
+            "applies to a server selection: a volume selection names its volumes",
         ));
     }
     if selects_volumes(selector) && !action.on_volumes() {
@@ -168,8 +178,32 @@ fn has_tags(item: &Value, tags: &[String]) -> bool {
 }
 
 /// The children the selector names for `action`, in list order (zone by zone; a server's
-/// volumes in slot order).
+/// volumes in slot order); refused when there is none.
 pub(super) async fn resolve(
+    api: &Api,
+    caller: &Caller,
+    selector: &v1::BatchSelector,
+    action: &BatchAction,
+) -> Result<Vec<Selected>, GatewayError> {
+    let selected = resolve_all(api, caller, selector, action).await?;
+    if selected.is_empty() {
+        return Err(GatewayError::invalid(
+            "selector",
+            format!(
+                "matches no {}: a batch needs at least one",
+                if selects_volumes(selector) || action.on_volumes() {
+                    "volume"
+                } else {
+                    "server"
+                }
+            ),
+        ));
+    }
+    Ok(selected)
+}
+
+/// The children the selector names for `action` (see [`resolve`]), none included.
+pub(crate) async fn resolve_all(
     api: &Api,
     caller: &Caller,
     selector: &v1::BatchSelector,
@@ -241,19 +275,6 @@ pub(super) async fn resolve(
             });
         }
     }
-    if selected.is_empty() {
-        return Err(GatewayError::invalid(
-            "selector",
-            format!(
-                "matches no {}: a batch needs at least one",
-                if volumes || action.on_volumes() {
-                    "volume"
-                } else {
-                    "server"
-                }
-            ),
-        ));
-    }
     Ok(selected)
 }
 
@@ -279,11 +300,14 @@ fn server_volumes(
     slots.sort_by_key(|(slot, _)| *slot);
     slots
         .into_iter()
-        .filter(|(_, v)| {
+        .filter(|(slot, v)| {
             let kind = VolumeServerVolumeType::from(text(v, "volume_type"));
             match action {
                 // b_ssd is the only type a block migration moves to SBS.
                 BatchAction::BlockMigration => kind == VolumeServerVolumeType::BSsd,
+                BatchAction::Snapshot {
+                    root_only: true, ..
+                } => *slot == 0 && kind != VolumeServerVolumeType::Scratch,
                 _ => kind != VolumeServerVolumeType::Scratch,
             }
         })

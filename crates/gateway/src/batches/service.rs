@@ -52,14 +52,8 @@ impl BatchesApi {
     ) -> Result<v1::Operation, GatewayError> {
         caller.require_operator(CREATE_BATCH)?;
         let action = check_create(&request)?;
-        let mut stored = request.clone();
-        stored.validate_only = false;
         let request_id = Some(request.request_id.clone()).filter(|id| !id.is_empty());
-        let hash = {
-            let mut hashed = stored.clone();
-            hashed.request_id.clear();
-            idempotency::request_hash(CREATE_BATCH, &prost::Message::encode_to_vec(&hashed))
-        };
+        let hash = request_hash(&request);
         if let (Some(request_id), false) = (&request_id, request.validate_only)
             && let Some(op) = self.replay(caller, request_id, &hash).await?
         {
@@ -67,8 +61,36 @@ impl BatchesApi {
         }
         let selector = request.selector.clone().unwrap_or_default();
         let selected = resolve(&self.api, caller, &selector, &action).await?;
+        self.start(
+            caller,
+            &request,
+            action,
+            &selected,
+            request.validate_only,
+            &hash,
+        )
+        .await
+    }
+
+    /// Records and starts the batch `request` (checked, `action` its checked action) asks for
+    /// over `selected` (resolved from its selector, possibly narrowed by the caller), in one
+    /// transaction with its coordinator job; with `validate_only`, answers the plan instead.
+    /// A request_id already used by `caller` answers its batch.
+    pub(crate) async fn start(
+        &self,
+        caller: &Caller,
+        request: &v1::CreateBatchRequest,
+        action: BatchAction,
+        selected: &[Selected],
+        validate_only: bool,
+        hash: &str,
+    ) -> Result<v1::Operation, GatewayError> {
+        let mut stored = request.clone();
+        stored.validate_only = false;
+        let request_id = Some(request.request_id.clone()).filter(|id| !id.is_empty());
+        let selector = request.selector.clone().unwrap_or_default();
         let mut zone_sizes: BTreeMap<String, u32> = BTreeMap::new();
-        for server in &selected {
+        for server in selected {
             *zone_sizes.entry(server.zone.clone()).or_default() += 1;
         }
         let limits = Limits::resolve(request.policy.as_ref(), &zone_sizes)?;
@@ -79,12 +101,12 @@ impl BatchesApi {
         };
         // Every child's job must be one its single RPC would accept (a name a template makes
         // may not be): refused now rather than as failed children.
-        for child in child_rows(&selected) {
+        for child in child_rows(selected) {
             spec.action.child_job(0, &child)?;
         }
         let project = Some(selector.project.clone()).filter(|p| !p.is_empty());
-        if request.validate_only {
-            return Ok(planned(caller, project, spec, &selected));
+        if validate_only {
+            return Ok(planned(caller, project, spec, selected));
         }
         let spec_json = serde_json::to_value(&spec)
             .map_err(|err| GatewayError::Internal(format!("batch spec: {err}")))?;
@@ -252,6 +274,15 @@ impl BatchesApi {
         change_state(&self.api.pool, caller, id, change).await?;
         self.get(caller, name).await
     }
+}
+
+/// The hash a CreateBatch request is known by under its request_id (its request_id and
+/// validate_only aside).
+pub(crate) fn request_hash(request: &v1::CreateBatchRequest) -> String {
+    let mut hashed = request.clone();
+    hashed.validate_only = false;
+    hashed.request_id.clear();
+    idempotency::request_hash(CREATE_BATCH, &prost::Message::encode_to_vec(&hashed))
 }
 
 /// The checks of a CreateBatch request that need no caller and no database (the offline
