@@ -306,6 +306,14 @@ impl GatewayConfig {
         }
     }
 
+    /// The policy runner's pacing (a run looks at its batch at the batch tick's pace).
+    pub fn policy_runner(&self) -> crate::policies::runner::RunnerSettings {
+        crate::policies::runner::RunnerSettings {
+            tick: self.batch_tick,
+            ..Default::default()
+        }
+    }
+
     /// Every caller the gateway serves: those given in code, then those of the source.
     pub fn all_callers(&self) -> Result<Vec<CallerConfig>, CallerSourceError> {
         let mut callers = self.callers.clone();

@@ -8,7 +8,9 @@
 //! [`call::routing`] (`ZoneCalls.Invoke` on the worker owning the zone) or, for long-running
 //! methods, [`call::long_running`] + the scheduler (job and request record in one
 //! transaction) → [`errors`] (the one error table). [`operations`] serves the jobs as
-//! AIP-151 operations.
+//! AIP-151 operations. [`batches`] and [`policies`] are fleet's own services over those
+//! jobs: a batch acts on a selection under a rollout policy; a policy starts a batch on each
+//! slot of its schedules.
 //!
 //! Entry points for the `fleet` binary: [`GatewayConfig`] (a `clap::Args` group), [`GatewayConfig::build`]
 //! (or [`GatewayConfig::build_with_pool`]), [`Gateway::local_addr`], [`Gateway::run`].
@@ -22,6 +24,7 @@ pub mod errors;
 pub mod limits;
 pub mod operations;
 pub mod paging;
+pub mod policies;
 pub mod request;
 pub mod retention;
 pub mod service;

@@ -44,11 +44,21 @@ pub const BATCHES_MUTATIONS: &[&str] = &[
     "fleet.v1.Batches/CancelBatch",
 ];
 
+/// The mutating methods of the `Policies` service.
+pub const POLICIES_MUTATIONS: &[&str] = &[
+    "fleet.v1.Policies/CreatePolicy",
+    "fleet.v1.Policies/UpdatePolicy",
+    "fleet.v1.Policies/DeletePolicy",
+    "fleet.v1.Policies/PausePolicy",
+    "fleet.v1.Policies/ResumePolicy",
+    "fleet.v1.Policies/RunPolicy",
+];
+
 /// Longest text kept in one column; request fields are the caller's text and are clipped.
 const MAX_TEXT: usize = 256;
 
 /// Every method whose calls are audited: the mutating methods of the method table,
-/// [`OPERATIONS_MUTATIONS`] and [`BATCHES_MUTATIONS`].
+/// [`OPERATIONS_MUTATIONS`], [`BATCHES_MUTATIONS`] and [`POLICIES_MUTATIONS`].
 pub fn audited_methods() -> BTreeSet<String> {
     methods()
         .values()
@@ -56,6 +66,7 @@ pub fn audited_methods() -> BTreeSet<String> {
         .map(|info| info.grpc_method.clone())
         .chain(OPERATIONS_MUTATIONS.iter().map(|m| (*m).to_owned()))
         .chain(BATCHES_MUTATIONS.iter().map(|m| (*m).to_owned()))
+        .chain(POLICIES_MUTATIONS.iter().map(|m| (*m).to_owned()))
         .collect()
 }
 

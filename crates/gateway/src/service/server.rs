@@ -28,6 +28,7 @@ use crate::call::Api;
 use crate::call::routing::ZoneRouter;
 use crate::config::GatewayConfig;
 use crate::operations::service::OperationsApi;
+use crate::policies::service::PoliciesApi;
 use crate::retention::Pruned;
 
 /// Public services reported by health: every `fleet.v1` service of the descriptor set (the
@@ -111,6 +112,13 @@ impl Gateway {
             config.batch_coordinator(),
             inner.clone(),
         ));
+        // Every gateway runs policy runs the same way: a run's steps survive its gateway.
+        let policy_runner = tokio::spawn(crate::policies::runner::run(
+            api.clone(),
+            format!("gateway-policies-{}", uuid::Uuid::new_v4()),
+            config.policy_runner(),
+            inner.clone(),
+        ));
         // Both reflection versions: grpcurl and grpcui speak v1, while Python's
         // grpcio-reflection and older grpcurl builds speak only v1alpha.
         let reflection_error = |e: tonic_reflection::server::Error| GatewayStartError::Setting {
@@ -128,6 +136,7 @@ impl Gateway {
         let ops = OperationsApi { api: api.clone() };
         let audit = AuditApi { api: api.clone() };
         let batches = BatchesApi { api: api.clone() };
+        let policies = PoliciesApi { api: api.clone() };
         let limits = Arc::new(self.callers.limits(config.caller_limit));
         let auth = AuthInterceptor::new(self.callers.clone()).with_limits(limits);
         let mut routes = RoutesBuilder::default();
@@ -150,6 +159,12 @@ impl Gateway {
             .add_service(public_service!(
                 v1::batches_server::BatchesServer<BatchesApi>,
                 batches,
+                auth,
+                config.transport.max_message_bytes
+            ))
+            .add_service(public_service!(
+                v1::policies_server::PoliciesServer<PoliciesApi>,
+                policies,
                 auth,
                 config.transport.max_message_bytes
             ));
@@ -206,6 +221,9 @@ impl Gateway {
         }
         if let Err(err) = coordinator.await {
             tracing::warn!(error = %err, "batch coordinator ended abnormally");
+        }
+        if let Err(err) = policy_runner.await {
+            tracing::warn!(error = %err, "policy runner ended abnormally");
         }
         for (pruned, task) in pruner_tasks {
             if let Err(err) = task.await {
