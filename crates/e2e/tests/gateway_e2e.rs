@@ -1299,6 +1299,83 @@ async fn every_method_is_served() {
     );
     wait_done(&mut ops, &started.name).await;
 
+    // Policies: a snapshot policy on the server, paused, resumed, updated, run now, listed and
+    // deleted (its run may still be going: a policy's deletion lets runs in flight finish).
+    let mut policies = client!(env, policies_client::PoliciesClient, Some(OPS_TOKEN));
+    let policy = v1::Policy {
+        display_name: "every-method".into(),
+        kind: Some(v1::policy::Kind::Snapshot(v1::SnapshotPolicy {
+            selector: Some(v1::BatchSelector {
+                zone: z(),
+                server_ids: vec![sid.clone()],
+                ..Default::default()
+            }),
+            root_volume_only: true,
+            crons: vec!["0 0 3 * * *".into()],
+            time_zone: "Europe/Paris".into(),
+            keep_count: 2,
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let created = must(
+        "CreatePolicy",
+        policies
+            .create_policy(v1::CreatePolicyRequest {
+                policy: Some(policy),
+                request_id: rid(),
+            })
+            .await,
+    );
+    let policy_named = || v1::PolicyRequest {
+        name: created.name.clone(),
+    };
+    must("PausePolicy", policies.pause_policy(policy_named()).await);
+    must("ResumePolicy", policies.resume_policy(policy_named()).await);
+    let mut renamed = created.clone();
+    renamed.display_name = "every-method-2".into();
+    must(
+        "UpdatePolicy",
+        policies
+            .update_policy(v1::UpdatePolicyRequest {
+                policy: Some(renamed),
+            })
+            .await,
+    );
+    must(
+        "GetPolicy",
+        policies
+            .get_policy(v1::GetPolicyRequest {
+                name: created.name.clone(),
+            })
+            .await,
+    );
+    must(
+        "ListPolicies",
+        policies
+            .list_policies(v1::ListPoliciesRequest::default())
+            .await,
+    );
+    must(
+        "RunPolicy",
+        policies
+            .run_policy(v1::RunPolicyRequest {
+                name: created.name.clone(),
+                request_id: rid(),
+            })
+            .await,
+    );
+    must(
+        "ListPolicyRuns",
+        policies
+            .list_policy_runs(v1::ListPolicyRunsRequest {
+                name: created.name.clone(),
+                ..Default::default()
+            })
+            .await,
+    );
+    must("DeletePolicy", policies.delete_policy(policy_named()).await);
+
     // Last: the ones that end resources.
     accept(
         "DeleteVolume",
