@@ -552,6 +552,26 @@ fn matrix(project: &str, server: &str) -> BTreeMap<&'static str, Row> {
             )),
         },
     );
+    let snapshot_policy = |project: Option<&str>| {
+        let mut policy = json!({"snapshot": {"selector": {"zone": ZONE, "tags": ["db"]},
+                                             "crons": ["0 0 3 * * *"], "keep_count": 2}});
+        if let Some(project) = project {
+            policy["project"] = json!(project);
+        }
+        json!({ "policy": policy })
+    };
+    rows.insert(
+        "fleet.v1.Policies",
+        Row {
+            read: ("fleet.v1.Policies/ListPolicies", json!({})),
+            mutate: Some(("fleet.v1.Policies/CreatePolicy", snapshot_policy(None))),
+            // A policy acts in the project it names: one the caller was not granted is refused.
+            other_project: Some((
+                "fleet.v1.Policies/CreatePolicy",
+                snapshot_policy(Some(project)),
+            )),
+        },
+    );
     rows.insert(
         "fleet.v1.Audit",
         Row {
