@@ -1,8 +1,10 @@
 //! What the tests that run the real binaries share: finding `fleetctl`, free ports, child
-//! processes that die with the test, running fleetctl against a gateway, and plain HTTP GETs.
+//! processes that die with the test, running fleetctl against a gateway, and plain HTTP GETs;
+//! `fleet dev` ([`dev`]) and supervised clusters for the kill tests ([`cluster`]).
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod dev;
 
 use std::net::TcpListener;
