@@ -147,8 +147,8 @@ async fn next_fire_in_a_time_zone() {
         next_fire("0 3 * * *", "Europe/Paris", t).unwrap(),
         datetime!(2023-11-15 02:00 UTC)
     );
-    // 20:00 on weekdays in New York (UTC-5): Tuesday 14th 20:00 is already past at 17:13 local?
-    // No: 22:13 UTC is 17:13 local, so Tuesday's 20:00 local (01:00 UTC on the 15th) is next.
+    // 20:00 on weekdays in New York (UTC-5): 22:13 UTC is 17:13 there on Tuesday the 14th, so
+    // that evening's 20:00 (01:00 UTC on the 15th) is next.
     assert_eq!(
         next_fire("0 20 * * 1-5", "America/New_York", t).unwrap(),
         datetime!(2023-11-15 01:00 UTC)
