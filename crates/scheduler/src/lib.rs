@@ -1,6 +1,7 @@
 //! Durable Postgres job queue of the fleet platform: schema, enqueue/claim/lease API, the worker
 //! loop ([`Runner`]) and the scheduler service ([`SchedulerService`]: lease rescue, cron,
-//! pruning), plus queue statistics.
+//! pruning), plus queue statistics and recurring schedules ([`schedule`]: cron expressions in
+//! IANA time zones, each slot recorded and fired once, catch-up after outages).
 //!
 //! # State machine
 //!

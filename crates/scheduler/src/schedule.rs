@@ -3,15 +3,15 @@
 //!
 //! # Slots
 //!
-//! A schedule's cron expression (5 fields, minutes first, or 6 with seconds first; `croner`
-//! syntax) names wall-clock times of its `time_zone`, an IANA name such as `Europe/Paris`
+//! A schedule's cron expression (5 fields, minutes first, or 6 with seconds first, and an
+//! optional 7th, the year; `croner` syntax) names wall-clock times of its `time_zone`, an IANA name such as `Europe/Paris`
 //! (empty means `UTC`; an unknown name is [`SchedulerError::Invalid`]). Each occurrence is a
 //! *slot*, identified by its local wall-clock time `slot_local` (`YYYY-MM-DDTHH:MM:SS` in the
 //! schedule's zone) and due at the instant `slot_at`. `(schedule, slot_local)` is the primary
 //! key of `schedule_slots`: each local slot is recorded, and fires, at most once. Local times
 //! only move forward except in a fall-back night's repeated hour, so a slot whose `slot_local`
 //! is not later than the latest recorded one is that hour's second pass: the firer passes over
-//! it (the key is the backstop) and does not count it as missed either.
+//! it (the primary key is the backstop) and does not count it as missed either.
 //!
 //! Daylight saving time, as `croner` resolves it and this module keeps it:
 //!
@@ -72,7 +72,8 @@
 //! zone has yet to reach, and would otherwise stand in for its slots. [`set_schedule_enabled`]
 //! re-enabling a schedule starts it at the next slot after `now`: the disabled time is not
 //! missed. A row the firer cannot use (its cron, zone or args no longer parse) is disabled, with
-//! an error log, and the others still fire.
+//! an error log, and the others still fire; so is one whose cron has no slot left (a pattern
+//! limited to past years), once its last slot is resolved.
 
 use std::fmt;
 use std::str::FromStr;

@@ -147,8 +147,8 @@ async fn next_fire_in_a_time_zone() {
         next_fire("0 3 * * *", "Europe/Paris", t).unwrap(),
         datetime!(2023-11-15 02:00 UTC)
     );
-    // 20:00 on weekdays in New York (UTC-5): Tuesday 14th 20:00 is already past at 17:13 local?
-    // No: 22:13 UTC is 17:13 local, so Tuesday's 20:00 local (01:00 UTC on the 15th) is next.
+    // 20:00 on weekdays in New York (UTC-5): 22:13 UTC is 17:13 there on Tuesday the 14th, so
+    // that evening's 20:00 (01:00 UTC on the 15th) is next.
     assert_eq!(
         next_fire("0 20 * * 1-5", "America/New_York", t).unwrap(),
         datetime!(2023-11-15 01:00 UTC)
@@ -736,6 +736,45 @@ async fn upserts_keep_the_pending_slot_and_a_new_zone_gets_its_own_slots() {
     let records = slots(&pool, "evening").await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].slot_at, datetime!(2026-06-02 00:00 UTC));
+}
+
+#[tokio::test]
+async fn a_schedule_with_no_slot_left_fires_its_last_and_is_disabled() {
+    let pool = db().await;
+    // croner's optional 7th field is the year: one slot, 2026-06-01 12:00.
+    let s = upsert_schedule_at(
+        &pool,
+        &spec("once", "0 0 12 1 6 * 2026"),
+        datetime!(2026-05-01 00:00 UTC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.next_run_at, datetime!(2026-06-01 12:00 UTC));
+    let started = Instant::now();
+    let fired = fire_due_schedules_at(&pool, datetime!(2026-06-01 12:00:01 UTC), 10)
+        .await
+        .unwrap();
+    eprintln!("last slot resolved in {:?}", started.elapsed());
+    assert_eq!(fired.len(), 1);
+    let s = get_schedule(&pool, "once").await.unwrap().unwrap();
+    assert!(!s.enabled);
+    assert_eq!(s.last_job_id, Some(fired[0].job_id));
+    assert!(
+        fire_due_schedules_at(&pool, datetime!(2027-01-01 00:00 UTC), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Past its last slot it cannot be created again.
+    assert!(matches!(
+        upsert_schedule_at(
+            &pool,
+            &spec("once", "0 0 12 1 6 * 2026"),
+            datetime!(2026-07-01 00:00 UTC)
+        )
+        .await,
+        Err(SchedulerError::Invalid(_))
+    ));
 }
 
 #[tokio::test]
