@@ -87,6 +87,9 @@ pub struct ActionOptions {
     /// change-type: the new commercial type, e.g. DEV1-M
     #[arg(long)]
     pub commercial_type: Option<String>,
+    /// snapshot of servers: each server's root volume (slot 0) only
+    #[arg(long)]
+    pub root_only: bool,
     /// enable_routed_ip: disable IPv6 during the migration
     #[arg(long)]
     pub disable_ipv6: bool,
@@ -126,6 +129,7 @@ pub fn parse_action(action: &str, options: &ActionOptions) -> Result<v1::BatchAc
         "snapshot" => Action::Snapshot(v1::BatchSnapshot {
             name_template,
             tags: options.tags.clone(),
+            root_volume_only: options.root_only,
         }),
         "set-tags" => tags(Operation::Set),
         "add-tags" => tags(Operation::Add),
@@ -485,6 +489,7 @@ mod tests {
             Some(Action::Snapshot(v1::BatchSnapshot {
                 name_template: "{name}-pre".into(),
                 tags: vec!["release".into()],
+                root_volume_only: false,
             }))
         );
         let options = ActionOptions {
@@ -492,9 +497,18 @@ mod tests {
             commercial_type: Some("DEV1-M".into()),
             stop_first: true,
             delete_volumes: true,
+            root_only: true,
             ..ActionOptions::default()
         };
         let action = |name: &str| parse_action(name, &options).unwrap().action.unwrap();
+        assert_eq!(
+            action("snapshot"),
+            Action::Snapshot(v1::BatchSnapshot {
+                name_template: String::new(),
+                tags: vec!["web".into()],
+                root_volume_only: true,
+            })
+        );
         assert_eq!(
             action("stop_in_place"),
             Action::Power(v1::BatchPowerAction::StopInPlace as i32)
