@@ -14,6 +14,7 @@ mod ctx;
 mod error;
 mod operations;
 mod output;
+mod selection;
 mod table;
 
 use std::process::ExitCode;
