@@ -222,11 +222,7 @@ fn unfinished(batch: &v1::Batch) -> Option<String> {
 
 /// `ID` → `batches/ID`.
 fn batch_name(name: String) -> String {
-    if name.starts_with("batches/") {
-        name
-    } else {
-        format!("batches/{name}")
-    }
+    crate::args::resource_name("batches", &name)
 }
 
 pub async fn run(ctx: &Ctx, cmd: BatchCmd) -> Result<(), CliError> {

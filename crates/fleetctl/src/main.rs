@@ -14,6 +14,8 @@ mod ctx;
 mod error;
 mod operations;
 mod output;
+mod policies;
+mod schedule;
 mod selection;
 mod table;
 
@@ -127,6 +129,10 @@ pub enum Command {
     /// list, pause, resume, cancel)
     #[command(subcommand)]
     Batch(batch::BatchCmd),
+    /// Policies that run on their own: snapshots on cron schedules with retention, power
+    /// schedules (create snapshot|power, get, list, update, delete, pause, resume, run, runs)
+    #[command(subcommand)]
+    Policies(policies::PoliciesCmd),
     /// Call any fleet.v1 method with a JSON request
     Call(call::CallArgs),
 }
@@ -207,6 +213,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Operations(cmd) => operations::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Batch(cmd) => batch::run(&ctx, cmd).await,
+        Command::Policies(cmd) => policies::run(&ctx, cmd).await,
         Command::Call(args) => call::run(&ctx, args).await,
     }
 }
