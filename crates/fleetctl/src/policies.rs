@@ -251,7 +251,7 @@ impl CreateCmd {
             ..Default::default()
         };
         apply_common(common, &mut policy)?;
-        check(&policy)?;
+        check_policy(&policy)?;
         Ok(v1::CreatePolicyRequest {
             policy: Some(policy),
             request_id: create.mutation.id(),
@@ -283,11 +283,18 @@ impl UpdateArgs {
     pub fn apply(&self, policy: &mut v1::Policy) -> Result<(), CliError> {
         match &mut policy.kind {
             Some(Kind::Snapshot(snapshot)) => {
-                other_kind(&policy.name, "a snapshot policy", &self.power.given())?;
+                let flags = self.power.given();
+                other_kind(&policy.name, "a snapshot policy", "power schedules", &flags)?;
                 apply_snapshot(&self.common, &self.snapshot, snapshot)?;
             }
             Some(Kind::Power(power)) => {
-                other_kind(&policy.name, "a power schedule", &self.snapshot.given())?;
+                let flags = self.snapshot.given();
+                other_kind(
+                    &policy.name,
+                    "a power schedule",
+                    "snapshot policies",
+                    &flags,
+                )?;
                 apply_power(&self.common, &self.power, power)?;
             }
             None => {
@@ -298,17 +305,17 @@ impl UpdateArgs {
             }
         }
         apply_common(&self.common, policy)?;
-        check(policy)
+        check_policy(policy)
     }
 }
 
-/// A usage error naming the flags of the other kind given for the policy `name`.
-fn other_kind(name: &str, what: &str, flags: &[&str]) -> Result<(), CliError> {
+/// A usage error naming the flags of the `other` kind given for the policy `name`.
+fn other_kind(name: &str, what: &str, other: &str, flags: &[&str]) -> Result<(), CliError> {
     if flags.is_empty() {
         return Ok(());
     }
     Err(CliError::Usage(format!(
-        "{name} is {what}: {} do not apply to it",
+        "{name} is {what}; these flags are for {other}: {}",
         flags.join(", ")
     )))
 }
@@ -383,7 +390,7 @@ fn apply_power(
 }
 
 /// What the gateway would refuse about a policy that flags alone can fix, said in flags.
-fn check(policy: &v1::Policy) -> Result<(), CliError> {
+fn check_policy(policy: &v1::Policy) -> Result<(), CliError> {
     let selector = match &policy.kind {
         Some(Kind::Snapshot(snapshot)) => {
             if snapshot.crons.is_empty() {
@@ -539,6 +546,21 @@ fn run_cell(run: &v1::PolicyRun, cell: &str) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+/// The usage errors the flags show alone, found before connecting (nothing is sent): every
+/// check of `create`; of `update`, a flag given and well formed (the checks that depend on
+/// the policy's kind wait for it to be fetched).
+pub fn check(cmd: &PoliciesCmd) -> Result<(), CliError> {
+    match cmd {
+        PoliciesCmd::Create(create) => create.request().map(drop),
+        PoliciesCmd::Update(update) => {
+            update.check_given()?;
+            update.common.selection.selector()?;
+            update.common.rollout.policy().map(drop)
+        }
+        _ => Ok(()),
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: PoliciesCmd) -> Result<(), CliError> {
@@ -978,7 +1000,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "policies/7 is a snapshot policy: --period, --retain-running do not apply to it"
+            "policies/7 is a snapshot policy; these flags are for power schedules: --period, \
+             --retain-running"
         );
         let err = update(&["--keep", "0"])
             .apply(&mut fetched_snapshot())
@@ -1006,7 +1029,8 @@ mod tests {
             .apply(&mut power.clone())
             .unwrap_err();
         assert!(
-            err.to_string().contains("is a power schedule: --cron"),
+            err.to_string()
+                .contains("is a power schedule; these flags are for snapshot policies: --cron"),
             "{err}"
         );
         update(&[
@@ -1031,6 +1055,19 @@ mod tests {
         // A boolean takes its value after `=` only: a word after it is not its value.
         assert!(refused(&["update", "8", "--retain-running=maybe"]).contains("maybe"));
         assert!(refused(&["update", "8", "--retain-running", "maybe"]).contains("'maybe'"));
+    }
+
+    #[test]
+    fn flag_errors_are_found_before_connecting() {
+        let check_of = |args: &[&str]| check(&parse(args).unwrap());
+        let snapshot = ["create", "snapshot", "--zone", "z", "--cron", "0 3 * * *"];
+        assert!(check_of(&snapshot).is_err());
+        assert!(check_of(&[&snapshot[..], &["--keep", "1"]].concat()).is_ok());
+        assert!(check_of(&["update", "7"]).is_err());
+        assert!(check_of(&["update", "7", "--max-failures", "lots"]).is_err());
+        assert!(check_of(&["update", "7", "--selector", "colour=red"]).is_err());
+        assert!(check_of(&["update", "7", "--keep", "0"]).is_ok());
+        assert!(check_of(&["get", "7"]).is_ok());
     }
 
     #[test]

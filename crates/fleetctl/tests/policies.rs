@@ -187,8 +187,9 @@ async fn update_fetches_applies_the_flags_given_and_sends_the_whole_policy() {
     .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("policies/7 is a snapshot policy: --period do not apply to it"),
+        run.stderr.contains(
+            "policies/7 is a snapshot policy; these flags are for power schedules: --period"
+        ),
         "{}",
         run.stderr
     );
@@ -417,4 +418,17 @@ async fn bad_flags_are_usage_errors_that_send_nothing() {
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
     assert!(gateway.seen.lock().unwrap().is_empty());
+
+    // Found before connecting: a gateway down does not hide them.
+    let nowhere = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    for (args, says) in &cases[..1] {
+        let run = fleetctl(nowhere, Some(TOKEN), args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    let run = fleetctl(nowhere, Some(TOKEN), &["policies", "update", "7"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
 }
