@@ -207,10 +207,14 @@ pub fn read_key_values(pairs: &[KeyValue]) -> Result<BTreeMap<String, Vec<u8>>, 
 
 /// `operations/{uuid}` from a full name or a bare UUID.
 pub fn operation_name(name: &str) -> String {
-    if name.starts_with("operations/") {
-        name.to_owned()
-    } else {
-        format!("operations/{name}")
+    resource_name("operations", name)
+}
+
+/// `{collection}/{id}` (e.g. `batches/7`) from a full name or a bare id.
+pub fn resource_name(collection: &str, name: &str) -> String {
+    match name.strip_prefix(collection) {
+        Some(id) if id.starts_with('/') => name.to_owned(),
+        _ => format!("{collection}/{name}"),
     }
 }
 
@@ -253,5 +257,8 @@ mod tests {
     fn operation_names_accept_bare_uuids() {
         assert_eq!(operation_name("abc"), "operations/abc");
         assert_eq!(operation_name("operations/abc"), "operations/abc");
+        assert_eq!(resource_name("policies", "7"), "policies/7");
+        assert_eq!(resource_name("policies", "policies/7"), "policies/7");
+        assert_eq!(resource_name("policies", "policiesX"), "policies/policiesX");
     }
 }

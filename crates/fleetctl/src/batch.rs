@@ -8,6 +8,7 @@ use crate::args::{LongRunning, Paging};
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::output;
+use crate::selection::{Rollout, Selection};
 
 #[derive(Subcommand, Debug)]
 pub enum BatchCmd {
@@ -41,14 +42,8 @@ pub enum BatchCmd {
 /// What a batch acts on, what it does and how fast.
 #[derive(Args, Debug, Clone)]
 pub struct BatchArgs {
-    /// Zone to select in (repeat for several), or `all`
-    #[arg(long, required = true)]
-    pub zone: Vec<String>,
-    /// Selector terms, all of which must hold (repeatable): tag=T, project=P, name-prefix=N,
-    /// state=S, type=COMMERCIAL_TYPE, id=SERVER_ID; with --volumes: volume-type=T,
-    /// volume-id=VOLUME_ID (and tag, project, name-prefix)
-    #[arg(long)]
-    pub selector: Vec<String>,
+    #[command(flatten)]
+    pub selection: Selection,
     /// Select volumes instead of servers (for snapshot and block-migration)
     #[arg(long)]
     pub volumes: bool,
@@ -59,19 +54,8 @@ pub struct BatchArgs {
     pub action: String,
     #[command(flatten)]
     pub options: ActionOptions,
-    /// Children in flight at once: a count or a percentage (10%)
-    #[arg(long)]
-    pub max_in_flight: Option<String>,
-    /// Failures tolerated before no new child starts: a count or a percentage
-    #[arg(long)]
-    pub max_failures: Option<String>,
-    /// Children in flight at once in each zone: a count or a percentage of the zone's share
-    #[arg(long)]
-    pub max_in_flight_per_zone: Option<String>,
-    /// A first wave of this many children (a count or a percentage); the rest start only
-    /// once it finished within --max-failures
-    #[arg(long)]
-    pub canary: Option<String>,
+    #[command(flatten)]
+    pub rollout: Rollout,
 }
 
 /// The options of the actions that take some.
@@ -158,66 +142,16 @@ pub fn parse_action(action: &str, options: &ActionOptions) -> Result<v1::BatchAc
     })
 }
 
-/// `10%` → a percentage, `3` → a count.
-pub fn parse_limit(flag: &str, text: &str) -> Result<v1::RolloutLimit, CliError> {
-    use v1::rollout_limit::Limit;
-    let bad = || {
-        CliError::Usage(format!(
-            "--{flag}: expected a count or a percentage like 10%; got {text:?}"
-        ))
-    };
-    let limit = match text.strip_suffix('%') {
-        Some(percent) => Limit::Percent(percent.trim().parse().map_err(|_| bad())?),
-        None => Limit::Count(text.trim().parse().map_err(|_| bad())?),
-    };
-    Ok(v1::RolloutLimit { limit: Some(limit) })
-}
-
 /// The CreateBatch request of `args`.
 pub fn request(args: &BatchArgs, validate_only: bool) -> Result<v1::CreateBatchRequest, CliError> {
-    let mut selector = v1::BatchSelector::default();
-    match args.zone.as_slice() {
-        [one] => selector.zone = one.clone(),
-        several => selector.zones = several.to_vec(),
-    }
-    for term in &args.selector {
-        let (key, value) = term.split_once('=').ok_or_else(|| {
-            CliError::Usage(format!("--selector: expected KEY=VALUE; got {term:?}"))
-        })?;
-        let value = value.to_owned();
-        match key {
-            "tag" => selector.tags.push(value),
-            "project" => selector.project = value,
-            "name-prefix" => selector.name_prefix = value,
-            "state" => selector.state = value,
-            "type" => selector.commercial_type = value,
-            "id" => selector.server_ids.push(value),
-            "volume-type" => selector.volume_type = value,
-            "volume-id" => selector.volume_ids.push(value),
-            other => {
-                return Err(CliError::Usage(format!(
-                    "--selector: unknown key {other:?} (tag, project, name-prefix, state, type, \
-                     id, volume-type, volume-id)"
-                )));
-            }
-        }
-    }
+    let mut selector = args.selection.selector()?;
     if args.volumes {
         selector.target = v1::BatchTarget::Volumes as i32;
     }
-    let limit = |flag: &str, text: &Option<String>| {
-        text.as_deref().map(|t| parse_limit(flag, t)).transpose()
-    };
-    let policy = v1::RolloutPolicy {
-        max_in_flight: limit("max-in-flight", &args.max_in_flight)?,
-        max_failures: limit("max-failures", &args.max_failures)?,
-        max_in_flight_per_zone: limit("max-in-flight-per-zone", &args.max_in_flight_per_zone)?,
-        canary: limit("canary", &args.canary)?,
-    };
     Ok(v1::CreateBatchRequest {
         selector: Some(selector),
         action: Some(parse_action(&args.action, &args.options)?),
-        policy: Some(policy),
+        policy: Some(args.rollout.policy()?),
         validate_only,
         request_id: String::new(),
     })
@@ -288,11 +222,7 @@ fn unfinished(batch: &v1::Batch) -> Option<String> {
 
 /// `ID` → `batches/ID`.
 fn batch_name(name: String) -> String {
-    if name.starts_with("batches/") {
-        name
-    } else {
-        format!("batches/{name}")
-    }
+    crate::args::resource_name("batches", &name)
 }
 
 pub async fn run(ctx: &Ctx, cmd: BatchCmd) -> Result<(), CliError> {
@@ -384,15 +314,19 @@ mod tests {
 
     fn args(zone: &[&str], selector: &[&str]) -> BatchArgs {
         BatchArgs {
-            zone: zone.iter().map(|z| (*z).to_owned()).collect(),
-            selector: selector.iter().map(|s| (*s).to_owned()).collect(),
+            selection: Selection {
+                zone: zone.iter().map(|z| (*z).to_owned()).collect(),
+                selector: selector.iter().map(|s| (*s).to_owned()).collect(),
+            },
             volumes: false,
             action: "reboot".into(),
             options: ActionOptions::default(),
-            max_in_flight: Some("10%".into()),
-            max_failures: Some("2".into()),
-            max_in_flight_per_zone: Some("1".into()),
-            canary: Some("5%".into()),
+            rollout: Rollout {
+                max_in_flight: Some("10%".into()),
+                max_failures: Some("2".into()),
+                max_in_flight_per_zone: Some("1".into()),
+                canary: Some("5%".into()),
+            },
         }
     }
 
@@ -554,14 +488,9 @@ mod tests {
             request(&args(&["all"], &["tag"]), false),
             Err(CliError::Usage(_))
         ));
-        assert!(matches!(
-            parse_limit("max-in-flight", "ten"),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            parse_limit("max-in-flight", "x%"),
-            Err(CliError::Usage(_))
-        ));
+        let mut slow = args(&["all"], &[]);
+        slow.rollout.max_failures = Some("x%".into());
+        assert!(matches!(request(&slow, false), Err(CliError::Usage(_))));
         assert_eq!(batch_name("7".into()), "batches/7");
         assert_eq!(batch_name("batches/7".into()), "batches/7");
     }

@@ -165,6 +165,9 @@ impl Gateway {
     pub fn batches(&self) -> v1::batches_client::BatchesClient<AuthChannel> {
         v1::batches_client::BatchesClient::new(self.channel())
     }
+    pub fn policies(&self) -> v1::policies_client::PoliciesClient<AuthChannel> {
+        v1::policies_client::PoliciesClient::new(self.channel())
+    }
 }
 
 /// The error and its sources on one line: tonic's top-level transport error

@@ -67,6 +67,8 @@ paged!(
     ListOperationsRequest => ListOperationsResponse,
     ListAuditEventsRequest => ListAuditEventsResponse,
     ListBatchesRequest => ListBatchesResponse,
+    ListPoliciesRequest => ListPoliciesResponse,
+    ListPolicyRunsRequest => ListPolicyRunsResponse,
 );
 
 impl PageRequest for v1::ListDefaultSecurityGroupRulesRequest {

@@ -14,6 +14,9 @@ mod ctx;
 mod error;
 mod operations;
 mod output;
+mod policies;
+mod schedule;
+mod selection;
 mod table;
 
 use std::process::ExitCode;
@@ -126,6 +129,10 @@ pub enum Command {
     /// list, pause, resume, cancel)
     #[command(subcommand)]
     Batch(batch::BatchCmd),
+    /// Policies that run on their own: snapshots on cron schedules with retention, power
+    /// schedules (create snapshot|power, get, list, update, delete, pause, resume, run, runs)
+    #[command(subcommand)]
+    Policies(policies::PoliciesCmd),
     /// Call any fleet.v1 method with a JSON request
     Call(call::CallArgs),
 }
@@ -160,14 +167,22 @@ fn main() -> ExitCode {
 fn usage_error(err: &clap::Error) -> ExitCode {
     // Printing can only fail on a closed stream, where nothing more can be said.
     let _ = err.print();
-    // The derive raises a missing flattened `--zone` as a raw error naming the field
-    // (`…not provided: zone`) with no argument context, so the message is all there is.
-    if err.kind() == clap::error::ErrorKind::MissingRequiredArgument
-        && err.to_string().contains("zone")
-    {
+    if needs_zone_hint(err) {
         output::note(args::ZONE_HINT);
     }
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(error::exit::GENERIC))
+}
+
+/// Whether `err` is a zonal command's missing `--zone` (which FLEET_ZONE and
+/// SCW_DEFAULT_ZONE can give). The derive raises a missing flattened `--zone` with an
+/// environment default as a raw error naming the field (`…not provided: zone`) with no
+/// argument context, so the message is all there is; an error with that context names
+/// other missing flags (e.g. `batch`'s `--action`, or its own `--zone`, read from no
+/// variable).
+fn needs_zone_hint(err: &clap::Error) -> bool {
+    err.kind() == clap::error::ErrorKind::MissingRequiredArgument
+        && err.get(clap::error::ContextKind::InvalidArg).is_none()
+        && err.to_string().contains("zone")
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -177,6 +192,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     {
         // Listing methods needs no gateway.
         return call::list_methods();
+    }
+    // A usage error of flags clap cannot check alone is found before connecting.
+    if let Command::Policies(cmd) = &cli.command {
+        policies::check(cmd)?;
     }
     let gateway = Gateway::connect(ConnectOptions {
         addr: cli.addr,
@@ -206,6 +225,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Operations(cmd) => operations::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Batch(cmd) => batch::run(&ctx, cmd).await,
+        Command::Policies(cmd) => policies::run(&ctx, cmd).await,
         Command::Call(args) => call::run(&ctx, args).await,
     }
 }
@@ -311,6 +331,21 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn only_a_zonal_commands_missing_zone_gets_the_zone_hint() {
+        let raw = clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "the following required argument was not provided: zone",
+        );
+        assert!(needs_zone_hint(&raw));
+        // Its usage line names --zone, but what is missing is --cron.
+        let err = parse(&["policies", "create", "snapshot", "--zone", "all"]).unwrap_err();
+        assert!(err.to_string().contains("--zone"), "{err}");
+        assert!(!needs_zone_hint(&err), "{err}");
+        let err = parse(&["batch", "run", "--action", "reboot"]).unwrap_err();
+        assert!(!needs_zone_hint(&err), "{err}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! row per item; any other message prints as `KEY  value` lines. Columns come
 //! from [`columns`], keyed by the item's message name; a type without columns
 //! falls back to its id/name/zone/state fields, or every non-empty leaf, so new
-//! messages still print. Paths are dotted JSON paths (`public_ips.0.address`).
+//! messages still print. Paths are dotted JSON paths (`public_ips.0.address`), or
+//! `@…` for a column computed from the whole item (a policy's schedule summary:
+//! [`crate::policies::table_cell`]).
 //! Only the table goes to stdout; notes such as unreachable zones go to stderr
 //! (see [`crate::output`]) so the table stays parseable.
 
@@ -136,6 +138,26 @@ fn columns(message: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("SNAPSHOT", "capabilities.snapshot"),
             ("MIN", "constraints.min"),
             ("MAX", "constraints.max"),
+        ],
+        "fleet.v1.Policy" => &[
+            ("NAME", "name"),
+            ("DISPLAY NAME", "display_name"),
+            ("KIND", "@policy.kind"),
+            ("STATE", "@policy.state"),
+            ("SCHEDULE", "@policy.schedule"),
+            ("SELECTOR", "@policy.selector"),
+            ("RETENTION", "@policy.retention"),
+            ("NEXT RUN", "next_run_time"),
+        ],
+        "fleet.v1.PolicyRun" => &[
+            ("SLOT", "slot_local"),
+            ("TRIGGER", "@run.trigger"),
+            ("OUTCOME", "@run.outcome"),
+            ("BATCH", "batch"),
+            ("ACTION", "action"),
+            ("LATE", "@run.late"),
+            ("DELETIONS", "@run.deletions"),
+            ("DETAIL", "detail"),
         ],
         "fleet.v1.ServerActionResult" => &[
             ("ACTION", "action"),
@@ -335,7 +357,11 @@ const DEFAULT_API: &str = "instance";
 
 /// The cell text at a dotted path; sizes in bytes print in decimal units, and an unset
 /// `api` (fleet.v1 leaves it unset for Instance volumes and snapshots) names Instance.
+/// A path `@…` is a computed column: the cell is made from the whole item.
 fn cell_at(value: &Value, path: &str) -> String {
+    if let Some(column) = path.strip_prefix('@') {
+        return crate::policies::table_cell(column, value).unwrap_or_default();
+    }
     let mut current = value;
     for part in path.split('.') {
         let next = match current {

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::storage::{SNAPSHOT_ID, VOLUME_ID};
-use support::{TOKEN, fleetctl, start};
+use support::{TOKEN, fleetctl, rows, start};
 
 /// The request of the one call of `method`, with its fresh request_id checked and removed.
 fn sent(gateway: &support::Gateway, method: &str) -> Value {
@@ -183,16 +183,7 @@ async fn volumes_list_all_zones_names_the_api_of_each_volume() {
     let (addr, gateway) = start().await;
     let run = fleetctl(addr, Some(TOKEN), &["volumes", "list", "--zone", "all"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let rows: Vec<Vec<&str>> = run
-        .stdout
-        .lines()
-        .map(|l| {
-            l.split("   ")
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect()
-        })
-        .collect();
+    let rows = rows(&run.stdout);
     assert_eq!(
         rows[0],
         [

@@ -1,10 +1,12 @@
 //! The in-test gateway the `fleetctl` tests run the real binary against: Servers,
-//! ServerActions, Volumes, Snapshots and Operations services that record what they
-//! receive (method, token header, request as JSON) and answer with canned messages.
+//! ServerActions, Volumes, Snapshots, Operations, Audit, Batches and Policies services that
+//! record what they receive (method, token header, request as JSON) and answer with canned
+//! messages.
 
 // Each test binary uses the part of the fake it needs.
 #![allow(dead_code)]
 
+pub mod policies;
 pub mod storage;
 
 use std::net::SocketAddr;
@@ -15,6 +17,7 @@ use fleet_proto::v1;
 use fleet_proto::v1::audit_server::{Audit, AuditServer};
 use fleet_proto::v1::batches_server::{Batches, BatchesServer};
 use fleet_proto::v1::operations_server::{Operations, OperationsServer};
+use fleet_proto::v1::policies_server::PoliciesServer;
 use fleet_proto::v1::server_actions_server::{ServerActions, ServerActionsServer};
 use fleet_proto::v1::servers_server::{Servers, ServersServer};
 use fleet_proto::v1::snapshots_server::SnapshotsServer;
@@ -600,12 +603,27 @@ pub async fn start() -> (SocketAddr, Gateway) {
             .add_service(SnapshotsServer::new(service.clone()))
             .add_service(OperationsServer::new(service.clone()))
             .add_service(AuditServer::new(service.clone()))
-            .add_service(BatchesServer::new(service))
+            .add_service(BatchesServer::new(service.clone()))
+            .add_service(PoliciesServer::new(service))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await
             .unwrap();
     });
     (addr, gateway)
+}
+
+/// The cells of each line of a table (columns are three spaces or more apart; empty cells
+/// are left out).
+pub fn rows(table: &str) -> Vec<Vec<&str>> {
+    table
+        .lines()
+        .map(|l| {
+            l.split("   ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect()
 }
 
 pub struct Run {
