@@ -19,7 +19,7 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
 ];
 
 /// What `--period` takes, for its errors.
-const PERIOD_FORMAT: &str = "expected DAYS HH:MM-HH:MM, e.g. 'mon-fri 08:00-20:00' or \
+const PERIOD_FORMAT: &str = "expected DAYS HH:MM-HH:MM (or HH:MM:SS), e.g. 'mon-fri 08:00-20:00' or \
 'daily 22:00-06:00' (DAYS: daily, mon,tue,… or ranges like mon-fri)";
 
 /// A cron expression of 5 fields, or 6 with seconds first (the gateway checks the fields).
@@ -97,7 +97,7 @@ fn index(day: Weekday) -> usize {
         .unwrap_or_default()
 }
 
-/// `8:00`, `08:00` → `08:00` (00:00 to 23:59).
+/// `8:00`, `08:00` → `08:00`; `08:00:30` keeps its seconds (00:00 to 23:59:59).
 pub fn parse_time(text: &str) -> Result<String, String> {
     let bad = || {
         let hint = if text == "24:00" {
@@ -105,23 +105,31 @@ pub fn parse_time(text: &str) -> Result<String, String> {
         } else {
             ""
         };
-        format!("bad time {text:?}: expected HH:MM from 00:00 to 23:59{hint}")
+        format!("bad time {text:?}: expected HH:MM or HH:MM:SS from 00:00 to 23:59:59{hint}")
     };
-    let (hours, minutes) = text.split_once(':').ok_or_else(bad)?;
+    let parts: Vec<&str> = text.split(':').collect();
     let digits = |s: &str, widths: std::ops::RangeInclusive<usize>| {
         widths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };
-    if !digits(hours, 1..=2) || !digits(minutes, 2..=2) {
+    let (hours, minutes, seconds) = match parts.as_slice() {
+        [h, m] => (*h, *m, None),
+        [h, m, s] => (*h, *m, Some(*s)),
+        _ => return Err(bad()),
+    };
+    if !digits(hours, 1..=2) || !digits(minutes, 2..=2) || !seconds.is_none_or(|s| digits(s, 2..=2))
+    {
         return Err(bad());
     }
-    let (hours, minutes): (u32, u32) = (
-        hours.parse().map_err(|_| bad())?,
-        minutes.parse().map_err(|_| bad())?,
-    );
-    if hours > 23 || minutes > 59 {
+    let number = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let (hours, minutes) = (number(hours)?, number(minutes)?);
+    let seconds = seconds.map(number).transpose()?;
+    if hours > 23 || minutes > 59 || seconds.is_some_and(|s| s > 59) {
         return Err(bad());
     }
-    Ok(format!("{hours:02}:{minutes:02}"))
+    Ok(match seconds {
+        Some(seconds) => format!("{hours:02}:{minutes:02}:{seconds:02}"),
+        None => format!("{hours:02}:{minutes:02}"),
+    })
 }
 
 /// `DAYS HH:MM-HH:MM` → a power period.
@@ -279,8 +287,20 @@ mod tests {
         assert_eq!(parse_time("8:05"), Ok("08:05".to_owned()));
         assert_eq!(parse_time("23:59"), Ok("23:59".to_owned()));
         assert_eq!(parse_time("0:00"), Ok("00:00".to_owned()));
+        assert_eq!(parse_time("08:00:30"), Ok("08:00:30".to_owned()));
         for bad in [
-            "24:00", "12:60", "8", "8:5", "08:000", "-1:00", "ab:cd", "08h00", "+8:00",
+            "24:00",
+            "12:60",
+            "8",
+            "8:5",
+            "08:000",
+            "-1:00",
+            "ab:cd",
+            "08h00",
+            "+8:00",
+            "08:00:60",
+            "08:00:5",
+            "08:00:00:00",
         ] {
             let err = parse_time(bad).unwrap_err();
             assert!(err.contains("expected HH:MM"), "{bad}: {err}");
