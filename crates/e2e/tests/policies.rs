@@ -288,6 +288,22 @@ async fn a_week_of_nightly_snapshots_keeps_three_per_volume_and_no_foreign_one_g
     .await
     .unwrap();
     assert_eq!(deletes_audited, 4 * volumes.len() as i64);
+    let batches_audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT resource, operation FROM gateway_audit WHERE caller = $1 \
+         AND method = 'fleet.v1.Batches/CreateBatch' AND outcome = 'OK' ORDER BY id",
+    )
+    .bind(&policy.name)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let mut expected: Vec<(String, String)> = by_slot
+        .iter()
+        .map(|r| (r.name.clone(), r.batch.replace("batches/", "operations/")))
+        .collect();
+    expected.sort();
+    let mut audited = batches_audited.clone();
+    audited.sort();
+    assert_eq!(audited, expected, "each run's batch audited as the policy");
 }
 
 /// Fires every slot from `from` to `until` (the injected clock at each), after a first

@@ -32,8 +32,7 @@ async fn next_slot(pool: &sqlx::PgPool, id: i64) -> OffsetDateTime {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_slot_runs_once_while_schedulers_are_killed_around_slot_times() {
-    let mut cluster =
-        Cluster::start("policy-kill", &[ZONE], &["scheduler-a", "scheduler-b"]).await;
+    let mut cluster = Cluster::start("policy-kill", &[ZONE], &["scheduler-a", "scheduler-b"]).await;
     let port = cluster.add_gateway("gateway").await;
     let pool = cluster.pool.clone();
     let logs = cluster.logs.clone();
@@ -63,11 +62,7 @@ async fn each_slot_runs_once_while_schedulers_are_killed_around_slot_times() {
         .await
         .expect("CreatePolicy")
         .into_inner();
-    let id: i64 = policy
-        .name
-        .trim_start_matches("policies/")
-        .parse()
-        .unwrap();
+    let id: i64 = policy.name.trim_start_matches("policies/").parse().unwrap();
 
     // Kill a scheduler just before, at or just after a slot (the offsets cycle), the other one
     // staying up, and start it again a slot later.
@@ -122,7 +117,10 @@ async fn each_slot_runs_once_while_schedulers_are_killed_around_slot_times() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert!(per_slot_jobs.is_empty(), "slots with two run jobs: {per_slot_jobs:?}");
+    assert!(
+        per_slot_jobs.is_empty(),
+        "slots with two run jobs: {per_slot_jobs:?}"
+    );
     let runs: Vec<(String, OffsetDateTime, String, bool)> = sqlx::query_as(
         "SELECT slot_local, slot_at, outcome, late FROM policy_runs WHERE policy_id = $1 \
          ORDER BY slot_at",
@@ -150,7 +148,8 @@ async fn each_slot_runs_once_while_schedulers_are_killed_around_slot_times() {
         );
     }
     assert!(
-        runs.iter().all(|(_, _, outcome, late)| outcome == "succeeded" && !late),
+        runs.iter()
+            .all(|(_, _, outcome, late)| outcome == "succeeded" && !late),
         "{runs:?}; logs in {}",
         logs.display()
     );

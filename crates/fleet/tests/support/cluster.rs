@@ -255,7 +255,13 @@ impl Cluster {
 
     /// Creates running servers `{prefix}-{zone}-{i}` tagged `tag` (SBS roots, from a label)
     /// through the gateway on `port`; answers their ids.
-    pub async fn servers(&self, port: u16, prefix: &str, per_zone: usize, tag: &str) -> Vec<String> {
+    pub async fn servers(
+        &self,
+        port: u16,
+        prefix: &str,
+        per_zone: usize,
+        tag: &str,
+    ) -> Vec<String> {
         let (channel, bearer) = self.connect(port);
         let mut servers =
             v1::servers_client::ServersClient::with_interceptor(channel.clone(), bearer.clone());

@@ -31,10 +31,13 @@ use super::{
     POLICY_TAG, POLICY_ZONE, PolicyRow, RunAction, RunArgs, RunOutcome, RunRow, RunTrigger,
     SLOT_TAG, load_policy, load_run, record_run,
 };
+use crate::audit::{self, AuditRecord};
 use crate::auth::Caller;
 use crate::batches::select::{Selected, resolve_all};
 use crate::batches::service::{BatchesApi, check_create, request_hash};
-use crate::batches::{BATCH_KIND, BatchState, ChildOutcome, load_batch, load_children};
+use crate::batches::{
+    BATCH_KIND, BatchState, CREATE_BATCH, ChildOutcome, load_batch, load_children,
+};
 use crate::call::Api;
 use crate::errors::GatewayError;
 
@@ -263,9 +266,20 @@ async fn start(api: &Arc<Api>, policy: &PolicyRow, run: &RunRow) -> Result<Step,
     }
     let hash = request_hash(&request);
     let batches = BatchesApi { api: api.clone() };
-    let operation = batches
+    let started = batches
         .start(&caller, &request, batch_action, &selected, false, &hash)
-        .await?;
+        .await;
+    // The run's batch is a mutation like a caller's CreateBatch: audited as the policy.
+    let mut record = AuditRecord::new(&caller, CREATE_BATCH);
+    record.request_id = Some(request.request_id.clone());
+    record.resource = Some(super::run_name(policy.id, &run.id.to_string()));
+    if let Ok(operation) = &started {
+        record.started(&operation.name);
+    }
+    let status = started.as_ref().err().map(GatewayError::to_status);
+    record.finish(status.as_ref().map_or(Ok(()), Err));
+    audit::record(&api.pool, &record).await;
+    let operation = started?;
     let batch_id = crate::operations::parse_name(&operation.name)?;
     set_batch(api, run, batch_id).await?;
     tracing::info!(policy_id = policy.id, run = run.id, slot = %run.slot.local, batch_id,
