@@ -403,3 +403,137 @@ async fn each_local_slot_of_a_dst_day_in_paris_runs_once() {
     .unwrap();
     assert!(per_slot.is_empty(), "slots run twice: {per_slot:?}");
 }
+
+async fn state_of(env: &Env, id: &str) -> String {
+    let mut servers = common::batches::servers_client(env).await;
+    must(
+        "GetServer",
+        servers
+            .get_server(v1::GetServerRequest {
+                zone: ZONE.into(),
+                server_id: id.into(),
+            })
+            .await,
+    )
+    .state
+}
+
+/// Power calls the emulator served per server id, in order ("poweron", "poweroff", …).
+fn power_calls(env: &Env, id: &str) -> Vec<String> {
+    let path = format!("/instance/v1/zones/{ZONE}/servers/{id}/action");
+    env.emulator
+        .call_log()
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == path && c.status < 300)
+        .map(|c| c.path.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_power_schedule_starts_stops_keeps_a_hand_started_server_and_spans_adjacent_periods() {
+    let env = start().await;
+    // Off, to be started by the schedule; and one someone started by hand before the period.
+    let off = servers_from(
+        &env,
+        ZONE,
+        "stg-off",
+        1,
+        &["staging"],
+        "ubuntu_jammy",
+        false,
+    )
+    .await;
+    let by_hand = servers_from(
+        &env,
+        ZONE,
+        "stg-hand",
+        1,
+        &["staging"],
+        "ubuntu_jammy",
+        true,
+    )
+    .await;
+    let (off, by_hand) = (off[0].id.clone(), by_hand[0].id.clone());
+    let mut client = policies(&env).await;
+    let period = |start: &str, stop: &str| v1::PowerPeriod {
+        start_time: start.into(),
+        stop_time: stop.into(),
+        weekdays: vec![],
+    };
+    let policy = must(
+        "CreatePolicy",
+        client
+            .create_policy(v1::CreatePolicyRequest {
+                policy: Some(v1::Policy {
+                    kind: Some(v1::policy::Kind::Power(v1::PowerSchedule {
+                        selector: Some(v1::BatchSelector {
+                            zone: ZONE.into(),
+                            tags: vec!["staging".into()],
+                            ..Default::default()
+                        }),
+                        // Adjacent: the 12:00 joint neither stops nor restarts anything.
+                        periods: vec![period("08:00", "12:00"), period("12:00", "18:00")],
+                        retain_running: true,
+                        ..Default::default()
+                    })),
+                    catch_up: v1::CatchUp::Skip as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await,
+    );
+    let id = policy_id(&policy);
+    // Three edges (08:00, 12:00, 18:00): three schedules. The clock jumps to a day ahead;
+    // what was due before is skipped, once per schedule.
+    assert_eq!(fire_at(&env, at("2027-01-04T07:59:59Z")).await, 0);
+    env.emulator.clear_call_log();
+
+    assert_eq!(fire_at(&env, at("2027-01-04T08:00:00Z")).await, 1);
+    let runs = settled(&env, &policy.name, 4).await;
+    let start = &runs[0];
+    assert_eq!(start.action, "start", "{start:?}");
+    assert_eq!(
+        start.outcome,
+        v1::PolicyRunOutcome::Succeeded as i32,
+        "{start:?}"
+    );
+    assert_eq!(start.retained_servers, [by_hand.clone()]);
+    assert_eq!(state_of(&env, &off).await, "running");
+
+    assert_eq!(fire_at(&env, at("2027-01-04T12:00:00Z")).await, 1);
+    let runs = settled(&env, &policy.name, 5).await;
+    let joint = &runs[0];
+    assert_eq!(joint.slot_local, "2027-01-04T12:00:00");
+    assert_eq!(
+        joint.outcome,
+        v1::PolicyRunOutcome::NothingToDo as i32,
+        "{joint:?}"
+    );
+    assert!(
+        joint.batch.is_empty() && joint.action.is_empty(),
+        "{joint:?}"
+    );
+
+    assert_eq!(fire_at(&env, at("2027-01-04T18:00:00Z")).await, 1);
+    let runs = settled(&env, &policy.name, 6).await;
+    let stop = &runs[0];
+    assert_eq!(stop.action, "stop", "{stop:?}");
+    assert_eq!(
+        stop.outcome,
+        v1::PolicyRunOutcome::Succeeded as i32,
+        "{stop:?}"
+    );
+    assert_eq!(state_of(&env, &off).await, "stopped");
+    // Started by hand before its period: left running at its end.
+    assert_eq!(state_of(&env, &by_hand).await, "running");
+    // Upstream: one power-on and one power-off of the scheduled server, none at the joint,
+    // nothing for the one started by hand.
+    assert_eq!(power_calls(&env, &off).len(), 2);
+    assert!(power_calls(&env, &by_hand).is_empty());
+    let skipped = runs
+        .iter()
+        .filter(|r| r.outcome == v1::PolicyRunOutcome::Skipped as i32)
+        .count();
+    assert_eq!((skipped, id > 0), (3, true));
+}

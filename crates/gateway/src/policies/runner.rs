@@ -111,12 +111,39 @@ async fn handle(api: &Arc<Api>, job: &ClaimedJob, tick: Duration) -> Outcome {
             until: OffsetDateTime::now_utc() + tick,
             progress: None,
         },
+        Err(err) if job.job.attempt >= job.job.max_attempts => {
+            // The last attempt: the run ends failed rather than stay "running" for ever.
+            tracing::error!(job_id = job.id(), policy_id = args.policy_id, error = %err,
+                attempts = job.job.attempt, "policy run gave up");
+            let detail = format!("gave up after {} attempts: {err}", job.job.attempt);
+            if let Err(record) = give_up(api, job.id(), &detail).await {
+                tracing::error!(job_id = job.id(), error = %record,
+                    "could not record a policy run's failure");
+                return Outcome::Retry(JobError::new("policy_run", record.to_string()));
+            }
+            Outcome::Fail(JobError::new("policy_run", err.to_string()))
+        }
         Err(err) => {
             tracing::warn!(job_id = job.id(), policy_id = args.policy_id, error = %err,
                 "policy run step failed; retrying");
             Outcome::Retry(JobError::new("policy_run", err.to_string()))
         }
     }
+}
+
+/// Ends run `id` failed with `detail`, if it is still running.
+async fn give_up(api: &Api, id: i64, detail: &str) -> Result<(), GatewayError> {
+    sqlx::query(
+        "UPDATE policy_runs SET outcome = $2, detail = $3, finished_at = now() \
+         WHERE id = $1 AND outcome = $4",
+    )
+    .bind(id)
+    .bind(RunOutcome::Failed.as_str())
+    .bind(crate::errors::clip(detail, 1024))
+    .bind(RunOutcome::Running.as_str())
+    .execute(&api.pool)
+    .await?;
+    Ok(())
 }
 
 async fn step(api: &Arc<Api>, id: i64, args: &RunArgs) -> Result<Step, GatewayError> {
@@ -149,12 +176,13 @@ async fn finish(
 ) -> Result<Step, GatewayError> {
     sqlx::query(
         "UPDATE policy_runs SET outcome = $2, deletions = $3, detail = $4, finished_at = now() \
-         WHERE id = $1 AND outcome = 'running'",
+         WHERE id = $1 AND outcome = $5",
     )
     .bind(run.id)
     .bind(outcome.as_str())
     .bind(serde_json::to_value(deletions).unwrap_or(Value::Array(Vec::new())))
     .bind(detail)
+    .bind(RunOutcome::Running.as_str())
     .execute(&api.pool)
     .await?;
     tracing::info!(policy_id = run.policy_id, run = run.id, slot = %run.slot.local,
@@ -199,8 +227,9 @@ async fn start(api: &Arc<Api>, policy: &PolicyRow, run: &RunRow) -> Result<Step,
             match super::power::decide(&periods, tz(policy)?, run.slot.at, edge) {
                 Some(true) => (RunAction::Start, true),
                 Some(false) => (RunAction::Stop, false),
+                // No action recorded: a stop after the joint still finds the retained
+                // servers of the period's real start.
                 None => {
-                    record_action(api, run, RunAction::Start, &[]).await?;
                     return finish(
                         api,
                         run,

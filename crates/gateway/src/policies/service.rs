@@ -55,22 +55,24 @@ pub fn slot_at(at: OffsetDateTime, tz: Tz) -> Slot {
 }
 
 /// Creates, replaces or removes the schedules of `policy` to match `checked` (none when
-/// `checked` is `None`), in the caller's transaction.
+/// `checked` is `None`), in the caller's transaction. A schedule whose cron and zone are
+/// unchanged keeps its pending slot and its slot records.
 async fn sync_schedules(
     conn: &mut PgConnection,
     policy: &PolicyRow,
     checked: Option<&Checked>,
 ) -> Result<(), GatewayError> {
-    sqlx::query("DELETE FROM schedules WHERE name LIKE $1")
+    let schedules = checked.map_or_else(Vec::new, |checked| spec::schedules(policy, checked));
+    let now = OffsetDateTime::now_utc();
+    for schedule in &schedules {
+        fleet_scheduler::upsert_schedule_at(&mut *conn, schedule, now).await?;
+    }
+    let kept: Vec<String> = schedules.into_iter().map(|s| s.name).collect();
+    sqlx::query("DELETE FROM schedules WHERE name LIKE $1 AND NOT (name = ANY($2))")
         .bind(spec::schedule_pattern(policy.id))
+        .bind(&kept)
         .execute(&mut *conn)
         .await?;
-    if let Some(checked) = checked {
-        let now = OffsetDateTime::now_utc();
-        for schedule in spec::schedules(policy, checked) {
-            fleet_scheduler::upsert_schedule_at(&mut *conn, &schedule, now).await?;
-        }
-    }
     Ok(())
 }
 
