@@ -498,7 +498,7 @@ async fn a_power_schedule_starts_stops_keeps_a_hand_started_server_and_spans_adj
         v1::PolicyRunOutcome::Succeeded as i32,
         "{start:?}"
     );
-    assert_eq!(start.retained_servers, [by_hand.clone()]);
+    assert_eq!(start.retained_servers, std::slice::from_ref(&by_hand));
     assert_eq!(state_of(&env, &off).await, "running");
 
     assert_eq!(fire_at(&env, at("2027-01-04T12:00:00Z")).await, 1);
