@@ -6,35 +6,17 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::Value;
-use support::dev::{TOKEN, start_dev, stop_with_sigint, wait_healthy};
-use support::{fleetctl_bin, free_port, http_get_json};
+use support::dev::DevWithEmulator;
+use support::{fleetctl_bin, http_get_json};
 
 const ZONE: &str = "fr-par-1";
-
-fn ok(bin: &Path, port: u16, args: &[&str]) -> Value {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["-o", "json"]);
-    support::fleetctl_json(bin, port, TOKEN, &all)
-}
 
 fn id_of(value: &Value) -> String {
     value["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no id in {value:#}"))
         .to_owned()
-}
-
-/// The emulator's tenant key, from the banner `fleet dev` prints (`SCW_SECRET_KEY=…`).
-fn dev_tenant(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.split("SCW_SECRET_KEY=")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == ')').next())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no SCW_SECRET_KEY in the banner:\n{text}"))
 }
 
 /// Every Block volume of the zone, as the emulator's Block API lists them.
@@ -57,23 +39,12 @@ fn block_volumes(emulator_port: u16, key: &str) -> Vec<Value> {
 #[test]
 fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     let ctl = fleetctl_bin();
-    let temp = tempfile::tempdir().expect("temp dir");
-    let log = temp.path().join("dev.log");
-    let (port, emulator_port) = (free_port(), free_port());
-    let emulator_listen = format!("127.0.0.1:{emulator_port}");
-    let dev = start_dev(
-        &temp.path().join("data"),
-        port,
-        &log,
-        &["--emulator-listen", &emulator_listen],
-    );
-    wait_healthy(port, &log);
-    let key = dev_tenant(&log);
+    let dev = DevWithEmulator::start();
+    let (emulator_port, key) = (dev.emulator_port, dev.key.clone());
 
     // From a label, with no root volume type: the root is an SBS volume, held by Block.
-    let server = ok(
+    let server = dev.ok(
         &ctl,
-        port,
         &[
             "servers",
             "create",
@@ -92,13 +63,12 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     let root = &server["volumes"]["0"];
     assert_eq!(root["volume_type"], "sbs_volume", "{server:#}");
     let root_id = id_of(root);
-    let root_volume = ok(&ctl, port, &["volumes", "get", "--zone", ZONE, &root_id]);
+    let root_volume = dev.ok(&ctl, &["volumes", "get", "--zone", ZONE, &root_id]);
     assert_eq!(root_volume["api"], "block", "{root_volume:#}");
     assert_eq!(root_volume["server"]["id"], server_id.as_str());
 
-    let snapshot = ok(
+    let snapshot = dev.ok(
         &ctl,
-        port,
         &[
             "snapshots",
             "create",
@@ -116,9 +86,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     assert_eq!(snapshot["base_volume"]["id"], root_id.as_str());
     let snapshot_id = id_of(&snapshot);
 
-    let backup = ok(
+    let backup = dev.ok(
         &ctl,
-        port,
         &[
             "servers", "action", "--zone", ZONE, &server_id, "backup", "--wait",
         ],
@@ -129,9 +98,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
         "{backup:#}"
     );
 
-    let export = ok(
+    let export = dev.ok(
         &ctl,
-        port,
         &[
             "snapshots",
             "export",
@@ -148,9 +116,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     assert_eq!(export["snapshot"]["id"], snapshot_id.as_str(), "{export:#}");
     assert_eq!(export["snapshot"]["state"], "available");
 
-    let restored = ok(
+    let restored = dev.ok(
         &ctl,
-        port,
         &[
             "snapshots",
             "restore",
@@ -167,9 +134,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     assert_eq!(restored["size"], snapshot["size"]);
     let restored_id = id_of(&restored);
 
-    let resized = ok(
+    let resized = dev.ok(
         &ctl,
-        port,
         &[
             "volumes",
             "resize",
@@ -187,9 +153,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     assert_eq!(resized["perf_iops"], 15000);
     assert_eq!(resized["state"], "available");
 
-    let data = ok(
+    let data = dev.ok(
         &ctl,
-        port,
         &[
             "volumes", "create", "--zone", ZONE, "--name", "data", "--size", "20GB", "--iops",
             "15000", "--wait",
@@ -198,9 +163,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     assert_eq!(data["api"], "block", "{data:#}");
     assert_eq!(data["perf_iops"], 15000);
     let data_id = id_of(&data);
-    ok(
+    dev.ok(
         &ctl,
-        port,
         &[
             "servers",
             "attach-volume",
@@ -216,7 +180,7 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
     );
 
     // Both families in one list.
-    let listed = ok(&ctl, port, &["volumes", "list", "--zone", "all"]);
+    let listed = dev.ok(&ctl, &["volumes", "list", "--zone", "all"]);
     let ids: Vec<&str> = listed["volumes"]
         .as_array()
         .expect("volumes array")
@@ -227,9 +191,8 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
         assert!(ids.contains(&id.as_str()), "{id} not listed: {listed:#}");
     }
 
-    let deleted = ok(
+    let deleted = dev.ok(
         &ctl,
-        port,
         &[
             "servers",
             "delete",
@@ -272,5 +235,5 @@ fn sbs_server_snapshot_backup_export_restore_resize_and_delete() {
         "the restored volume was not the server's and stays"
     );
 
-    stop_with_sigint(dev);
+    dev.stop();
 }

@@ -14,32 +14,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::dev::{TOKEN, start_dev, stop_with_sigint, wait_healthy};
-use support::{fleetctl_bin, free_port, http_get_json};
+use support::dev::DevWithEmulator;
+use support::{fleetctl_bin, http_get_json};
 
 const ZONE: &str = "fr-par-1";
-
-fn ok(bin: &Path, port: u16, args: &[&str]) -> Value {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["-o", "json"]);
-    support::fleetctl_json(bin, port, TOKEN, &all)
-}
 
 fn text(value: &Value, key: &str) -> String {
     value[key]
         .as_str()
         .unwrap_or_else(|| panic!("no {key} in {value:#}"))
         .to_owned()
-}
-
-/// The emulator's tenant key, from the banner `fleet dev` prints (`SCW_SECRET_KEY=…`).
-fn dev_tenant(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.split("SCW_SECRET_KEY=")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == ')').next())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no SCW_SECRET_KEY in the banner:\n{text}"))
 }
 
 /// Waits (bounded, polling) until `probe` answers `Some`.
@@ -63,15 +47,12 @@ fn wait_for<T>(
     }
 }
 
-fn runs(bin: &Path, port: u16, policy: &str) -> Vec<Value> {
-    ok(bin, port, &["policies", "runs", policy])
+fn runs(dev: &DevWithEmulator, bin: &Path, policy: &str) -> Vec<Value> {
+    let listed = dev.ok(bin, &["policies", "runs", policy]);
+    listed
         .as_array()
+        .or_else(|| listed["runs"].as_array())
         .cloned()
-        .or_else(|| {
-            ok(bin, port, &["policies", "runs", policy])["runs"]
-                .as_array()
-                .cloned()
-        })
         .unwrap_or_default()
 }
 
@@ -100,23 +81,12 @@ fn clock_in(seconds: u64) -> String {
 #[test]
 fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     let ctl = fleetctl_bin();
-    let temp = tempfile::tempdir().expect("temp dir");
-    let log = temp.path().join("dev.log");
-    let (port, emulator_port) = (free_port(), free_port());
-    let emulator_listen = format!("127.0.0.1:{emulator_port}");
-    let dev = start_dev(
-        &temp.path().join("data"),
-        port,
-        &log,
-        &["--emulator-listen", &emulator_listen],
-    );
-    wait_healthy(port, &log);
-    let key = dev_tenant(&log);
+    let dev = DevWithEmulator::start();
+    let (emulator_port, key, log) = (dev.emulator_port, dev.key.clone(), dev.log.clone());
 
     // A server from a label: its root is an SBS volume.
-    let server = ok(
+    let server = dev.ok(
         &ctl,
-        port,
         &[
             "servers",
             "create",
@@ -137,9 +107,8 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     let root = &server["volumes"]["0"];
     assert_eq!(root["volume_type"], "sbs_volume", "{server:#}");
     let root_id = text(root, "id");
-    let by_hand = ok(
+    let by_hand = dev.ok(
         &ctl,
-        port,
         &[
             "snapshots",
             "create",
@@ -154,9 +123,8 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     );
     let by_hand_id = text(&by_hand, "id");
 
-    let policy = ok(
+    let policy = dev.ok(
         &ctl,
-        port,
         &[
             "policies",
             "create",
@@ -179,14 +147,14 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
         &log,
         Duration::from_secs(90),
         || {
-            let runs = runs(&ctl, port, &name);
+            let runs = runs(&dev, &ctl, &name);
             (runs.iter().filter(|r| finished(r)).count() >= 4).then_some(())
         },
     );
     // Stop the slots, let the run in flight finish, then count.
-    ok(&ctl, port, &["policies", "pause", &name]);
+    dev.ok(&ctl, &["policies", "pause", &name]);
     let runs = wait_for("no run in flight", &log, Duration::from_secs(60), || {
-        let runs = runs(&ctl, port, &name);
+        let runs = runs(&dev, &ctl, &name);
         runs.iter().all(finished).then_some(runs)
     });
     assert!(
@@ -220,9 +188,8 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     );
 
     // A power schedule on a stopped server: on at the period's start, off at its end.
-    let web = ok(
+    let web = dev.ok(
         &ctl,
-        port,
         &[
             "servers",
             "create",
@@ -242,9 +209,8 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     let web_id = text(&web, "id");
     assert_eq!(web["state"], "stopped", "{web:#}");
     let period = format!("daily {}-{}", clock_in(8), clock_in(30));
-    ok(
+    dev.ok(
         &ctl,
-        port,
         &[
             "policies",
             "create",
@@ -259,7 +225,7 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
     );
     let state = || {
         text(
-            &ok(&ctl, port, &["servers", "get", "--zone", ZONE, &web_id]),
+            &dev.ok(&ctl, &["servers", "get", "--zone", ZONE, &web_id]),
             "state",
         )
     };
@@ -276,5 +242,5 @@ fn a_snapshot_policy_keeps_two_and_a_power_schedule_follows_its_period() {
         || (state() == "stopped").then_some(()),
     );
 
-    stop_with_sigint(dev);
+    dev.stop();
 }

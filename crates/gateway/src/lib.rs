@@ -28,6 +28,7 @@ pub mod policies;
 pub mod request;
 pub mod retention;
 pub mod service;
+pub mod visible;
 
 pub use auth::{CallerConfig, Role, token_sha256_hex};
 pub use config::GatewayConfig;

@@ -94,3 +94,58 @@ pub fn processes_using(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// A `fleet dev` with its emulator on a known port, healthy, for tests that check the
+/// emulator directly too.
+pub struct DevWithEmulator {
+    pub dev: Proc,
+    pub port: u16,
+    pub emulator_port: u16,
+    pub log: std::path::PathBuf,
+    /// The emulator tenant's key, from the banner `fleet dev` prints (`SCW_SECRET_KEY=…`).
+    pub key: String,
+    _temp: tempfile::TempDir,
+}
+
+impl DevWithEmulator {
+    pub fn start() -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let log = temp.path().join("dev.log");
+        let (port, emulator_port) = (super::free_port(), super::free_port());
+        let emulator_listen = format!("127.0.0.1:{emulator_port}");
+        let dev = start_dev(
+            &temp.path().join("data"),
+            port,
+            &log,
+            &["--emulator-listen", &emulator_listen],
+        );
+        wait_healthy(port, &log);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let key = text
+            .split("SCW_SECRET_KEY=")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == ')').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no SCW_SECRET_KEY in the banner:\n{text}"));
+        Self {
+            dev,
+            port,
+            emulator_port,
+            log,
+            key,
+            _temp: temp,
+        }
+    }
+
+    /// fleetctl against it, as the dev caller, that must succeed and print JSON.
+    pub fn ok(&self, bin: &Path, args: &[&str]) -> serde_json::Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-o", "json"]);
+        super::fleetctl_json(bin, self.port, TOKEN, &all)
+    }
+
+    /// SIGINT, then it must exit 0 (its temporary directory goes with it).
+    pub fn stop(self) {
+        stop_with_sigint(self.dev);
+    }
+}

@@ -19,11 +19,11 @@ use super::{
     visible,
 };
 use crate::audit::{self, AuditRecord};
-use crate::auth::{Caller, ProjectScope, caller_of};
+use crate::auth::{Caller, caller_of};
 use crate::call::{Api, idempotency};
 use crate::errors::GatewayError;
 use crate::operations::{self, to_operation};
-use crate::paging::{PageToken, filter_hash, page_size};
+use crate::visible::{BATCHES, visible_ids};
 
 const PAUSE_BATCH: &str = crate::audit::BATCHES_MUTATIONS[1];
 const RESUME_BATCH: &str = crate::audit::BATCHES_MUTATIONS[2];
@@ -216,44 +216,24 @@ impl BatchesApi {
         caller: &Caller,
         request: v1::ListBatchesRequest,
     ) -> Result<v1::ListBatchesResponse, GatewayError> {
-        let size = page_size(request.page_size)?;
-        let hash = filter_hash("fleet.v1.Batches/ListBatches", &json!([caller.name]));
-        let token = PageToken::decode(&request.page_token, &hash)?;
-        let (all, projects) = match &caller.projects {
-            ProjectScope::All => (true, Vec::new()),
-            ProjectScope::Only(projects) => (false, projects.clone()),
-        };
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM batches \
-             WHERE ($1 OR caller = $2 OR project = ANY($3)) AND ($4::int8 IS NULL OR id < $4) \
-             ORDER BY id DESC LIMIT $5",
+        let page = visible_ids(
+            &self.api.pool,
+            BATCHES,
+            caller,
+            "fleet.v1.Batches/ListBatches",
+            request.page_size,
+            &request.page_token,
         )
-        .bind(all)
-        .bind(&caller.name)
-        .bind(&projects)
-        .bind(token.after)
-        .bind(i64::from(size) + 1)
-        .fetch_all(&self.api.pool)
         .await?;
-        let more = ids.len() > size as usize;
         let mut conn = self.api.pool.acquire().await?;
         let mut batches = Vec::new();
-        for &id in ids.iter().take(size as usize) {
+        for &id in &page.ids {
             if let Some(batch) = load_batch(&mut conn, id, false).await? {
                 let children = load_children(&mut conn, id).await?;
                 batches.push(to_proto(&batch, &children, false));
             }
         }
-        let next_page_token = match (more, ids.get(size as usize - 1)) {
-            (true, Some(&last)) => PageToken {
-                offset: 0,
-                zone_index: None,
-                after: Some(last),
-                filter_hash: hash,
-            }
-            .encode(),
-            _ => String::new(),
-        };
+        let next_page_token = page.next_page_token;
         Ok(v1::ListBatchesResponse {
             batches,
             next_page_token,

@@ -18,10 +18,11 @@ use super::{
     load_run, parse_policy_name, record_run, scope_json, skipped_run, visible,
 };
 use crate::audit::{self, AuditRecord, POLICIES_MUTATIONS};
-use crate::auth::{Caller, ProjectScope, caller_of};
+use crate::auth::{Caller, caller_of};
 use crate::call::{Api, idempotency};
 use crate::errors::GatewayError;
 use crate::paging::{PageToken, filter_hash, page_size};
+use crate::visible::{POLICIES, visible_ids};
 
 const CREATE_POLICY: &str = POLICIES_MUTATIONS[0];
 const UPDATE_POLICY: &str = POLICIES_MUTATIONS[1];
@@ -222,44 +223,24 @@ impl PoliciesApi {
         caller: &Caller,
         request: v1::ListPoliciesRequest,
     ) -> Result<v1::ListPoliciesResponse, GatewayError> {
-        let size = page_size(request.page_size)?;
-        let hash = filter_hash("fleet.v1.Policies/ListPolicies", &json!([caller.name]));
-        let token = PageToken::decode(&request.page_token, &hash)?;
-        let (all, projects) = match &caller.projects {
-            ProjectScope::All => (true, Vec::new()),
-            ProjectScope::Only(projects) => (false, projects.clone()),
-        };
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM policies \
-             WHERE ($1 OR creator = $2 OR project = ANY($3)) AND ($4::int8 IS NULL OR id < $4) \
-             ORDER BY id DESC LIMIT $5",
+        let page = visible_ids(
+            &self.api.pool,
+            POLICIES,
+            caller,
+            "fleet.v1.Policies/ListPolicies",
+            request.page_size,
+            &request.page_token,
         )
-        .bind(all)
-        .bind(&caller.name)
-        .bind(&projects)
-        .bind(token.after)
-        .bind(i64::from(size) + 1)
-        .fetch_all(&self.api.pool)
         .await?;
-        let more = ids.len() > size as usize;
         let mut conn = self.api.pool.acquire().await?;
         let mut policies = Vec::new();
-        for &id in ids.iter().take(size as usize) {
+        for &id in &page.ids {
             if let Some(policy) = load_policy(&mut conn, id, false).await? {
                 let next = next_run(&mut conn, id).await?;
                 policies.push(policy.to_proto(next));
             }
         }
-        let next_page_token = match (more, ids.get(size as usize - 1)) {
-            (true, Some(&last)) => PageToken {
-                offset: 0,
-                zone_index: None,
-                after: Some(last),
-                filter_hash: hash,
-            }
-            .encode(),
-            _ => String::new(),
-        };
+        let next_page_token = page.next_page_token;
         Ok(v1::ListPoliciesResponse {
             policies,
             next_page_token,
@@ -566,24 +547,16 @@ impl v1::policies_server::Policies for PoliciesApi {
         &self,
         request: Request<v1::PolicyRequest>,
     ) -> Result<Response<v1::Policy>, Status> {
-        let caller = self.caller(&request).map_err(|e| e.to_status())?;
-        let name = request.into_inner().name;
-        let result = self
-            .set_state(&caller, PAUSE_POLICY, &name, PolicyState::Paused)
-            .await;
-        answer(&self.api, &caller, PAUSE_POLICY, Some(name), result).await
+        self.changed(request, PAUSE_POLICY, PolicyState::Paused)
+            .await
     }
 
     async fn resume_policy(
         &self,
         request: Request<v1::PolicyRequest>,
     ) -> Result<Response<v1::Policy>, Status> {
-        let caller = self.caller(&request).map_err(|e| e.to_status())?;
-        let name = request.into_inner().name;
-        let result = self
-            .set_state(&caller, RESUME_POLICY, &name, PolicyState::Active)
-            .await;
-        answer(&self.api, &caller, RESUME_POLICY, Some(name), result).await
+        self.changed(request, RESUME_POLICY, PolicyState::Active)
+            .await
     }
 
     async fn run_policy(
@@ -611,6 +584,21 @@ impl v1::policies_server::Policies for PoliciesApi {
             result,
         )
         .await
+    }
+}
+
+impl PoliciesApi {
+    /// Pause or resume, audited.
+    async fn changed(
+        &self,
+        request: Request<v1::PolicyRequest>,
+        method: &'static str,
+        state: PolicyState,
+    ) -> Result<Response<v1::Policy>, Status> {
+        let caller = self.caller(&request).map_err(|e| e.to_status())?;
+        let name = request.into_inner().name;
+        let result = self.set_state(&caller, method, &name, state).await;
+        answer(&self.api, &caller, method, Some(name), result).await
     }
 }
 
