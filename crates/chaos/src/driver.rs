@@ -2,6 +2,7 @@
 //! them. Each has a request_id; a call that fails in transit is retried with the same
 //! request_id (promise 3 makes that safe); then the caller waits for the operation.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -170,6 +171,15 @@ struct ServerEntry {
     busy: bool,
 }
 
+/// A server set aside for the policy (`crate::policies`): no other operation touches it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    pub zone: String,
+    pub id: String,
+    pub root_volume: String,
+    pub root_is_sbs: bool,
+}
+
 /// Adds the caller's bearer token to every call.
 #[derive(Clone)]
 pub struct Auth(MetadataValue<Ascii>);
@@ -194,6 +204,7 @@ pub struct Api {
     volumes: v1::volumes_client::VolumesClient<Chan>,
     operations: v1::operations_client::OperationsClient<Chan>,
     batches: v1::batches_client::BatchesClient<Chan>,
+    policies: v1::policies_client::PoliciesClient<Chan>,
 }
 
 impl Api {
@@ -225,8 +236,17 @@ impl Api {
                 channel.clone(),
                 auth.clone(),
             ),
+            policies: v1::policies_client::PoliciesClient::with_interceptor(
+                channel.clone(),
+                auth.clone(),
+            ),
             operations: v1::operations_client::OperationsClient::with_interceptor(channel, auth),
         })
+    }
+
+    /// A client of the Policies service.
+    pub fn policies(&self) -> v1::policies_client::PoliciesClient<Chan> {
+        self.policies.clone()
     }
 
     /// `GetOperation`.
@@ -722,6 +742,77 @@ impl Driver {
                 };
             }
         }
+    }
+
+    /// Sets aside `n` idle servers with a root volume for the policy, marking them busy for
+    /// good. With `spread`, only a set that spans two zones (when the run has two) and both
+    /// root kinds will do; without, any idle servers (at least one). `None`: not yet.
+    pub fn reserve(&self, n: usize, spread: bool) -> Option<Vec<Reserved>> {
+        let mut servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut picked: Vec<usize> = Vec::new();
+        let candidates: Vec<usize> = (0..servers.len())
+            .filter(|&i| !servers[i].busy && servers[i].root_volume.is_some())
+            .collect();
+        // Greedy: a new zone first, then a new root kind, then anything.
+        while picked.len() < n {
+            let score = |i: usize| {
+                let s = &servers[i];
+                let new_zone = picked.iter().all(|&p| servers[p].zone != s.zone);
+                let new_kind = picked
+                    .iter()
+                    .all(|&p| servers[p].root_is_sbs != s.root_is_sbs);
+                u8::from(new_zone) * 2 + u8::from(new_kind)
+            };
+            let Some(best) = candidates
+                .iter()
+                .copied()
+                .filter(|i| !picked.contains(i))
+                .max_by_key(|&i| (score(i), std::cmp::Reverse(i)))
+            else {
+                break;
+            };
+            picked.push(best);
+        }
+        let zones: HashSet<&str> = picked.iter().map(|&i| servers[i].zone.as_str()).collect();
+        let kinds: HashSet<bool> = picked.iter().map(|&i| servers[i].root_is_sbs).collect();
+        let enough = if spread {
+            picked.len() == n && zones.len() >= self.zones.len().min(2) && kinds.len() == 2
+        } else {
+            !picked.is_empty()
+        };
+        if !enough {
+            return None;
+        }
+        Some(
+            picked
+                .into_iter()
+                .map(|i| {
+                    let s = &mut servers[i];
+                    s.busy = true;
+                    Reserved {
+                        zone: s.zone.clone(),
+                        id: s.id.clone(),
+                        root_volume: s.root_volume.clone().unwrap_or_default(),
+                        root_is_sbs: s.root_is_sbs,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Waiting callers stop here.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The tag and name prefix of everything the run creates (`chaos-{seed}`).
+    pub fn run_tag(&self) -> &str {
+        &self.run_tag
+    }
+
+    /// The project everything is created in.
+    pub fn project(&self) -> &str {
+        &self.project
     }
 
     /// Every operation's record, in submission order.

@@ -16,6 +16,7 @@ use crate::analysis::{self, JobRow, JobState, LeaseSpan, WorkerKill};
 use crate::driver::{Api, Driver, OpRecord};
 use crate::emulator::{EmulatorAdmin, count_job_tags};
 use crate::plan::{Event, Plan, PlanInput, Target};
+use crate::policies::{self, CRON, KEEP_COUNT, PERIOD_S, PolicyDriver};
 use crate::procs::{ProcSpec, Supervisor, free_port, run_once};
 use crate::report::Report;
 use crate::{ChaosConfig, binary};
@@ -265,6 +266,7 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         config.seed,
         deadline,
     );
+    let policy = PolicyDriver::new(config.policy_servers, config.seed);
     say(format!(
         "driving {} operations over {:.0}s with {} kills, {} postgres restarts, {} storms",
         config.ops,
@@ -347,17 +349,66 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
         // Settle: calm upstream, every role up, then let the driver's waits finish.
         retry_admin(|| emu.clear_faults()).await?;
         lock(&sup).ensure_all_up()?;
+        // The policy's set of slots ends here; its runs in flight finish in the settle.
+        policy.pause(&driver).await;
+        let paused = policy.record();
+        if let Some(name) = paused.name.as_deref() {
+            say(match (&paused.pause_error, paused.paused) {
+                (Some(err), _) => format!("PausePolicy {name} given up: {err}"),
+                (None, true) => format!("paused {name}"),
+                (None, false) => format!("{name} not paused (deadline)"),
+            });
+        }
         say("disruptions over: faults cleared, every process up; settling".to_owned());
+        anyhow::Ok(())
+    };
+    let create_policy = async {
+        // Near the start: as soon as the driver has servers in two zones with both root kinds
+        // (within a fifth of the window), else whatever it has then.
+        policy
+            .create(
+                &driver,
+                config.duration.mul_f64(0.15),
+                drive_start + config.duration,
+                drive_start,
+            )
+            .await;
+        let record = policy.record();
+        match (&record.name, &record.create_error) {
+            (Some(name), _) => say(format!(
+                "created {name} ({CRON}, keep {KEEP_COUNT}) over {}",
+                record
+                    .servers
+                    .iter()
+                    .map(|s| format!("{}/{}", s.zone, s.root_volume))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            (None, Some(err)) => say(format!("CreatePolicy given up: {err}")),
+            (None, None) => {}
+        }
         anyhow::Ok(())
     };
     let window = config.duration.mul_f64(0.75);
     // A broken run (Postgres did not come back, the emulator died) stops the drive at once.
-    tokio::try_join!(chaos, async {
-        driver.drive(config.ops, window).await;
-        anyhow::Ok(())
-    })?;
+    tokio::try_join!(
+        chaos,
+        async {
+            driver.drive(config.ops, window).await;
+            anyhow::Ok(())
+        },
+        create_policy
+    )?;
     if let Some(err) = lock(&fatal).clone() {
         bail!("the run broke: {err}");
+    }
+    let policy_record = policy.record();
+    // The paused policy's runs in flight finish (within the settle's deadline).
+    while Instant::now() < deadline {
+        match policies::open_runs(&pool, CALLER, &policy_record.request_id).await {
+            Ok(0) => break,
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
     }
     say("every operation is done or the settle deadline passed; checking".to_owned());
 
@@ -366,6 +417,7 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     let finals = final_states(&driver, &records).await;
     let jobs = job_rows(&pool).await?;
     let mut tagged: HashMap<(&'static str, i64), usize> = HashMap::new();
+    let mut snapshot_listings = Vec::new();
     for zone in &config.zones {
         // Creates of one kind may land in either API (an SBS volume's snapshot is a Block
         // snapshot): both are counted, so a duplicate across APIs shows too.
@@ -380,6 +432,9 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
             for (job, n) in count_job_tags(&listed) {
                 *tagged.entry((kind, job)).or_insert(0) += n;
             }
+            if collection == "snapshots" {
+                snapshot_listings.extend(listed);
+            }
         }
     }
     let calls = retry_admin(|| emu.calls()).await?;
@@ -387,6 +442,10 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     let leases = lease_spans(&pool).await?;
     let (batches, children, child_jobs) =
         with_retries("the batch tables", || crate::batches::load(&pool)).await?;
+    let policy_rows = with_retries("the policy tables", || {
+        policies::load(&pool, CALLER, &policy_record.request_id)
+    })
+    .await?;
 
     drop(reaper);
     drop(poller);
@@ -399,8 +458,22 @@ pub async fn run(config: ChaosConfig) -> anyhow::Result<Report> {
     // The cluster stops (and its directory goes) when the last handle drops.
     drop(cluster);
 
+    // The requests' jobs: the children of the driver's batches and the policy's own jobs are
+    // accounted for by the batch and policy checks. Every job may own a tagged resource.
+    let orphans = analysis::check_orphans(&tagged, &jobs);
     let jobs = crate::batches::without_children(jobs, &records, &children);
+    let jobs = policies::without_policy_jobs(jobs, policy_rows.as_ref());
     let mut report = assemble(&config, &records, &finals, &jobs, &tagged);
+    report.orphans = orphans;
+    report.policies = policies::check(
+        &policies::Expected {
+            record: &policy_record,
+            period_s: PERIOD_S,
+        },
+        policy_rows.as_ref(),
+        &policies::listed_snapshots(&snapshot_listings),
+        &policies::deleted_snapshots(&calls),
+    );
     report.batches = crate::batches::check(&batches, &children, &child_jobs);
     report.owners = analysis::check_owners(&calls, &leases);
     report.calls_total = calls.len();

@@ -4,7 +4,8 @@
 //! workers) against a private Postgres, drives long-running operations through the gateway,
 //! and meanwhile SIGKILLs and restarts processes, restarts Postgres with an immediate
 //! shutdown and turns fault storms on in the emulator, all on a timeline drawn from a seed
-//! ([`plan`]). At the end it checks the promises of the design brief ([`analysis`]) and
+//! ([`plan`]). A snapshot policy fires every ten seconds over a few of the driver's servers
+//! meanwhile ([`policies`]). At the end it checks the promises of the design brief ([`analysis`]) and
 //! returns a [`Report`]. See `docs/reliability.md`.
 
 pub mod accounting;
@@ -15,6 +16,7 @@ pub mod driver;
 pub mod emulator;
 mod harness;
 pub mod plan;
+pub mod policies;
 pub mod procs;
 pub mod report;
 
@@ -48,6 +50,8 @@ pub struct ChaosConfig {
     pub zones: Vec<String>,
     /// Worker processes.
     pub workers: usize,
+    /// Servers the snapshot policy of the run selects (`policies`); 0: no policy.
+    pub policy_servers: usize,
     /// Whether fault storms blow.
     pub fault_storms: bool,
     /// The emulator's transition time (starting, stopping, snapshotting, …).
@@ -76,6 +80,7 @@ impl Default for ChaosConfig {
                 .map(str::to_owned)
                 .to_vec(),
             workers: 3,
+            policy_servers: 3,
             fault_storms: true,
             transition_ms: 500,
             emulator_rate_limit: None,

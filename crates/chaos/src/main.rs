@@ -36,6 +36,9 @@ struct Args {
     /// Worker processes.
     #[arg(long, default_value_t = 3)]
     workers: usize,
+    /// Servers the run's snapshot policy selects (0: no policy).
+    #[arg(long, default_value_t = 3)]
+    policy_servers: usize,
     /// Zones to drive (comma-separated).
     #[arg(
         long,
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         zones: args.zones,
         workers: args.workers,
+        policy_servers: args.policy_servers,
         fault_storms: !args.no_storms,
         transition_ms: args.transition_ms,
         emulator_rate_limit: args.emulator_rate_limit,

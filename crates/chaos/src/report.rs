@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::analysis::{Failover, JobCheck, OnceCheck, OrphanCheck, OwnerCheck};
 use crate::batches::BatchCheck;
+use crate::policies::PolicyCheck;
 use crate::procs::UnexpectedExit;
 
 /// Per operation kind.
@@ -52,6 +53,9 @@ pub struct Report {
     pub orphans: OrphanCheck,
     /// Every batch ended, each child ran once, outcomes and counts agree with the jobs.
     pub batches: BatchCheck,
+    /// The snapshot policy: each slot once, none lost, runs and batches ended, one snapshot
+    /// per volume per slot.
+    pub policies: PolicyCheck,
     pub owners: OwnerCheck,
     pub failovers: Vec<Failover>,
     pub max_failover: Option<Duration>,
@@ -83,7 +87,8 @@ pub struct Report {
 impl Report {
     /// The promises held: nothing lost, nothing created twice (upstream or as a job), no
     /// successful create without its resource, no orphan resource, no call outside its
-    /// epoch's lease, every killed owner's zone re-owned in time, no process died unplanned.
+    /// epoch's lease, every killed owner's zone re-owned in time, no process died unplanned,
+    /// every batch and the policy kept their promises.
     pub fn passed(&self) -> bool {
         self.lost == 0
             && self.once.duplicates == 0
@@ -91,6 +96,7 @@ impl Report {
             && self.jobs.duplicate_jobs == 0
             && self.orphans.orphans == 0
             && self.batches.faults.is_empty()
+            && self.policies.faults.is_empty()
             && self.owners.double_owner_calls == 0
             && self.late_failovers == 0
             && self.unexpected_exits.is_empty()
@@ -107,7 +113,8 @@ impl Report {
         };
         format!(
             "ops={} terminal={} lost={} duplicates={} double_owner_calls={} duplicate_jobs={} \
-             unexpected_exits={} orphans={} batches={} batch_faults={} max_failover_s={failover}",
+             unexpected_exits={} orphans={} batches={} batch_faults={} policy_slots={} \
+             policy_faults={} max_failover_s={failover}",
             self.ops,
             self.terminal,
             self.lost,
@@ -118,6 +125,8 @@ impl Report {
             self.orphans.orphans,
             self.batches.batches,
             self.batches.faults.len(),
+            self.policies.slots,
+            self.policies.faults.len(),
         )
     }
 
@@ -175,6 +184,25 @@ impl Report {
                     self.batches.batches,
                     self.batches.children,
                     self.batches.faults.len()
+                ),
+            ),
+            (
+                "policy slots / missed / runs / batches",
+                format!(
+                    "{} / {} / {} / {}",
+                    self.policies.slots,
+                    self.policies.missed,
+                    self.policies.runs,
+                    self.policies.batches
+                ),
+            ),
+            (
+                "policy snapshots / deleted / faults",
+                format!(
+                    "{} / {} / {}",
+                    self.policies.snapshots,
+                    self.policies.deleted,
+                    self.policies.faults.len()
                 ),
             ),
             ("upstream calls logged", self.calls_total.to_string()),
@@ -301,6 +329,7 @@ impl Report {
             .chain(&self.jobs.examples)
             .chain(&self.orphans.examples)
             .chain(&self.batches.faults)
+            .chain(&self.policies.faults)
         {
             let _ = writeln!(out, "violation: {example}");
         }
@@ -332,13 +361,14 @@ mod tests {
         assert_eq!(
             clean.summary_line(),
             "ops=200 terminal=200 lost=0 duplicates=0 double_owner_calls=0 duplicate_jobs=0 \
-             unexpected_exits=0 orphans=0 batches=0 batch_faults=0 max_failover_s=2.35"
+             unexpected_exits=0 orphans=0 batches=0 batch_faults=0 policy_slots=0 \
+             policy_faults=0 max_failover_s=2.35"
         );
         assert!(clean.passed());
         assert!(clean.table().contains("lost"));
         // Each broken promise alone fails the run.
         type Break = (&'static str, fn(&mut Report));
-        let breaks: [Break; 9] = [
+        let breaks: [Break; 10] = [
             ("lost", |r| r.lost = 1),
             ("duplicates", |r| r.once.duplicates = 1),
             ("missing", |r| r.once.missing = 1),
@@ -346,6 +376,11 @@ mod tests {
             ("orphans", |r| r.orphans.orphans = 1),
             ("batch fault", |r| {
                 r.batches.faults.push("batch 1 did not end".into())
+            }),
+            ("policy fault", |r| {
+                r.policies
+                    .faults
+                    .push("slot 2027-01-15T08:00:10: 2 run jobs [7, 9]".into())
             }),
             ("double_owner_calls", |r| r.owners.double_owner_calls = 1),
             ("late failover", |r| r.late_failovers = 1),
@@ -369,6 +404,22 @@ mod tests {
             status: "exit code 1".into(),
         });
         assert!(report.summary_line().contains("unexpected_exits=1"));
+        let mut report = clean.clone();
+        report.policies.slots = 9;
+        report
+            .policies
+            .faults
+            .push("slot 2027-01-15T08:00:10: 2 runs [7, 9]".into());
+        assert!(
+            report
+                .summary_line()
+                .contains("batch_faults=0 policy_slots=9 policy_faults=1 max_failover_s=")
+        );
+        assert!(
+            report
+                .table()
+                .contains("violation: slot 2027-01-15T08:00:10: 2 runs")
+        );
         let mut report = clean.clone();
         report.max_failover = None;
         assert!(report.summary_line().ends_with("max_failover_s=n/a"));

@@ -4,7 +4,9 @@
 //! immediate shutdown and fault storms blow upstream. Promises 1 (nothing lost), 2 (nothing
 //! created twice), 3 (one job per request_id) and 4 (every call inside its epoch's lease,
 //! bounded failover) must hold, every batch among them must end with each child run once and
-//! its counts its children's, and no process may die unplanned.
+//! its counts its children's, the snapshot policy over a few of the run's servers must fire
+//! each slot once with none lost and make one snapshot per volume per slot, and no process may
+//! die unplanned.
 //!
 //! The seed fixes the timeline, the operation mix and the request ids; set `FLEET_CHAOS_SEED`
 //! to replay another one. Run with `--nocapture` to see the summary table.
@@ -64,6 +66,16 @@ fn chaos_short_mode_keeps_the_promises() {
         "batches that broke a promise"
     );
     assert!(report.batches.batches > 0, "the mix ran batches");
+    assert_eq!(
+        report.policies.faults,
+        Vec::<String>::new(),
+        "the snapshot policy broke a promise"
+    );
+    assert!(
+        report.policies.created && report.policies.slots >= 3,
+        "the policy fired its slots: {:?}",
+        report.policies
+    );
     assert_eq!(
         report.owners.double_owner_calls, 0,
         "calls outside their epoch's lease"
