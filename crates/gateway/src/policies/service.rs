@@ -117,6 +117,44 @@ fn stored(policy: &v1::Policy) -> v1::Policy {
     stored
 }
 
+fn check_request_id(request_id: &str) -> Result<(), GatewayError> {
+    if !request_id.is_empty() && uuid::Uuid::parse_str(request_id).is_err() {
+        return Err(GatewayError::invalid(
+            "request_id",
+            format!("must be a UUID; got {request_id:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of a CreatePolicy request that need no caller and no database (the offline
+/// check runs them too).
+pub fn check_create(request: &v1::CreatePolicyRequest) -> Result<Checked, GatewayError> {
+    let checked = spec::check(&request.policy.clone().unwrap_or_default())?;
+    check_request_id(&request.request_id)?;
+    Ok(checked)
+}
+
+/// The checks of an UpdatePolicy request that need no caller and no database: the policy's
+/// id and its checked definition.
+pub fn check_update(request: &v1::UpdatePolicyRequest) -> Result<(i64, Checked), GatewayError> {
+    let policy = request.policy.clone().unwrap_or_default();
+    let id = parse_policy_name(&policy.name).map_err(|_| {
+        GatewayError::invalid(
+            "policy.name",
+            format!("must be policies/{{id}}; got {:?}", policy.name),
+        )
+    })?;
+    Ok((id, spec::check(&policy)?))
+}
+
+/// The checks of a RunPolicy request that need no caller and no database: the policy's id.
+pub fn check_run(request: &v1::RunPolicyRequest) -> Result<i64, GatewayError> {
+    let id = parse_policy_name(&request.name)?;
+    check_request_id(&request.request_id)?;
+    Ok(id)
+}
+
 impl PoliciesApi {
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, GatewayError> {
         if self.api.shutdown.is_cancelled() {
@@ -144,21 +182,13 @@ impl PoliciesApi {
         request: v1::CreatePolicyRequest,
     ) -> Result<v1::Policy, GatewayError> {
         caller.require_operator(CREATE_POLICY)?;
+        let checked = check_create(&request)?;
         let policy = request.policy.clone().unwrap_or_default();
-        let checked = spec::check(&policy)?;
         let project = Some(policy.project.clone()).filter(|p| !p.is_empty());
         if let Some(project) = &project {
             caller.require_project(project)?;
         }
         let request_id = Some(request.request_id.clone()).filter(|id| !id.is_empty());
-        if let Some(id) = &request_id
-            && uuid::Uuid::parse_str(id).is_err()
-        {
-            return Err(GatewayError::invalid(
-                "request_id",
-                format!("must be a UUID; got {id:?}"),
-            ));
-        }
         let hash = {
             let mut hashed = request.clone();
             hashed.request_id.clear();
@@ -253,14 +283,8 @@ impl PoliciesApi {
         request: v1::UpdatePolicyRequest,
     ) -> Result<v1::Policy, GatewayError> {
         caller.require_operator(UPDATE_POLICY)?;
+        let (id, checked) = check_update(&request)?;
         let policy = request.policy.unwrap_or_default();
-        let id = parse_policy_name(&policy.name).map_err(|_| {
-            GatewayError::invalid(
-                "policy.name",
-                format!("must be policies/{{id}}; got {:?}", policy.name),
-            )
-        })?;
-        let checked = spec::check(&policy)?;
         let mut tx = self.api.pool.begin().await?;
         let mut row = visible_policy(&mut tx, caller, id, true).await?;
         if row.kind != checked.kind {
@@ -337,13 +361,7 @@ impl PoliciesApi {
         request: v1::RunPolicyRequest,
     ) -> Result<v1::PolicyRun, GatewayError> {
         caller.require_operator(RUN_POLICY)?;
-        let id = parse_policy_name(&request.name)?;
-        if !request.request_id.is_empty() && uuid::Uuid::parse_str(&request.request_id).is_err() {
-            return Err(GatewayError::invalid(
-                "request_id",
-                format!("must be a UUID; got {:?}", request.request_id),
-            ));
-        }
+        let id = check_run(&request)?;
         let mut tx = self.api.pool.begin().await?;
         let row = visible_policy(&mut tx, caller, id, false).await?;
         let tz = Tz::from_str(row.time_zone()).unwrap_or(Tz::UTC);

@@ -2,8 +2,9 @@
 //! caller: decode → JSON → [`validate`] → [`prepare`] (the fleet-core request) → the job of a
 //! long-running call or the page token of a List: [`rules::validate`](super::rules::validate)
 //! and [`plan`](super::plan), the functions [`crate::call`] runs on every call (and the
-//! Operations checks of [`crate::operations::service`] and the Batches checks of
-//! [`crate::batches::service::check_create`]).
+//! Operations checks of [`crate::operations::service`], the Batches checks of
+//! [`crate::batches::service::check_create`] and the Policies checks of
+//! [`crate::policies::service`]).
 //!
 //! Why it exists: fuzzing and property tests need one entry point that runs everything the
 //! gateway does to a request before it reaches Postgres or a worker, to prove that no input
@@ -24,7 +25,7 @@ use crate::operations::service::{list_filter, wait_timeout};
 use crate::paging::{PageToken, page_size};
 
 /// The `fleet.v1` methods [`check_request`] knows: every endpoint method and the Operations,
-/// Audit and Batches services, as `fleet.v1.Service/Method`.
+/// Audit, Batches and Policies services, as `fleet.v1.Service/Method`.
 pub fn method_names() -> Vec<String> {
     let mut names: Vec<String> = fleet_proto::descriptor_pool()
         .services()
@@ -76,6 +77,9 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     if let Some(name) = method.strip_prefix("fleet.v1.Batches/") {
         return check_batches(name, message);
     }
+    if let Some(name) = method.strip_prefix("fleet.v1.Policies/") {
+        return check_policies(name, message);
+    }
     if method == "fleet.v1.Audit/ListAuditEvents" {
         let request: v1::ListAuditEventsRequest = typed(message)?;
         page_size(request.page_size)?;
@@ -121,6 +125,44 @@ fn check_batches(name: &str, message: &DynamicMessage) -> Result<(), GatewayErro
         }
         other => Err(GatewayError::Internal(format!(
             "no checks for fleet.v1.Batches/{other}"
+        ))),
+    }
+}
+
+/// The checks of the Policies service that need no caller and no database.
+fn check_policies(name: &str, message: &DynamicMessage) -> Result<(), GatewayError> {
+    use crate::policies::service::{check_create, check_run, check_update};
+    let page = |page_size: i32, page_token: &str| -> Result<(), GatewayError> {
+        crate::paging::page_size(page_size)?;
+        // The token's filter hash depends on the caller; only its shape is checked here.
+        if !page_token.is_empty() {
+            PageToken::decode_shape(page_token)?;
+        }
+        Ok(())
+    };
+    match name {
+        "CreatePolicy" => check_create(&typed(message)?).map(|_| ()),
+        "UpdatePolicy" => check_update(&typed(message)?).map(|_| ()),
+        "RunPolicy" => check_run(&typed(message)?).map(|_| ()),
+        "GetPolicy" | "DeletePolicy" | "PausePolicy" | "ResumePolicy" => {
+            let name = message
+                .get_field_by_name("name")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            crate::policies::parse_policy_name(&name)?;
+            Ok(())
+        }
+        "ListPolicies" => {
+            let request: v1::ListPoliciesRequest = typed(message)?;
+            page(request.page_size, &request.page_token)
+        }
+        "ListPolicyRuns" => {
+            let request: v1::ListPolicyRunsRequest = typed(message)?;
+            crate::policies::parse_policy_name(&request.name)?;
+            page(request.page_size, &request.page_token)
+        }
+        other => Err(GatewayError::Internal(format!(
+            "no checks for fleet.v1.Policies/{other}"
         ))),
     }
 }
