@@ -726,9 +726,15 @@ fn check_snapshots(
         }
     }
     found.snapshots = made.values().map(BTreeSet::len).sum();
+    let local_of: HashMap<i64, &str> = rows
+        .runs
+        .iter()
+        .map(|r| (r.slot_at, r.slot_local.as_str()))
+        .collect();
     for ((slot, volume), ids) in made.iter().filter(|(_, ids)| ids.len() > 1) {
+        let local = local_of.get(slot).copied().unwrap_or("?");
         faults.push(format!(
-            "slot {slot}: {} snapshots of volume {volume}: {ids:?}",
+            "slot {local} ({slot}): {} snapshots of volume {volume}: {ids:?}",
             ids.len()
         ));
     }
@@ -1079,6 +1085,11 @@ mod tests {
         // Both volumes made twice in slot 1: one seen listed, one only in the call log.
         let twice: Vec<_> = found.iter().filter(|f| f.contains("2 snapshots")).collect();
         assert_eq!(twice.len(), 2, "{found:?}");
+        assert!(
+            twice[0]
+                .starts_with("slot 2027-01-15T08:00:10 (1800000010): 2 snapshots of volume vol-a"),
+            "{found:?}"
+        );
         // A job of the slot that its record does not name, alone, is a fault too.
         let (mut rows, listed, deleted) = clean();
         rows.slots[2].job_id = Some(999);
