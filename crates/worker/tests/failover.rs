@@ -152,12 +152,37 @@ async fn a_joining_worker_takes_its_share_and_a_leaving_one_hands_over() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // It leaves gracefully: its leases are released, so the first takes them back at its
-    // next round instead of after an expiry.
+    // next round instead of after an expiry. Shown from the lease history, not a stopwatch
+    // (a loaded machine delays rounds): each of its epochs ended no later than the moment
+    // its stop returned, where one left to expire would still be valid for most of a TTL
+    // (it renews every third of one).
     let leaving = b.id();
     let left_at = Instant::now();
+    let epochs: Vec<(String, i64)> = fleet_scheduler::zone_owners(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.owner == leaving)
+        .map(|l| (l.zone, l.epoch))
+        .collect();
     b.stop().await.unwrap();
-    let took = until_all_held(&a, left_at, TTL).await;
-    assert!(took < TTL, "taking back released zones took {took:?}");
+    let stopped_at: time::OffsetDateTime = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let history = fleet_scheduler::lease_history(&pool).await.unwrap();
+    for (zone, epoch) in &epochs {
+        let ended = history
+            .iter()
+            .find(|h| &h.zone == zone && h.epoch == *epoch)
+            .unwrap_or_else(|| panic!("no history of {zone} epoch {epoch}"));
+        assert!(
+            ended.expires_at <= stopped_at,
+            "{zone} epoch {epoch} was left to expire at {} (stop returned at {stopped_at})",
+            ended.expires_at
+        );
+    }
+    until_all_held(&a, left_at, TTL).await;
     let members = fleet_scheduler::live_workers(&pool).await.unwrap();
     assert!(members.iter().all(|m| m.id != leaving));
     tokio::time::sleep(Duration::from_millis(200)).await;
