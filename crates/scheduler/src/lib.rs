@@ -95,8 +95,8 @@ pub use runner::{Outcome, Runner, RunnerConfig, RunnerCounters};
 pub use schedule::{
     CatchUp, DEFAULT_LATE_AFTER, DEFAULT_TIME_ZONE, Fired, MAX_FIRES_PER_CALL, MIN_LATE_AFTER,
     MISSED_COUNT_CAP, Schedule, ScheduleSpec, Slot, SlotOutcome, delete_schedule,
-    fire_due_schedules, fire_due_schedules_at, get_schedule, get_slot, list_schedules, list_slots,
-    next_fire, set_schedule_enabled, upsert_schedule, upsert_schedule_at,
+    fire_due_schedules, fire_due_schedules_at, get_schedule, list_schedules, list_slots, next_fire,
+    set_schedule_enabled, upsert_schedule, upsert_schedule_at,
 };
 pub use service::{Rescued, SchedulerConfig, SchedulerService, prune_finished, rescue_expired};
 pub use stats::{QueueStat, queue_stats};

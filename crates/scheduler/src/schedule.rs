@@ -654,20 +654,6 @@ pub async fn list_slots(
     rows.iter().map(slot_from_row).collect()
 }
 
-/// The record of one slot of `schedule`, by its local time.
-pub async fn get_slot<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    schedule: &str,
-    slot_local: &str,
-) -> Result<Option<Slot>> {
-    let row = sqlx::query("SELECT * FROM schedule_slots WHERE schedule = $1 AND slot_local = $2")
-        .bind(schedule)
-        .bind(slot_local)
-        .fetch_optional(db)
-        .await?;
-    row.as_ref().map(slot_from_row).transpose()
-}
-
 fn slot_from_row(r: &sqlx::postgres::PgRow) -> Result<Slot> {
     let outcome: String = r.try_get("outcome")?;
     Ok(Slot {

@@ -493,18 +493,24 @@ impl RunRow {
 }
 
 /// A slot the cron engine skipped (catch-up `SKIP`), shown among the runs.
-pub fn skipped_run(policy_id: i64, slot: &fleet_scheduler::Slot) -> v1::PolicyRun {
+pub fn skipped_run(
+    policy_id: i64,
+    slot_local: String,
+    slot_at: OffsetDateTime,
+    missed: i32,
+    recorded_at: OffsetDateTime,
+) -> v1::PolicyRun {
     v1::PolicyRun {
-        name: run_name(policy_id, &format!("skipped-{}", slot.slot_local)),
+        name: run_name(policy_id, &format!("skipped-{slot_local}")),
         trigger: v1::PolicyRunTrigger::Schedule as i32,
-        slot_local: slot.slot_local.clone(),
-        slot_time: Some(timestamp(slot.slot_at)),
+        slot_local,
+        slot_time: Some(timestamp(slot_at)),
         late: true,
-        missed: slot.missed,
+        missed,
         outcome: v1::PolicyRunOutcome::Skipped as i32,
         detail: "missed while no scheduler ran; catch_up SKIP".into(),
-        start_time: Some(timestamp(slot.recorded_at)),
-        end_time: Some(timestamp(slot.recorded_at)),
+        start_time: Some(timestamp(recorded_at)),
+        end_time: Some(timestamp(recorded_at)),
         ..Default::default()
     }
 }

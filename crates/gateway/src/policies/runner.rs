@@ -152,10 +152,16 @@ async fn step(api: &Arc<Api>, id: i64, args: &RunArgs) -> Result<Step, GatewayEr
         // Deleted since the slot fired: its runs went with it.
         return Ok(Step::Done(RunOutcome::NothingToDo));
     };
-    record_run(&mut conn, id, args).await?;
-    let run = load_run(&mut conn, id, false)
-        .await?
-        .ok_or_else(|| GatewayError::Internal(format!("policy run {id} was not recorded")))?;
+    let run = match load_run(&mut conn, id, false).await? {
+        Some(run) => run,
+        // The first step of a scheduled run records it (RunPolicy records its own).
+        None => {
+            record_run(&mut conn, id, args).await?;
+            load_run(&mut conn, id, false).await?.ok_or_else(|| {
+                GatewayError::Internal(format!("policy run {id} was not recorded"))
+            })?
+        }
+    };
     drop(conn);
     if run.outcome.is_finished() {
         return Ok(Step::Done(run.outcome));

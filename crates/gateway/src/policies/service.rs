@@ -341,10 +341,15 @@ impl PoliciesApi {
                 .execute(&mut *tx)
                 .await?;
             let now = OffsetDateTime::now_utc();
-            for n in 0..spec::check(&row.spec)?.crons.len() {
+            let schedules: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM schedules WHERE name LIKE $1")
+                    .bind(spec::schedule_pattern(id))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for schedule in &schedules {
                 fleet_scheduler::set_schedule_enabled(
                     &mut *tx,
-                    &spec::schedule_name(id, n),
+                    schedule,
                     state == PolicyState::Active,
                     now,
                 )
@@ -423,10 +428,10 @@ impl PoliciesApi {
         visible_policy(&mut conn, caller, id, false).await?;
         // Runs, and the slots the engine skipped, newest slot first.
         let rows = sqlx::query(
-            "SELECT id, NULL AS schedule, NULL AS slot_local, slot_at FROM policy_runs \
-             WHERE policy_id = $1 \
+            "SELECT id, NULL::text AS slot_local, slot_at, NULL::int4 AS missed, \
+                    NULL::timestamptz AS recorded_at FROM policy_runs WHERE policy_id = $1 \
              UNION ALL \
-             SELECT NULL, schedule, slot_local, slot_at FROM schedule_slots \
+             SELECT NULL, slot_local, slot_at, missed, recorded_at FROM schedule_slots \
              WHERE schedule LIKE $2 AND outcome = $3 \
              ORDER BY slot_at DESC, id DESC NULLS LAST OFFSET $4 LIMIT $5",
         )
@@ -447,11 +452,13 @@ impl PoliciesApi {
                 }
                 continue;
             }
-            let schedule: String = row.try_get("schedule")?;
-            let local: String = row.try_get("slot_local")?;
-            if let Some(slot) = fleet_scheduler::get_slot(&mut *conn, &schedule, &local).await? {
-                runs.push(skipped_run(id, &slot));
-            }
+            runs.push(skipped_run(
+                id,
+                row.try_get("slot_local")?,
+                row.try_get("slot_at")?,
+                row.try_get("missed")?,
+                row.try_get("recorded_at")?,
+            ));
         }
         let next_page_token = if more {
             PageToken {

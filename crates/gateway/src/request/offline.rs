@@ -82,12 +82,8 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     }
     if method == "fleet.v1.Audit/ListAuditEvents" {
         let request: v1::ListAuditEventsRequest = typed(message)?;
-        page_size(request.page_size)?;
+        check_page(request.page_size, &request.page_token)?;
         audit_filter(&request)?;
-        // The token's filter hash depends on the caller; only its shape is checked here.
-        if !request.page_token.is_empty() {
-            PageToken::decode_shape(&request.page_token)?;
-        }
         return Ok(());
     }
     let json = message
@@ -96,6 +92,16 @@ pub fn check_message(method: &str, message: &DynamicMessage) -> Result<(), Gatew
     let info = methods::method(method)?;
     validate(info, &json)?;
     plan(info, &json)?;
+    Ok(())
+}
+
+/// A page size and a page token whose filter hash depends on the caller: only the token's
+/// shape is checked here.
+fn check_page(size: i32, token: &str) -> Result<(), GatewayError> {
+    page_size(size)?;
+    if !token.is_empty() {
+        PageToken::decode_shape(token)?;
+    }
     Ok(())
 }
 
@@ -116,12 +122,7 @@ fn check_batches(name: &str, message: &DynamicMessage) -> Result<(), GatewayErro
         }
         "ListBatches" => {
             let request: v1::ListBatchesRequest = typed(message)?;
-            page_size(request.page_size)?;
-            // The token's filter hash depends on the caller; only its shape is checked here.
-            if !request.page_token.is_empty() {
-                PageToken::decode_shape(&request.page_token)?;
-            }
-            Ok(())
+            check_page(request.page_size, &request.page_token)
         }
         other => Err(GatewayError::Internal(format!(
             "no checks for fleet.v1.Batches/{other}"
@@ -132,14 +133,6 @@ fn check_batches(name: &str, message: &DynamicMessage) -> Result<(), GatewayErro
 /// The checks of the Policies service that need no caller and no database.
 fn check_policies(name: &str, message: &DynamicMessage) -> Result<(), GatewayError> {
     use crate::policies::service::{check_create, check_run, check_update};
-    let page = |page_size: i32, page_token: &str| -> Result<(), GatewayError> {
-        crate::paging::page_size(page_size)?;
-        // The token's filter hash depends on the caller; only its shape is checked here.
-        if !page_token.is_empty() {
-            PageToken::decode_shape(page_token)?;
-        }
-        Ok(())
-    };
     match name {
         "CreatePolicy" => check_create(&typed(message)?).map(|_| ()),
         "UpdatePolicy" => check_update(&typed(message)?).map(|_| ()),
@@ -154,12 +147,12 @@ fn check_policies(name: &str, message: &DynamicMessage) -> Result<(), GatewayErr
         }
         "ListPolicies" => {
             let request: v1::ListPoliciesRequest = typed(message)?;
-            page(request.page_size, &request.page_token)
+            check_page(request.page_size, &request.page_token)
         }
         "ListPolicyRuns" => {
             let request: v1::ListPolicyRunsRequest = typed(message)?;
             crate::policies::parse_policy_name(&request.name)?;
-            page(request.page_size, &request.page_token)
+            check_page(request.page_size, &request.page_token)
         }
         other => Err(GatewayError::Internal(format!(
             "no checks for fleet.v1.Policies/{other}"
